@@ -1,0 +1,144 @@
+// Package bridges defines the contract every legacy network implements.
+//
+// A Bridge describes itself (identity, registration fields, XEP-0100 prompt),
+// validates registrations and opens a Session per registered account. The
+// component package turns all of that into XMPP; bridges never see stanzas.
+// Capabilities a network lacks are absent interfaces, not stubs.
+package bridges
+
+import (
+	"context"
+	"time"
+)
+
+// FieldType is the x:data type a registration field is rendered as.
+type FieldType string
+
+// Field types used by registration and settings forms (XEP-0004).
+const (
+	TextSingle  FieldType = "text-single"
+	TextPrivate FieldType = "text-private"
+	Boolean     FieldType = "boolean"
+	ListSingle  FieldType = "list-single"
+)
+
+// Option is one choice of a list field.
+type Option struct{ Label, Value string }
+
+// Field is one value a user gives at registration.
+type Field struct {
+	Var      string    // form variable and storage key
+	Label    string    // human label
+	Desc     string    // longer help text (shown by chat registration)
+	Type     FieldType // TextPrivate fields are secrets: sealed at rest, never echoed
+	Required bool
+	Default  string   // pre-filled when the user has no value yet
+	Options  []Option // for ListSingle
+	// Legacy is the XEP-0077 legacy element this field is also offered as
+	// (username, password, nick, email, phone, …), or "" for x:data only.
+	Legacy string
+}
+
+// Secret reports whether the field holds a secret.
+func (f Field) Secret() bool { return f.Type == TextPrivate }
+
+// Descriptor is what a bridge says about itself.
+type Descriptor struct {
+	Kind          string // config kind, e.g. "irc"
+	Name          string // human name for disco, e.g. "IRC"
+	IdentityType  string // disco identity type under category gateway: irc, smtp, sms
+	Instructions  string // registration instructions
+	Fields        []Field
+	GatewayDesc   string // XEP-0100 <desc/>
+	GatewayPrompt string // XEP-0100 <prompt/>
+	// Settings are per-account preferences beyond stay_connected.
+	Settings []Field
+	// StayConnected is the default session policy: true keeps the legacy
+	// session up while the user is offline, false follows their presence.
+	StayConnected bool
+}
+
+// Registration is what a user submitted, secrets included, in plain text.
+type Registration struct {
+	JID    string            // bare JID of the XMPP user
+	Values map[string]string // field var -> value
+}
+
+// Account is a stored registration as a session sees it.
+type Account struct {
+	JID      string
+	Values   map[string]string // fields and secrets together
+	Settings map[string]string
+}
+
+// Bridge is one legacy network.
+type Bridge interface {
+	Describe() Descriptor
+	// Validate checks a registration, logging in for real where the network
+	// allows, and returns the values to store (normalised). Errors should be
+	// *Error so the user gets a precise condition and text.
+	Validate(ctx context.Context, r Registration) (map[string]string, error)
+	// MapPrompt turns what a user typed for XEP-0100 (a nick, an address, a
+	// number) into the local part of the puppet JID.
+	MapPrompt(ctx context.Context, prompt string) (string, error)
+	// Open starts the legacy session for an account. Events reach the user
+	// through sink until Close returns.
+	Open(ctx context.Context, acct Account, sink Events) (Session, error)
+}
+
+// Session is one account's live link to the legacy network.
+type Session interface {
+	// Send delivers a user's message to a legacy peer (the puppet local part).
+	Send(ctx context.Context, m Message) error
+	// Close ends the session; it must return promptly.
+	Close(ctx context.Context) error
+}
+
+// Message is a chat message in either direction.
+type Message struct {
+	ID      string // XMPP stanza id (outbound) or legacy id (inbound)
+	Peer    string // puppet local part: the legacy peer
+	Body    string
+	Subject string
+	Thread  string
+	Time    time.Time // when the legacy network says it was sent; zero = now
+}
+
+// State is an account's connection state, shown as the transport's presence.
+type State int
+
+// Connection states.
+const (
+	Disconnected State = iota
+	Connecting
+	Connected
+	Failed // Failed needs the user to act (wrong password, banned…)
+)
+
+func (s State) String() string {
+	switch s {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Failed:
+		return "error"
+	default:
+		return "disconnected"
+	}
+}
+
+// Events is how a session reports what the network says. Implementations
+// are safe for concurrent use and never block for long.
+type Events interface {
+	// Receive hands an inbound message to Ferry; once it returns nil the
+	// message is stored and will reach the user even if XMPP is down.
+	Receive(ctx context.Context, m Message) error
+	// Status reports the session's state with a human text.
+	Status(s State, text string)
+	// PeerPresence reports a legacy peer coming online or going away.
+	PeerPresence(peer string, available bool, status string)
+}
+
+// Factory builds a bridge from its transport options (the raw TOML table).
+type Factory func(domain string, options map[string]any) (Bridge, error)

@@ -1,0 +1,155 @@
+package component
+
+import (
+	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"mellium.im/xmpp/jid"
+)
+
+// cmdSession is an XEP-0050 session waiting for its form.
+type cmdSession struct {
+	cmd     *command
+	owner   string // full JID that started it
+	expires time.Time
+}
+
+const cmdSessionTTL = 10 * time.Minute
+
+// commandItems lists the commands this user may run (disco#items).
+func (u *user) commandItems() *xmlnode.Node {
+	q := xmlnode.New(nsDiscoItem, "query").SetAttr("node", nsCommands)
+	for _, c := range u.t.cmds {
+		if c.admin && !u.t.isAdmin(u.jid) {
+			continue
+		}
+		q.Add(xmlnode.New(nsDiscoItem, "item").SetAttr("jid", u.t.domain).
+			SetAttr("node", c.node).SetAttr("name", c.name))
+	}
+	return q
+}
+
+// iqCommandInfo answers disco#info on a command node.
+func (u *user) iqCommandInfo(n, q *xmlnode.Node) {
+	node := q.Attr("node")
+	c := u.findCommand(func(c *command) bool { return c.node == node })
+	if c == nil {
+		u.send(ErrorReply(n, "", "item-not-found", ""))
+		return
+	}
+	u.send(Result(n, xmlnode.New(nsDiscoInfo, "query").SetAttr("node", node).Add(
+		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "automation").
+			SetAttr("type", "command-node").SetAttr("name", c.name),
+		xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsCommands),
+		xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsData))))
+}
+
+// iqCommand executes, continues or cancels an ad-hoc command.
+func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
+	u.expireCommandSessions()
+	node, sid, action := q.Attr("node"), q.Attr("sessionid"), q.Attr("action")
+	if sid == "" {
+		c := u.findCommand(func(c *command) bool { return c.node == node })
+		if c == nil {
+			u.send(ErrorReply(n, "", "item-not-found", "no such command"))
+			return
+		}
+		if action == "cancel" {
+			u.send(Result(n, commandNode(node, "", "canceled")))
+			return
+		}
+		u.startCommand(n, c, from)
+		return
+	}
+	s := u.cmdSess[sid]
+	if s == nil || s.owner != from.String() || s.cmd.node != node {
+		e := ErrorReply(n, Modify, "bad-request", "unknown or expired command session")
+		e.Child("", "error").Add(xmlnode.New(nsCommands, "bad-sessionid"))
+		u.send(e)
+		return
+	}
+	if action == "cancel" {
+		delete(u.cmdSess, sid)
+		u.send(Result(n, commandNode(node, sid, "canceled")))
+		return
+	}
+	if action == "prev" {
+		u.send(ErrorReply(n, Modify, "bad-request", "this command has a single step"))
+		return
+	}
+	vals, ok := submitted(q.Child(nsData, "x"))
+	if !ok {
+		u.send(ErrorReply(n, Modify, "bad-request", "submit the form to continue"))
+		return
+	}
+	u.finishCommand(n, s.cmd, sid, vals)
+}
+
+func (u *user) startCommand(n *xmlnode.Node, c *command, from jid.JID) {
+	if err := c.check(u); err != nil {
+		cond, text := u.t.userError(err, "")
+		u.send(ErrorReply(n, "", string(cond), text))
+		return
+	}
+	if c.form == nil {
+		u.finishCommand(n, c, "", nil)
+		return
+	}
+	sid := newID()
+	u.cmdSess[sid] = &cmdSession{cmd: c, owner: from.String(), expires: u.t.now().Add(cmdSessionTTL)}
+	u.send(Result(n, executing(c.node, sid, c.form(u), "")))
+}
+
+// finishCommand runs the command. A failure keeps the session open and
+// shows the form again with the error, so the user can correct a field.
+func (u *user) finishCommand(n *xmlnode.Node, c *command, sid string, vals map[string]string) {
+	if err := c.check(u); err != nil {
+		cond, text := u.t.userError(err, "")
+		u.send(ErrorReply(n, "", string(cond), text))
+		return
+	}
+	out, err := c.run(u, vals)
+	if err != nil {
+		_, text := u.t.userError(err, "the command failed")
+		if sid != "" && c.form != nil {
+			u.cmdSess[sid].expires = u.t.now().Add(cmdSessionTTL)
+			u.send(Result(n, executing(c.node, sid, c.form(u), text)))
+			return
+		}
+		u.send(Result(n, commandNode(c.node, sid, "completed").Add(
+			xmlnode.Elem(nsCommands, "note", text).SetAttr("type", "error"))))
+		return
+	}
+	delete(u.cmdSess, sid)
+	if sid == "" {
+		sid = newID()
+	}
+	done := commandNode(c.node, sid, "completed").Add(xmlnode.Elem(nsCommands, "note", out.note).SetAttr("type", "info"))
+	if out.result != nil {
+		done.Add(out.result.node())
+	}
+	u.send(Result(n, done))
+}
+
+func commandNode(node, sid, status string) *xmlnode.Node {
+	return xmlnode.New(nsCommands, "command").SetAttr("node", node).
+		SetAttr("sessionid", sid).SetAttr("status", status)
+}
+
+func executing(node, sid string, f *form, errText string) *xmlnode.Node {
+	c := commandNode(node, sid, "executing").Add(
+		xmlnode.New(nsCommands, "actions").SetAttr("execute", "complete").Add(xmlnode.New(nsCommands, "complete")))
+	if errText != "" {
+		c.Add(xmlnode.Elem(nsCommands, "note", errText).SetAttr("type", "error"))
+	}
+	return c.Add(f.node())
+}
+
+func (u *user) expireCommandSessions() {
+	now := u.t.now()
+	for id, s := range u.cmdSess {
+		if now.After(s.expires) {
+			delete(u.cmdSess, id)
+		}
+	}
+}

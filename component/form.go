@@ -1,0 +1,105 @@
+package component
+
+import (
+	"strings"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// form is an XEP-0004 data form as Ferry builds it.
+type form struct {
+	typ          string // form, result
+	title        string
+	instructions string
+	formType     string // hidden FORM_TYPE value, if any
+	fields       []formField
+}
+
+type formField struct {
+	bridges.Field
+	values   []string
+	required bool
+}
+
+// node renders the form as <x xmlns='jabber:x:data'/>.
+func (f *form) node() *xmlnode.Node {
+	x := xmlnode.New(nsData, "x").SetAttr("type", f.typ)
+	if f.title != "" {
+		x.Add(xmlnode.Elem(nsData, "title", f.title))
+	}
+	if f.instructions != "" {
+		x.Add(xmlnode.Elem(nsData, "instructions", f.instructions))
+	}
+	if f.formType != "" {
+		x.Add(xmlnode.New(nsData, "field").SetAttr("type", "hidden").SetAttr("var", "FORM_TYPE").
+			Add(xmlnode.Elem(nsData, "value", f.formType)))
+	}
+	for _, fl := range f.fields {
+		x.Add(fl.node())
+	}
+	return x
+}
+
+func (fl formField) node() *xmlnode.Node {
+	typ := string(fl.Type)
+	if typ == "" {
+		typ = string(bridges.TextSingle)
+	}
+	n := xmlnode.New(nsData, "field").SetAttr("var", fl.Var).SetAttr("type", typ).SetAttr("label", fl.Label)
+	if fl.Desc != "" {
+		n.Add(xmlnode.Elem(nsData, "desc", fl.Desc))
+	}
+	if fl.required {
+		n.Add(xmlnode.New(nsData, "required"))
+	}
+	for _, o := range fl.Options {
+		n.Add(xmlnode.New(nsData, "option").SetAttr("label", o.Label).Add(xmlnode.Elem(nsData, "value", o.Value)))
+	}
+	for _, v := range fl.values {
+		n.Add(xmlnode.Elem(nsData, "value", v))
+	}
+	return n
+}
+
+// submitted reads a submitted form: var -> value (multi-values joined by
+// newlines). It reports false when x is not a submit form.
+func submitted(x *xmlnode.Node) (map[string]string, bool) {
+	if x == nil || (x.Attr("type") != "submit" && x.Attr("type") != "") {
+		return nil, false
+	}
+	vals := map[string]string{}
+	for _, f := range x.ChildrenNamed(nsData, "field") {
+		v := f.Attr("var")
+		if v == "" || v == "FORM_TYPE" {
+			continue
+		}
+		var parts []string
+		for _, val := range f.ChildrenNamed(nsData, "value") {
+			parts = append(parts, val.Text)
+		}
+		vals[v] = strings.Join(parts, "\n")
+	}
+	return vals, true
+}
+
+// formType returns the hidden FORM_TYPE of a form, or "".
+func formTypeOf(x *xmlnode.Node) string {
+	for _, f := range x.ChildrenNamed(nsData, "field") {
+		if f.Attr("var") == "FORM_TYPE" {
+			return f.ChildText(nsData, "value")
+		}
+	}
+	return ""
+}
+
+// parseBool reads an x:data boolean ("1", "true") or a chat answer ("yes").
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "y", "on":
+		return true, true
+	case "0", "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
+}

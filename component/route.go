@@ -1,0 +1,84 @@
+package component
+
+import (
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"mellium.im/xmpp/jid"
+)
+
+// handle runs on the link's reader goroutine: it answers what is cheap and
+// stateless at once and hands everything else to the sender's actor.
+func (t *Transport) handle(n *xmlnode.Node) {
+	safely(t.log, "route", func() { t.route(n) })
+}
+
+func (t *Transport) route(n *xmlnode.Node) {
+	typ := n.Attr("type")
+	if typ == "error" || (n.Local == "iq" && typ == "result") {
+		return // errors and stray results are never answered (RFC 6120 §8.3.1)
+	}
+	from, err := jid.Parse(n.Attr("from"))
+	if err != nil || from.Localpart() == "" && from.Domainpart() == "" {
+		t.reply(ErrorReply(n, "", "jid-malformed", "invalid sender address"))
+		return
+	}
+	to, err := jid.Parse(n.Attr("to"))
+	if err != nil || to.Domainpart() != t.domain {
+		t.reply(ErrorReply(n, "", "jid-malformed", "invalid recipient address"))
+		return
+	}
+	if n.Local == "iq" && t.answerInline(n, to) {
+		return
+	}
+	bare := from.Bare().String()
+	if !t.post(bare, func(u *user) { u.handle(n, from, to) }) && n.Local != "presence" {
+		t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))
+	}
+}
+
+// answerInline serves disco, version and ping for the transport itself.
+func (t *Transport) answerInline(n *xmlnode.Node, to jid.JID) bool {
+	q := n.FirstChild()
+	if q == nil {
+		t.reply(ErrorReply(n, "", "bad-request", "empty IQ"))
+		return true
+	}
+	get := n.Attr("type") == "get"
+	switch {
+	case q.Space == nsPing && q.Local == "ping":
+		t.reply(Result(n))
+	case to.Localpart() != "":
+		return false
+	case get && q.Space == nsVersion:
+		t.reply(Result(n, xmlnode.New(nsVersion, "query").Add(
+			xmlnode.Elem(nsVersion, "name", "Ferry"),
+			xmlnode.Elem(nsVersion, "version", t.version))))
+	case get && q.Space == nsDiscoInfo && q.Attr("node") == "":
+		t.reply(Result(n, t.discoInfo()))
+	case get && q.Space == nsDiscoItem && q.Attr("node") == "":
+		t.reply(Result(n, xmlnode.New(nsDiscoItem, "query")))
+	default:
+		return false
+	}
+	return true
+}
+
+// reply sends an answer that carries no user content.
+func (t *Transport) reply(n *xmlnode.Node) {
+	if n.Attr("type") == "error" {
+		if e := n.Child("", "error"); e != nil && e.FirstChild() != nil {
+			t.metrics.stanzaError(t.domain, e.FirstChild().Local)
+		}
+	}
+	_ = t.link.Send(n)
+}
+
+// discoInfo describes the transport as a gateway so Gajim shows its page.
+func (t *Transport) discoInfo() *xmlnode.Node {
+	q := xmlnode.New(nsDiscoInfo, "query").Add(
+		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "gateway").
+			SetAttr("type", t.desc.IdentityType).SetAttr("name", t.name))
+	for _, f := range []string{nsDiscoInfo, nsDiscoItem, nsRegister, nsGateway, nsCommands, nsPing, nsVersion} {
+		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
+	}
+	return q
+}

@@ -1,0 +1,132 @@
+// Package daemon wires configuration, storage, transports and the HTTP
+// listener together and runs them with Caddy-style ordering: everything
+// that can fail is set up before anything starts, and teardown is clean.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/component"
+	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/registry"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Options are what Run needs.
+type Options struct {
+	Config  config.Config
+	Bridges map[string]bridges.Factory // known bridge kinds
+	Logger  *slog.Logger
+	Version string
+	// Ready, if set, is closed once every transport is running.
+	Ready chan<- struct{}
+}
+
+// Run serves until ctx ends, then shuts down cleanly.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	cfg := o.Config
+	sealer, err := registry.LoadOrCreateKey(cfg.SecretsKeyFile)
+	if err != nil {
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	store, err := registry.Open(ctx, cfg.Database, sealer, registry.Options{AutoMigrate: true})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := component.NewMetrics(reg)
+
+	transports, err := buildTransports(o, store, metrics)
+	if err != nil {
+		return err
+	}
+	var httpSrv *httpServer
+	if cfg.HTTP.Listen != "" {
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, log)
+		if err != nil {
+			return fmt.Errorf("http listener: %w", err)
+		}
+		defer httpSrv.close()
+	}
+	var wg sync.WaitGroup
+	for _, t := range transports {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.Run(ctx); err != nil {
+				log.Error("transport stopped", "transport", t.Domain(), "error", err)
+			}
+		}()
+	}
+	log.Info("ferry running", "version", o.Version, "transports", len(transports))
+	if o.Ready != nil {
+		close(o.Ready)
+	}
+	wg.Wait()
+	log.Info("ferry stopped")
+	return nil
+}
+
+func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*component.Transport, error) {
+	cfg := o.Config
+	var out []*component.Transport
+	var errs []error
+	for i, tc := range cfg.Transports {
+		factory := o.Bridges[tc.Kind]
+		if factory == nil {
+			errs = append(errs, fmt.Errorf("transport[%d].kind: unknown bridge kind %q (known: %s)", i, tc.Kind, knownKinds(o.Bridges)))
+			continue
+		}
+		b, err := factory(tc.Domain, tc.Options)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("transport[%d].options: %w", i, err))
+			continue
+		}
+		out = append(out, component.New(component.Options{
+			Domain: tc.Domain, Name: tc.Name, Bridge: b, Store: store,
+			Link: component.LinkConfig{
+				Secret: tc.Secret, Address: cfg.XMPP.Address, PingTo: cfg.XMPP.ServerDomain,
+				PingInterval: cfg.XMPP.PingInterval, PingTimeout: cfg.XMPP.PingTimeout,
+				ReconnectMin: cfg.XMPP.ReconnectMin, ReconnectMax: cfg.XMPP.ReconnectMax,
+				QueueSize: cfg.XMPP.QueueSize,
+			},
+			Policy: component.Policy{
+				Admins: cfg.Admins, OpenRegistrate: cfg.Registration.Open,
+				DomainAllowed: cfg.Registration.DomainAllowed,
+			},
+			Logger: o.Logger, Metrics: m, Version: o.Version,
+		}))
+	}
+	return out, errors.Join(errs...)
+}
+
+// CheckBridges validates transport kinds and options without starting
+// anything, for `ferry check-config`.
+func CheckBridges(cfg config.Config, known map[string]bridges.Factory) error {
+	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil)
+	return err
+}
+
+func knownKinds(m map[string]bridges.Factory) string {
+	var k []string
+	for name := range m {
+		k = append(k, name)
+	}
+	sort.Strings(k)
+	if len(k) == 0 {
+		return "none yet"
+	}
+	return strings.Join(k, ", ")
+}

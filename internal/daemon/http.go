@@ -1,0 +1,80 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/component"
+	"github.com/ferry-xmpp/ferry/registry"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type httpServer struct {
+	srv *http.Server
+}
+
+// startHTTP serves /healthz and /metrics. /healthz is 200 only when the
+// database answers and every component link is up, so a load balancer or
+// systemd watchdog sees a gateway that lost its XMPP server as unhealthy.
+func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, log *slog.Logger) (*httpServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ferry_outbox_pending", Help: "Stanzas stored while links were down, all transports."},
+		func() float64 {
+			n := 0
+			for _, t := range ts {
+				c, _ := store.PendingCount(context.Background(), t.Domain())
+				n += c
+			}
+			return float64(n)
+		})
+	reg.MustRegister(depth)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		status := map[string]any{}
+		ok := true
+		links := map[string]bool{}
+		for _, t := range ts {
+			links[t.Domain()] = t.LinkUp()
+			ok = ok && t.LinkUp()
+		}
+		status["links"] = links
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := store.Ping(ctx); err != nil {
+			status["database"] = "error"
+			ok = false
+		} else {
+			status["database"] = "ok"
+		}
+		status["ok"] = ok
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(status)
+	})
+	s := &httpServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http listener failed", "error", err)
+		}
+	}()
+	log.Info("http listener", "addr", ln.Addr().String())
+	return s, nil
+}
+
+func (s *httpServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+}

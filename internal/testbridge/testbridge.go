@@ -1,0 +1,143 @@
+// Package testbridge is a bridge that exists only for tests (and the demo
+// build): a fake legacy network that echoes what it is sent. It lets the
+// transport core be exercised end to end before real bridges exist.
+package testbridge
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+)
+
+// Kind is the config kind this bridge registers under.
+const Kind = "echo"
+
+// Network is the fake legacy network: tests reach live sessions through it.
+type Network struct {
+	mu       sync.Mutex
+	sessions map[string]*Session
+	opened   chan string
+}
+
+// NewNetwork returns an empty fake network.
+func NewNetwork() *Network {
+	return &Network{sessions: map[string]*Session{}, opened: make(chan string, 100)}
+}
+
+// Factory returns a bridges.Factory bound to this network.
+func (n *Network) Factory() bridges.Factory {
+	return func(domain string, _ map[string]any) (bridges.Bridge, error) {
+		return &Bridge{net: n}, nil
+	}
+}
+
+// Session returns the live session of a user, or nil.
+func (n *Network) Session(jid string) *Session {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sessions[jid]
+}
+
+// Opened delivers the JID of every session opened, for tests to wait on.
+func (n *Network) Opened() <-chan string { return n.opened }
+
+// Bridge is the echo bridge.
+type Bridge struct{ net *Network }
+
+// Describe declares an account with a username, a password and a nick.
+func (b *Bridge) Describe() bridges.Descriptor {
+	return bridges.Descriptor{
+		Kind: Kind, Name: "Echo", IdentityType: "echo",
+		Instructions: "Enter any username and password; the password \"wrong\" is refused.",
+		Fields: []bridges.Field{
+			{Var: "username", Label: "Username", Type: bridges.TextSingle, Required: true, Legacy: "username"},
+			{Var: "password", Label: "Password", Type: bridges.TextPrivate, Required: true, Legacy: "password"},
+			{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Legacy: "nick"},
+		},
+		GatewayDesc:   "Enter the name of an echo peer",
+		GatewayPrompt: "Peer name",
+		// A fake network is free to keep up: tests need no presence dance.
+		StayConnected: true,
+	}
+}
+
+// Validate plays the part of a legacy login.
+func (b *Bridge) Validate(_ context.Context, r bridges.Registration) (map[string]string, error) {
+	if r.Values["password"] == "wrong" {
+		return nil, bridges.Errorf(bridges.NotAuthorized, "login failed: wrong password")
+	}
+	if strings.ContainsAny(r.Values["username"], " \t@") {
+		return nil, bridges.Errorf(bridges.NotAcceptable, "username may not contain spaces or @")
+	}
+	return r.Values, nil
+}
+
+// MapPrompt lower-cases a peer name.
+func (b *Bridge) MapPrompt(_ context.Context, prompt string) (string, error) {
+	p := strings.ToLower(strings.TrimSpace(prompt))
+	if p == "" || strings.ContainsAny(p, " @/") {
+		return "", bridges.Errorf(bridges.JIDMalformed, "a peer name is one word without @ or /")
+	}
+	return p, nil
+}
+
+// Open starts a session that is connected at once.
+func (b *Bridge) Open(_ context.Context, acct bridges.Account, sink bridges.Events) (bridges.Session, error) {
+	s := &Session{net: b.net, jid: acct.JID, Account: acct, sink: sink}
+	b.net.mu.Lock()
+	b.net.sessions[acct.JID] = s
+	b.net.mu.Unlock()
+	sink.Status(bridges.Connected, "Connected as "+acct.Values["username"])
+	select {
+	case b.net.opened <- acct.JID:
+	default:
+	}
+	return s, nil
+}
+
+// Session is one user's fake legacy connection.
+type Session struct {
+	net     *Network
+	jid     string
+	Account bridges.Account
+	sink    bridges.Events
+
+	mu   sync.Mutex
+	sent []bridges.Message
+}
+
+// Send records the message and echoes it back from the same peer.
+func (s *Session) Send(ctx context.Context, m bridges.Message) error {
+	if m.Peer == "unreachable" {
+		return bridges.Errorf(bridges.RemoteServerNotFnd, "peer %s does not exist", m.Peer)
+	}
+	s.mu.Lock()
+	s.sent = append(s.sent, m)
+	s.mu.Unlock()
+	return s.sink.Receive(ctx, bridges.Message{ID: "echo-" + m.ID, Peer: m.Peer, Body: "echo: " + m.Body})
+}
+
+// Inject delivers a message from the fake network to the user.
+func (s *Session) Inject(ctx context.Context, m bridges.Message) error { return s.sink.Receive(ctx, m) }
+
+// Presence shows a peer online or offline.
+func (s *Session) Presence(peer string, available bool) { s.sink.PeerPresence(peer, available, "") }
+
+// Sent returns what the user sent so far.
+func (s *Session) Sent() []bridges.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bridges.Message(nil), s.sent...)
+}
+
+// Close forgets the session.
+func (s *Session) Close(context.Context) error {
+	s.net.mu.Lock()
+	if s.net.sessions[s.jid] == s {
+		delete(s.net.sessions, s.jid)
+	}
+	s.net.mu.Unlock()
+	return nil
+}

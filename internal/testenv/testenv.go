@@ -1,0 +1,101 @@
+// Package testenv runs real servers for end-to-end tests.
+//
+// Tests call Need for each server binary they use: on a developer machine
+// without it the test is skipped, but in CI (CI=true) it fails, so a missing
+// install step cannot pass unnoticed. scripts/install-deps.sh installs the
+// binaries.
+//
+// StartProsody runs a throw-away Prosody in a temporary directory, bound to
+// loopback ports picked at random, with the transports' component secrets and
+// user accounts the test asks for. Prosody.Login connects a plain XMPP client
+// over c2s so a test can act as a user of the gateway.
+package testenv
+
+import (
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Need returns the path of binary, looked up in PATH. When it is missing the
+// test is skipped, except under CI (the environment variable CI is "true"),
+// where a missing server is an error in the CI set-up and the test fails.
+func Need(t testing.TB, binary string) string {
+	t.Helper()
+	path, err := exec.LookPath(binary)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("testenv: %s is required in CI but not found (run scripts/install-deps.sh): %v", binary, err)
+	}
+	t.Skipf("testenv: %s not installed (scripts/install-deps.sh installs it): %v", binary, err)
+	return ""
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+//
+// The port is below the kernel's ephemeral range, so the operating system
+// never hands it out as the source port of an outgoing connection: a server
+// that is stopped and started again (Prosody.Stop, Prosody.Start) finds its
+// port still free, even while other tests open connections. No port is
+// returned twice in one test binary. Another process can still bind it
+// first; StartProsody notices that and retries with new ports.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	return freePorts(t, 1)[0]
+}
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
+
+// freePorts returns n distinct ports, holding each open until all are
+// chosen.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	lo, hi := portRange()
+	ports := make([]int, 0, n)
+	for tries := 0; len(ports) < n && tries < 10000; tries++ {
+		port := lo + rand.IntN(hi-lo+1)
+		if portsUsed[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		defer l.Close()
+		portsUsed[port] = true
+		ports = append(ports, port)
+	}
+	if len(ports) < n {
+		t.Fatalf("testenv: no free port in %d-%d", lo, hi)
+	}
+	return ports
+}
+
+// portRange is where FreePort picks from: up to 20000 ports just below the
+// ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range; elsewhere
+// the usual ranges start at 32768 or higher).
+func portRange() (lo, hi int) {
+	ephemeral := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 2048 {
+				ephemeral = v
+			}
+		}
+	}
+	hi = ephemeral - 1
+	lo = max(1024, hi-20000)
+	return lo, hi
+}

@@ -1,0 +1,208 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Options tunes Open.
+type Options struct {
+	// AutoMigrate upgrades an older schema on Open instead of returning
+	// ErrNeedsMigration.
+	AutoMigrate bool
+}
+
+// SQLite is the Store backed by one SQLite file (modernc, pure Go, so ferry
+// builds with CGO_ENABLED=0).
+type SQLite struct {
+	// SQLite allows one writer at a time. Funnelling all writes through a
+	// single connection queues them in Go instead of having connections
+	// fight over the file lock, and IMMEDIATE transactions take the lock up
+	// front so a transaction never fails half-way with "database is locked".
+	w *sql.DB
+	// WAL lets readers run alongside the writer, so reads get their own
+	// pool and never wait behind a write.
+	r      *sql.DB
+	sealer *Sealer
+	now    func() time.Time // replaceable so tests can control timestamps
+}
+
+var _ Store = (*SQLite)(nil)
+
+// readConns bounds the read pool; each connection carries its own page
+// cache, and a gateway's lookups are short.
+const readConns = 4
+
+// Open opens (creating if needed) the SQLite database at path and seals
+// secrets with sealer. A new, empty file gets the latest schema. A database
+// from a newer ferry is refused with an error matching ErrSchemaTooNew; an
+// older one yields ErrNeedsMigration unless opts.AutoMigrate is set.
+func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLite, error) {
+	if sealer == nil {
+		return nil, errors.New("registry: Open needs a Sealer")
+	}
+	w, err := openWriter(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := prepareSchema(ctx, w, opts); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// The reader is opened after the writer has put the file in WAL mode,
+	// so it never races to change the journal mode itself.
+	r, err := openReader(path)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &SQLite{w: w, r: r, sealer: sealer, now: time.Now}, nil
+}
+
+func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
+	v, err := checkVersion(ctx, w)
+	if err != nil {
+		return err
+	}
+	// Version 0 here means an empty file (checkVersion refused anything
+	// else), which is creation, not an upgrade of someone's data.
+	if v != 0 && v < SchemaVersion && !opts.AutoMigrate {
+		return fmt.Errorf("%w (database is at version %d, this ferry needs %d)", ErrNeedsMigration, v, SchemaVersion)
+	}
+	if v < SchemaVersion {
+		if _, err := migrate(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the reader before the writer so the writer is the last
+// connection: SQLite then checkpoints the WAL into the main file.
+func (s *SQLite) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// SchemaVersion reports the database's PRAGMA user_version.
+func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
+	return userVersion(ctx, s.r)
+}
+
+func openWriter(path string) (*sql.DB, error) {
+	db, err := openDB(path, url.Values{"_txlock": {"immediate"}})
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	// Keep the one connection open for the life of the store instead of
+	// reopening (and re-running the pragmas) after idle periods.
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	return db, nil
+}
+
+func openReader(path string) (*sql.DB, error) {
+	// query_only turns an accidental write on the read pool into an error
+	// instead of a second writer competing for the lock.
+	db, err := openDB(path, url.Values{"_query_only": {"1"}})
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(readConns)
+	db.SetMaxIdleConns(readConns)
+	return db, nil
+}
+
+func openDB(path string, extra url.Values) (*sql.DB, error) {
+	dsn, err := dataSource(path, extra)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("registry: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dataSource builds a file: URI for path. Escaping the path through
+// net/url keeps characters such as '?', '#' or '%' in a directory name from
+// being read as the start of the query or as escapes.
+func dataSource(path string, extra url.Values) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("registry: database path %s: %w", path, err)
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows drive paths: file:///C:/...
+	}
+	q := url.Values{
+		// WAL: readers do not block the writer and vice versa.
+		// busy_timeout: wait for another process (e.g. `ferry migrate`)
+		// instead of failing at once. foreign_keys is per connection and
+		// off by default; cascades depend on it.
+		"_pragma": {"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)"},
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
+	return u.String(), nil
+}
+
+// writeTx runs fn in an IMMEDIATE transaction on the writer.
+func (s *SQLite) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("registry: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("registry: commit: %w", err)
+	}
+	return nil
+}
+
+// Times are stored as Unix nanoseconds; reading them back in UTC gives
+// callers one canonical representation.
+func dbTime(t time.Time) int64 { return t.UnixNano() }
+
+func goTime(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// sqliteCode returns the extended SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isUniqueViolation(err error) bool {
+	c := sqliteCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func isForeignKeyViolation(err error) bool {
+	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// Ping implements Store.
+func (s *SQLite) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
