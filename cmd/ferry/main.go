@@ -1,0 +1,159 @@
+// Command ferry is an XMPP transport gateway: it attaches to an XMPP server
+// as XEP-0114 components and bridges IRC, email and SMS.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/daemon"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+const usage = `usage: ferry <command> [flags]
+
+commands:
+  run -config FILE        serve the transports in FILE
+  check-config FILE       print every problem in FILE and exit non-zero if any
+  migrate -config FILE    upgrade the database schema
+  version                 print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stderr)
+	case "check-config":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "ferry", version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "ferry: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "ferry.toml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	return *path, true
+}
+
+func loadConfig(path string, stderr io.Writer) (config.Config, bool) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
+		return cfg, false
+	}
+	if err := daemon.CheckBridges(cfg, knownBridges); err != nil {
+		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
+		return cfg, false
+	}
+	return cfg, true
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "usage: ferry check-config FILE\n")
+		return 2
+	}
+	if _, ok := loadConfig(args[0], stderr); !ok {
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	return 0
+}
+
+func cmdMigrate(args []string, stdout, stderr io.Writer) int {
+	path, ok := configFlag("migrate", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, ok := loadConfig(path, stderr)
+	if !ok {
+		return 1
+	}
+	from, to, err := registry.Migrate(context.Background(), cfg.Database)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry: migrate %s: %v\n", cfg.Database, err)
+		return 1
+	}
+	if from == to {
+		fmt.Fprintf(stdout, "%s: schema is current (version %d)\n", cfg.Database, to)
+	} else {
+		fmt.Fprintf(stdout, "%s: schema upgraded from version %d to %d\n", cfg.Database, from, to)
+	}
+	return 0
+}
+
+func cmdRun(args []string, stderr io.Writer) int {
+	path, ok := configFlag("run", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, ok := loadConfig(path, stderr)
+	if !ok {
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// First signal: graceful shutdown. Second: stop now.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		log.Info("shutting down; send the signal again to force", "signal", s.String())
+		cancel()
+		<-sigs
+		log.Warn("forced exit")
+		os.Exit(130)
+	}()
+	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: version()})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("ferry failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
