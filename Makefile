@@ -17,3 +17,4 @@ build:
 fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./internal/xmlnode/
 	go test -run=NONE -fuzz=FuzzOpen -fuzztime=30s ./registry/
+	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./config/

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
@@ -23,6 +25,41 @@ type fakeServer struct {
 
 	mu          sync.Mutex
 	answerPings bool
+	conn        net.Conn
+	wmu         *sync.Mutex
+}
+
+// inject writes raw XML to Ferry as if the server routed it.
+func (s *fakeServer) inject(raw string) {
+	s.t.Helper()
+	s.mu.Lock()
+	c, wmu := s.conn, s.wmu
+	s.mu.Unlock()
+	if c == nil {
+		s.t.Fatal("no component connected")
+	}
+	wmu.Lock()
+	defer wmu.Unlock()
+	if _, err := io.WriteString(c, raw); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// next returns the next stanza Ferry sent that matches, skipping others.
+func (s *fakeServer) next(match func(*xmlnode.Node) bool) *xmlnode.Node {
+	s.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case n := <-s.stanzas:
+			if match(n) {
+				return n
+			}
+		case <-deadline:
+			s.t.Fatal("expected stanza never came")
+			return nil
+		}
+	}
 }
 
 func newFakeServer(t *testing.T, secret string) *fakeServer {
@@ -86,8 +123,11 @@ func (s *fakeServer) handle(c net.Conn) {
 		return
 	}
 	fmt.Fprint(c, `<handshake/>`)
+	wmu := &sync.Mutex{}
+	s.mu.Lock()
+	s.conn, s.wmu = c, wmu
+	s.mu.Unlock()
 	s.accepted <- c
-	var wmu sync.Mutex
 	for {
 		tok, err := d.Token()
 		if err != nil {

@@ -5,6 +5,7 @@ package testbridge
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -19,17 +20,26 @@ type Network struct {
 	mu       sync.Mutex
 	sessions map[string]*Session
 	opened   chan string
+	closed   chan string
 }
 
 // NewNetwork returns an empty fake network.
 func NewNetwork() *Network {
-	return &Network{sessions: map[string]*Session{}, opened: make(chan string, 100)}
+	return &Network{sessions: map[string]*Session{}, opened: make(chan string, 100), closed: make(chan string, 100)}
 }
 
 // Factory returns a bridges.Factory bound to this network.
 func (n *Network) Factory() bridges.Factory {
-	return func(domain string, _ map[string]any) (bridges.Bridge, error) {
-		return &Bridge{net: n}, nil
+	return func(domain string, opts map[string]any) (bridges.Bridge, error) {
+		b := &Bridge{net: n, stayConnected: true}
+		if v, ok := opts["stay_connected"]; ok {
+			stay, isBool := v.(bool)
+			if !isBool {
+				return nil, fmt.Errorf("stay_connected must be true or false")
+			}
+			b.stayConnected = stay
+		}
+		return b, nil
 	}
 }
 
@@ -43,8 +53,14 @@ func (n *Network) Session(jid string) *Session {
 // Opened delivers the JID of every session opened, for tests to wait on.
 func (n *Network) Opened() <-chan string { return n.opened }
 
+// Closed delivers the JID of every session closed.
+func (n *Network) Closed() <-chan string { return n.closed }
+
 // Bridge is the echo bridge.
-type Bridge struct{ net *Network }
+type Bridge struct {
+	net           *Network
+	stayConnected bool
+}
 
 // Describe declares an account with a username, a password and a nick.
 func (b *Bridge) Describe() bridges.Descriptor {
@@ -58,8 +74,8 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		},
 		GatewayDesc:   "Enter the name of an echo peer",
 		GatewayPrompt: "Peer name",
-		// A fake network is free to keep up: tests need no presence dance.
-		StayConnected: true,
+		// Configurable so tests cover both session policies.
+		StayConnected: b.stayConnected,
 	}
 }
 
@@ -139,5 +155,9 @@ func (s *Session) Close(context.Context) error {
 		delete(s.net.sessions, s.jid)
 	}
 	s.net.mu.Unlock()
+	select {
+	case s.net.closed <- s.jid:
+	default:
+	}
 	return nil
 }
