@@ -37,7 +37,7 @@ func (u *user) chatCommand(n *xmlnode.Node, text string) {
 		return
 	case "set":
 		key, val, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		u.runChat(u.findCommand(func(c *command) bool { return c.chat == "settings" }), map[string]string{key: val}, true)
+		u.runChat(u.findCommand(func(c *command) bool { return c.chat == "settings" }), map[string]string{key: val})
 		return
 	}
 	c := u.findCommand(func(c *command) bool { return c.chat == word })
@@ -57,7 +57,7 @@ func (u *user) startDialog(c *command, args []string) {
 		return
 	}
 	if c.form == nil {
-		u.runChat(c, nil, false)
+		u.runChat(c, nil)
 		return
 	}
 	d := &dialog{cmd: c, vals: map[string]string{}}
@@ -73,7 +73,7 @@ func (u *user) startDialog(c *command, args []string) {
 		d.fields = append(d.fields, f)
 	}
 	if len(d.fields) == 0 {
-		u.runChat(c, d.vals, false)
+		u.runChat(c, d.vals)
 		return
 	}
 	u.dialog = d
@@ -128,22 +128,16 @@ func (u *user) answer(text string) {
 		return
 	}
 	u.dialog = nil
-	u.runChat(d.cmd, d.vals, false)
+	u.runChat(d.cmd, d.vals)
 }
 
 // runChat runs a command and says its outcome.
-func (u *user) runChat(c *command, vals map[string]string, checked bool) {
+func (u *user) runChat(c *command, vals map[string]string) {
 	if c == nil {
 		u.say("Unknown command. " + u.helpText())
 		return
 	}
-	if !checked {
-		if err := c.check(u); err != nil {
-			_, text := u.t.userError(err, "")
-			u.say(text)
-			return
-		}
-	} else if err := c.check(u); err != nil {
+	if err := c.check(u); err != nil {
 		_, text := u.t.userError(err, "")
 		u.say(text)
 		return

@@ -14,6 +14,7 @@ import (
 type sink struct {
 	t    *Transport
 	user string
+	gen  int // a closed session's late status must not overwrite a new one's
 }
 
 // Receive stores the message (outbox + id map) before returning, so it
@@ -58,7 +59,7 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 
 func (s *sink) Status(st bridges.State, text string) {
 	s.t.post(s.user, func(u *user) {
-		if u.sess != nil || st != bridges.Connected {
+		if u.sessGen == s.gen && (u.sess != nil || st != bridges.Connected) {
 			u.setState(st, text)
 		}
 	})

@@ -22,6 +22,7 @@ type user struct {
 	loaded    bool
 	acct      *registry.Account
 	sess      bridges.Session
+	sessGen   int // identifies the current session's sink
 	state     bridges.State
 	stateText string
 	resources map[string]bool
@@ -256,8 +257,9 @@ func (u *user) openSession() {
 	for k, v := range u.acct.Secrets {
 		values[k] = v
 	}
+	u.sessGen++
 	s, err := u.t.bridge.Open(ctx, bridges.Account{JID: u.jid, Values: values, Settings: u.acct.Settings},
-		&sink{t: u.t, user: u.jid})
+		&sink{t: u.t, user: u.jid, gen: u.sessGen})
 	if err != nil {
 		_, text := u.t.userError(err, "could not connect")
 		u.setState(bridges.Failed, text)

@@ -528,7 +528,7 @@ func TestMigrate(t *testing.T) {
 			name:       "missing database is refused, not created",
 			setup:      nil,
 			wantCode:   1,
-			wantStderr: []string{"ferry: migrate DB", "no such file or directory"},
+			wantStderr: []string{"ferry: migrate DB", "stat DB"},
 			check: func(t *testing.T, path string) {
 				if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
 					t.Errorf("migrate left something at %s: %v", path, err)
@@ -702,9 +702,9 @@ func TestRunInvalidConfig(t *testing.T) {
 		},
 		{
 			name:       "syntax error",
-			config:     "[xmpp\n",
+			config:     "[xmpp]\naddress = \"127.0.0.1:5347\" 5347\n",
 			wantCode:   1,
-			wantStderr: []string{"CFG", "line 1"},
+			wantStderr: []string{"CFG", "line 2"},
 		},
 		{
 			name:       "missing file",
