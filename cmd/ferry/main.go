@@ -22,9 +22,10 @@ import (
 const usage = `usage: ferry <command> [flags]
 
 commands:
-  run -config FILE        serve the transports in FILE
-  check-config FILE       print every problem in FILE and exit non-zero if any
-  migrate -config FILE    upgrade the database schema
+  run [-config] FILE        serve the transports in FILE
+  check-config [-config] FILE
+                           print every problem in FILE and exit non-zero if any
+  migrate [-config] FILE   upgrade the database schema
   version                 print the version
 `
 
@@ -62,21 +63,38 @@ func version() string {
 	return "dev"
 }
 
+// configFlag reads the config path from -config FILE or a lone argument;
+// anything else is refused so a mistyped command never uses another file.
 func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "ferry.toml", "configuration file")
+	path := fs.String("config", "", "configuration file (default ferry.toml)")
 	if err := fs.Parse(args); err != nil {
 		return "", false
 	}
-	return *path, true
+	switch rest := fs.Args(); {
+	case len(rest) == 0 && *path == "":
+		return "ferry.toml", true
+	case len(rest) == 0:
+		return *path, true
+	case len(rest) == 1 && *path == "":
+		return rest[0], true
+	default:
+		fmt.Fprintf(stderr, "usage: ferry %s [-config] FILE\n", name)
+		return "", false
+	}
 }
 
-func loadConfig(path string, stderr io.Writer) (config.Config, bool) {
+// loadConfig loads and validates a config; withBridges also checks that
+// every transport's kind and options are known to this build.
+func loadConfig(path string, withBridges bool, stderr io.Writer) (config.Config, bool) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
 		return cfg, false
+	}
+	if !withBridges {
+		return cfg, true
 	}
 	if err := daemon.CheckBridges(cfg, knownBridges); err != nil {
 		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
@@ -86,14 +104,18 @@ func loadConfig(path string, stderr io.Writer) (config.Config, bool) {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprint(stderr, "usage: ferry check-config FILE\n")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "usage: ferry check-config [-config] FILE\n")
 		return 2
 	}
-	if _, ok := loadConfig(args[0], stderr); !ok {
+	path, ok := configFlag("check-config", args, stderr)
+	if !ok {
+		return 2
+	}
+	if _, ok := loadConfig(path, true, stderr); !ok {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return 0
 }
 
@@ -102,7 +124,7 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	cfg, ok := loadConfig(path, stderr)
+	cfg, ok := loadConfig(path, false, stderr)
 	if !ok {
 		return 1
 	}
@@ -124,7 +146,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	cfg, ok := loadConfig(path, stderr)
+	cfg, ok := loadConfig(path, true, stderr)
 	if !ok {
 		return 1
 	}
@@ -134,13 +156,23 @@ func cmdRun(args []string, stderr io.Writer) int {
 	// First signal: graceful shutdown. Second: stop now.
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	stopped := make(chan struct{})
+	defer close(stopped)
 	go func() {
-		s := <-sigs
-		log.Info("shutting down; send the signal again to force", "signal", s.String())
-		cancel()
-		<-sigs
-		log.Warn("forced exit")
-		os.Exit(130)
+		select {
+		case s := <-sigs:
+			log.Info("shutting down; send the signal again to force", "signal", s.String())
+			cancel()
+		case <-stopped:
+			return
+		}
+		select {
+		case <-sigs:
+			log.Warn("forced exit")
+			os.Exit(130)
+		case <-stopped:
+		}
 	}()
 	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: version()})
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -429,7 +429,7 @@ func TestCheckConfigUsage(t *testing.T) {
 			if stdout != "" {
 				t.Errorf("stdout = %q, want nothing", stdout)
 			}
-			containsAll(t, "stderr", stderr, []string{"usage: ferry check-config FILE"})
+			containsAll(t, "stderr", stderr, []string{"usage: ferry check-config [-config] FILE"})
 		})
 	}
 }
@@ -755,5 +755,26 @@ func TestRunInvalidConfig(t *testing.T) {
 				t.Errorf("run changed the directory: before %v, after %v", before, after)
 			}
 		})
+	}
+}
+
+// The config file may be given with or without -config; extra arguments
+// are refused rather than silently ignored.
+func TestConfigArgumentForms(t *testing.T) {
+	dir := t.TempDir()
+	missing := dir + "/nope.toml"
+	for _, args := range [][]string{
+		{"migrate", missing},
+		{"migrate", "-config", missing},
+		{"check-config", "-config", missing},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), missing) {
+			t.Errorf("%v -> %d, stderr %q; want 1 naming %s", args, code, errb.String(), missing)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"migrate", "-config", missing, "extra"}, &out, &errb); code != 2 {
+		t.Errorf("extra argument -> %d, want 2", code)
 	}
 }
