@@ -17,7 +17,7 @@ import (
 // fakeServer is a minimal XEP-0114 server for link tests: it checks the
 // handshake, records stanzas and can answer pings, refuse or hang up.
 type fakeServer struct {
-	t        *testing.T
+	t        testing.TB
 	ln       net.Listener
 	secret   string
 	stanzas  chan *xmlnode.Node
@@ -62,7 +62,7 @@ func (s *fakeServer) next(match func(*xmlnode.Node) bool) *xmlnode.Node {
 	}
 }
 
-func newFakeServer(t *testing.T, secret string) *fakeServer {
+func newFakeServer(t testing.TB, secret string) *fakeServer {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

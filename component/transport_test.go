@@ -36,7 +36,7 @@ func (c *clock) advance(d time.Duration) {
 
 // startTransport runs a Transport with the echo bridge and a real SQLite
 // store against the fake server.
-func startTransport(t *testing.T) (*fakeServer, *clock) {
+func startTransport(t testing.TB) (*fakeServer, *clock) {
 	t.Helper()
 	srv := newFakeServer(t, "pw")
 	dir := t.TempDir()
