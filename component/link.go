@@ -411,6 +411,11 @@ func (l *Link) write(ctx context.Context, s *liveSession) error {
 	}
 }
 
+// flushOutbox writes stored stanzas oldest first. A successful write only
+// means the kernel took the bytes: they are acknowledged (deleted) only
+// after a ping sent behind them is answered, which proves the server
+// processed everything before it. A stream lost in between resends the
+// batch (at least once; stanza ids let clients drop a repeat).
 func (l *Link) flushOutbox(ctx context.Context, send func(*xmlnode.Node) error) error {
 	for {
 		items, err := l.cfg.Outbox.Pending(ctx, l.cfg.Domain, 100)
@@ -423,15 +428,33 @@ func (l *Link) flushOutbox(ctx context.Context, send func(*xmlnode.Node) error) 
 		for _, it := range items {
 			n, err := xmlnode.Parse(it.Stanza)
 			if err != nil {
-				l.log.Error("unreadable stanza in outbox, skipped", "id", it.ID, "error", err)
-			} else if err := send(n); err != nil {
+				l.log.Error("unreadable stanza in outbox, dropped", "id", it.ID, "error", err)
+				continue
+			}
+			if err := send(n); err != nil {
 				return err
 			}
+		}
+		if err := l.ping(ctx); err != nil {
+			return fmt.Errorf("confirming delivery: %w", err)
+		}
+		for _, it := range items {
 			if err := l.cfg.Outbox.Ack(context.Background(), it.ID); err != nil {
 				return fmt.Errorf("ack outbox: %w", err)
 			}
 		}
 	}
+}
+
+// ping does one XMPP ping round trip with the server.
+func (l *Link) ping(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, l.cfg.PingTimeout)
+	defer cancel()
+	iq := xmlnode.New("", "iq").SetAttr("type", "get").
+		SetAttr("from", l.cfg.Domain).SetAttr("to", l.cfg.PingTo).
+		Add(xmlnode.New(nsPing, "ping"))
+	_, err := l.Request(pctx, iq)
+	return err
 }
 
 // watch pings the server; a missing answer means a dead stream.
@@ -444,13 +467,7 @@ func (l *Link) watch(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, l.cfg.PingTimeout)
-		iq := xmlnode.New("", "iq").SetAttr("type", "get").
-			SetAttr("from", l.cfg.Domain).SetAttr("to", l.cfg.PingTo).
-			Add(xmlnode.New(nsPing, "ping"))
-		_, err := l.Request(pctx, iq)
-		cancel()
-		if err != nil {
+		if err := l.ping(ctx); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

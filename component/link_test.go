@@ -16,6 +16,7 @@ type memOutbox struct {
 	mu    sync.Mutex
 	next  int64
 	items []OutboxItem
+	acked chan int64 // every Ack, for tests to wait on
 }
 
 func (o *memOutbox) Enqueue(_ context.Context, _ string, b []byte) (int64, error) {
@@ -44,11 +45,15 @@ func (o *memOutbox) Ack(_ context.Context, id int64) error {
 			break
 		}
 	}
+	select {
+	case o.acked <- id:
+	default:
+	}
 	return nil
 }
 
 func testLink(t *testing.T, addr, secret string, up chan struct{}) (*Link, *memOutbox) {
-	out := &memOutbox{}
+	out := &memOutbox{acked: make(chan int64, 100)}
 	l := NewLink(LinkConfig{
 		Domain: "gw.test", Secret: secret, Address: addr, PingTo: "server.test",
 		PingInterval: 50 * time.Millisecond, PingTimeout: 40 * time.Millisecond,
@@ -100,6 +105,11 @@ func TestLinkDeliversDurableMessagesAcrossReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectBody(t, srv, "one")
+	select {
+	case <-out.acked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("first message never acknowledged")
+	}
 
 	// The server vanishes; what is handed over meanwhile waits in the outbox.
 	conn.Close()
@@ -111,11 +121,19 @@ func TestLinkDeliversDurableMessagesAcrossReconnects(t *testing.T) {
 	waitUp(t, up)
 	expectBody(t, srv, "two")
 	expectBody(t, srv, "three")
-	out.mu.Lock()
-	left := len(out.items)
-	out.mu.Unlock()
-	if left != 0 {
-		t.Fatalf("%d stanzas left in the outbox after delivery", left)
+	// Acknowledged once the server answered the ping behind them.
+	for {
+		out.mu.Lock()
+		left := len(out.items)
+		out.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		select {
+		case <-out.acked:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d stanzas left in the outbox after delivery", left)
+		}
 	}
 }
 
