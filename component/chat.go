@@ -36,8 +36,7 @@ func (u *user) chatCommand(n *xmlnode.Node, text string) {
 		u.say(u.helpText())
 		return
 	case "set":
-		key, val, _ := strings.Cut(strings.TrimSpace(rest), " ")
-		u.runChat(u.findCommand(func(c *command) bool { return c.chat == "settings" }), map[string]string{key: val})
+		u.setCommand(strings.TrimSpace(rest))
 		return
 	}
 	c := u.findCommand(func(c *command) bool { return c.chat == word })
@@ -80,10 +79,27 @@ func (u *user) startDialog(c *command, args []string) {
 	u.say(c.name + ": answer each question; send \"cancel\" to stop.\n" + d.question())
 }
 
+// setCommand changes one setting: "set KEY VALUE".
+func (u *user) setCommand(args string) {
+	key, val, _ := strings.Cut(args, " ")
+	val = strings.TrimSpace(val)
+	var known []string
+	found := false
+	for _, f := range u.settingsFields() {
+		known = append(known, f.Var)
+		found = found || f.Var == key
+	}
+	if key == "" || val == "" || !found {
+		u.say("Usage: set KEY VALUE, where KEY is one of: " + strings.Join(known, ", ") + ". Send \"settings\" to see the current values.")
+		return
+	}
+	u.runChat(u.findCommand(func(c *command) bool { return c.chat == "settings" }), map[string]string{key: val})
+}
+
 func (d *dialog) question() string {
 	f := d.fields[d.next]
 	q := f.Label
-	if f.Desc != "" {
+	if f.Desc != "" && !f.Secret() {
 		q += " — " + f.Desc
 	}
 	switch {
@@ -96,9 +112,12 @@ func (d *dialog) question() string {
 		}
 		q += " (one of: " + strings.Join(opts, ", ") + ")"
 	}
-	if len(f.values) > 0 && f.values[0] != "" {
-		q += fmt.Sprintf(" [%s; send - to keep it]", f.values[0])
-	} else if !f.required {
+	switch {
+	case len(f.values) > 0 && f.values[0] != "":
+		q += fmt.Sprintf(" [%s; send - to keep it]", chatValue(f.Field, f.values[0]))
+	case f.Secret() && !f.required:
+		q += " [a value is stored; send - to keep it]"
+	case !f.required:
 		q += " [optional; send - to skip]"
 	}
 	if f.Secret() {
@@ -119,6 +138,12 @@ func (u *user) answer(text string) {
 	case text == "" || text == "-":
 		u.say(f.Label + " is required. " + d.question())
 		return
+	case f.Type == bridges.Boolean:
+		if _, ok := parseBool(text); !ok {
+			u.say("Please answer yes or no. " + d.question())
+			return
+		}
+		d.vals[f.Var] = text
 	default:
 		d.vals[f.Var] = text
 	}
@@ -168,4 +193,21 @@ func (u *user) helpText() string {
 // say sends a chat message from the transport to the user.
 func (u *user) say(text string) {
 	u.send(message(u.t.domain, u.jid, text))
+}
+
+// chatValue shows a stored value the way a chat user types it.
+func chatValue(f bridges.Field, v string) string {
+	if f.Type == bridges.Boolean {
+		if b, ok := parseBool(v); ok {
+			return yesNo(b)
+		}
+	}
+	return v
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

@@ -157,7 +157,7 @@ func (u *user) statusText() string {
 	if u.stateText != "" {
 		s += " (" + u.stateText + ")"
 	}
-	s += fmt.Sprintf(". Stay connected while offline: %v.", u.stayConnected())
+	s += ". Stay connected while offline: " + yesNo(u.stayConnected()) + "."
 	if !u.t.link.Up() {
 		s += " The XMPP link is reconnecting."
 	}
@@ -177,7 +177,7 @@ func listUsers(u *user, _ map[string]string) (outcome, error) {
 	}
 	res := &form{typ: "result", title: "Registered users", fields: []formField{
 		{Field: bridges.Field{Var: "users", Label: "Users", Type: "jid-multi"}, values: jids}}}
-	return outcome{note: fmt.Sprintf("%d registered users: %s", len(jids), strings.Join(jids, ", ")), result: res}, nil
+	return outcome{note: fmt.Sprintf("Registered users (%d): %s", len(jids), strings.Join(jids, ", ")), result: res}, nil
 }
 
 func (u *user) lookupAccount(j string) (registry.Account, error) {

@@ -54,9 +54,10 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 			}
 			return
 		}
+		// No presence answer here: the user's server probes the transport
+		// when they log in, and answering both shows the state twice.
 		u.resources[from.Resourcepart()] = true
 		if u.acct != nil {
-			u.sendTransportPresence(from.String())
 			u.maybeStartSession()
 		}
 	}

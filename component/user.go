@@ -267,6 +267,7 @@ func (u *user) openSession() {
 	}
 	u.sess = s
 	u.t.metrics.sessionDelta(u.t.domain, 1)
+	u.t.log.Info("session opened", "user", u.jid)
 }
 
 func (u *user) closeSession(why string) {

@@ -35,7 +35,7 @@ legacy_ssl_ports = { }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
-modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "offline", "version", "uptime", "time" }
+modules_enabled = { "roster", "saslauth", "disco", "ping", "presence", "offline", "carbons", "version", "uptime", "time" }
 modules_disabled = { "s2s", "tls", "http", "limits" }
 VirtualHost "localhost"
 Component "echo.localhost"
@@ -63,24 +63,66 @@ secret = "$secret"
 name = "Echo (demo)"
 TOML
 
-pids=()
+# Children run in their own sessions so Ctrl-C reaches only this script,
+# which then stops them in order: Ferry first (it says goodbye to users
+# over the still-running Prosody), then Prosody.
+prosody_pid=""
+ferry_pid=""
+stop_pid() { # pid signal seconds
+	[ -n "$1" ] || return 0
+	kill "-$2" "$1" 2>/dev/null || return 0
+	for _ in $(seq 1 $(($3 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+}
 cleanup() {
 	trap - INT TERM EXIT
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	stop_pid "$ferry_pid" TERM 15
+	stop_pid "$prosody_pid" TERM 10
 	echo "demo stopped"
 }
 trap cleanup INT TERM EXIT
 
-prosody --config "$dir/prosody/prosody.cfg.lua" -F >"$dir/prosody/stdout.log" 2>&1 &
-pids+=($!)
+setsid prosody --config "$dir/prosody/prosody.cfg.lua" -F >"$dir/prosody/stdout.log" 2>&1 &
+prosody_pid=$!
+ready=""
 for _ in $(seq 1 100); do
 	if (exec 3<>"/dev/tcp/127.0.0.1/$c2s_port") 2>/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$comp_port") 2>/dev/null; then
+		ready=1
 		break
 	fi
-	kill -0 "${pids[0]}" 2>/dev/null || { echo "prosody failed to start:"; tail -20 "$dir/prosody/stdout.log" "$dir/prosody/prosody.log"; exit 1; }
+	kill -0 "$prosody_pid" 2>/dev/null || break
 	sleep 0.1
 done
+if [ -z "$ready" ]; then
+	echo "prosody failed to start:"
+	tail -20 "$dir/prosody/stdout.log" "$dir/prosody/prosody.log"
+	exit 1
+fi
+
+(cd "$dir" && exec setsid "$dir/ferry" run -config "$dir/ferry.toml") &
+ferry_pid=$!
+# Ready when /healthz says the component link is up (bash's /dev/tcp: no curl needed).
+healthy() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$http_port" &&
+		printf 'GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 &&
+		head -n1 <&3 | grep -q ' 200 ') 2>/dev/null
+}
+ready=""
+for _ in $(seq 1 100); do
+	if healthy; then
+		ready=1
+		break
+	fi
+	kill -0 "$ferry_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [ -z "$ready" ]; then
+	echo "ferry did not come up; see the log above"
+	exit 1
+fi
 
 cat <<MSG
 
@@ -90,13 +132,11 @@ Ferry serves the transport echo.localhost (health: http://127.0.0.1:$http_port/h
 Log in with any client, e.g. profanity:
   /connect demo@localhost server 127.0.0.1 port $c2s_port tls disable
 Then register with the transport: in Gajim, discover echo.localhost and press Register;
-in any client, send "help" or "register" to echo.localhost. After that, chat with
-anyone@echo.localhost and the echo network answers.
+in any client, send "help" or "register" to echo.localhost. Accept the transport's
+contact request (and add it back, e.g. profanity: /sub allow, /sub request echo.localhost)
+to see its status. Then chat with anyone@echo.localhost and the echo network answers.
 
-Ctrl-C stops Prosody and Ferry.
+State is kept in $dir (rm -rf it to start fresh). Ctrl-C stops Ferry, then Prosody.
 MSG
 
-cd "$dir"
-"$dir/ferry" run -config "$dir/ferry.toml" &
-pids+=($!)
-wait "${pids[1]}"
+wait "$ferry_pid"

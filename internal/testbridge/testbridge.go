@@ -122,6 +122,7 @@ type Session struct {
 
 	mu   sync.Mutex
 	sent []bridges.Message
+	seen map[string]bool
 }
 
 // Send records the message and echoes it back from the same peer.
@@ -131,7 +132,17 @@ func (s *Session) Send(ctx context.Context, m bridges.Message) error {
 	}
 	s.mu.Lock()
 	s.sent = append(s.sent, m)
+	first := !s.seen[m.Peer]
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[m.Peer] = true
 	s.mu.Unlock()
+	if first {
+		// An echo peer "comes online" when first spoken to, so presence
+		// mapping shows in the demo and tests.
+		s.sink.PeerPresence(m.Peer, true, "echoing")
+	}
 	return s.sink.Receive(ctx, bridges.Message{ID: "echo-" + m.ID, Peer: m.Peer, Body: "echo: " + m.Body})
 }
 
