@@ -96,8 +96,13 @@ type Session interface {
 
 // Message is a chat message in either direction.
 type Message struct {
-	ID      string // XMPP stanza id (outbound) or legacy id (inbound)
-	Peer    string // puppet local part: the legacy peer
+	ID   string // XMPP stanza id (outbound) or legacy id (inbound)
+	Peer string // puppet local part: the legacy peer
+	// Resource is set for a private message to a room occupant: Peer is
+	// the room and Resource the occupant's nick.
+	Resource string
+	// Action marks a "/me" message (IRC CTCP ACTION).
+	Action  bool
 	Body    string
 	Subject string
 	Thread  string

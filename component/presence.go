@@ -11,6 +11,12 @@ import (
 func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 	typ := n.Attr("type")
 	toTransport := to.Localpart() == ""
+	if to.Resourcepart() != "" || n.Child(nsMUC, "x") != nil || u.rooms[to.Localpart()] != nil {
+		if !toTransport {
+			u.roomPresence(n, from, to)
+			return
+		}
+	}
 	switch typ {
 	case "subscribe":
 		if u.acct == nil {
@@ -49,9 +55,6 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 		}
 	case "":
 		if !toTransport {
-			if n.Child("http://jabber.org/protocol/muc", "x") != nil {
-				u.send(ErrorReply(n, "", "service-unavailable", "this gateway has no group chats"))
-			}
 			return
 		}
 		// No presence answer here: the user's server probes the transport

@@ -44,10 +44,10 @@ func (t *Transport) answerInline(n *xmlnode.Node, to jid.JID) bool {
 	}
 	get := n.Attr("type") == "get"
 	switch {
+	case to.Localpart() != "":
+		return false // puppets, rooms and occupants need the user's state
 	case q.Space == nsPing && q.Local == "ping":
 		t.reply(Result(n))
-	case to.Localpart() != "":
-		return false
 	case get && q.Space == nsVersion:
 		t.reply(Result(n, xmlnode.New(nsVersion, "query").Add(
 			xmlnode.Elem(nsVersion, "name", "Ferry"),

@@ -34,7 +34,7 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 			return err
 		}
 	}
-	msg := message(from, s.user, m.Body)
+	msg := message(from, s.user, inboundBody(m))
 	if m.Subject != "" {
 		msg.Add(xmlnode.Elem("", "subject", m.Subject))
 	}
@@ -42,8 +42,7 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		msg.Add(xmlnode.Elem("", "thread", m.Thread))
 	}
 	if !m.Time.IsZero() {
-		msg.Add(xmlnode.New(nsDelay, "delay").SetAttr("from", s.t.domain).
-			SetAttr("stamp", m.Time.UTC().Format(time.RFC3339Nano)))
+		msg.Add(delayElem(s.t.domain, m))
 	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
 	if err := s.t.link.SendDurable(ctx, msg); err != nil {
@@ -108,4 +107,10 @@ func (t *Transport) puppetsGone(user string) {
 	for p := range peers {
 		t.reply(presence(t.puppet(p), user, "unavailable"))
 	}
+}
+
+// delayElem marks a message with the time the network says it was sent.
+func delayElem(domain string, m bridges.Message) *xmlnode.Node {
+	return xmlnode.New(nsDelay, "delay").SetAttr("from", domain).
+		SetAttr("stamp", m.Time.UTC().Format(time.RFC3339Nano))
 }

@@ -28,6 +28,7 @@ type user struct {
 	resources map[string]bool
 	dialog    *dialog
 	cmdSess   map[string]*cmdSession
+	rooms     map[string]*room // joined or joining, by room local part
 }
 
 const (
@@ -47,7 +48,7 @@ func (t *Transport) post(bare string, fn func(*user)) bool {
 			return false
 		}
 		u = &user{t: t, jid: bare, events: make(chan func(*user), userQueue),
-			resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}}
+			resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{}}
 		t.usrs[bare] = u
 		t.wg.Add(1)
 		go u.run()
@@ -106,7 +107,8 @@ func (u *user) run() {
 
 // busy reports state that must outlive an idle period.
 func (u *user) busy() bool {
-	return u.acct != nil || u.sess != nil || len(u.resources) > 0 || u.dialog != nil || len(u.cmdSess) > 0
+	u.expireCommandSessions()
+	return u.acct != nil || u.sess != nil || len(u.resources) > 0 || u.dialog != nil || len(u.cmdSess) > 0 || len(u.rooms) > 0
 }
 
 func (u *user) load() {
@@ -147,13 +149,7 @@ func (u *user) handleIQ(n *xmlnode.Node, from, to jid.JID) {
 	get := n.Attr("type") == "get"
 	set := n.Attr("type") == "set"
 	if to.Localpart() != "" {
-		if get && q.Space == nsDiscoInfo {
-			u.send(Result(n, xmlnode.New(nsDiscoInfo, "query").Add(
-				xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "client").SetAttr("type", "pc"),
-				xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsDiscoInfo))))
-			return
-		}
-		u.send(ErrorReply(n, "", "service-unavailable", ""))
+		u.puppetIQ(n, q, from, to, get, set)
 		return
 	}
 	switch {
@@ -178,6 +174,9 @@ func (u *user) handleIQ(n *xmlnode.Node, from, to jid.JID) {
 
 func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 	body := n.Child("", "body")
+	if body == nil && n.Attr("type") == "groupchat" && n.Child("", "subject") != nil && to.Localpart() != "" {
+		body = xmlnode.New("", "body") // a subject change
+	}
 	if body == nil {
 		return // chat states, receipts and the like need no answer here
 	}
@@ -185,24 +184,21 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 		u.chatCommand(n, body.Text)
 		return
 	}
-	if u.acct == nil {
-		u.send(ErrorReply(n, "", "registration-required", "register with "+u.t.domain+" first"))
+	if !u.ensureSession(n) {
 		return
 	}
-	if u.sess == nil {
-		u.openSession()
-		if u.sess == nil {
-			u.send(ErrorReply(n, Wait, "remote-server-timeout", "not connected to the legacy network: "+u.stateText))
-			return
-		}
+	if n.Attr("type") == "groupchat" {
+		u.roomMessage(n, from, to, body.Text)
+		return
 	}
 	ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
 	defer cancel()
-	err := u.sess.Send(ctx, bridges.Message{
-		ID: n.Attr("id"), Peer: to.Localpart(), Body: body.Text,
-		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread"),
-	})
-	if err != nil {
+	m := outboundMessage(n, body.Text)
+	m.Peer = to.Localpart()
+	if to.Resourcepart() != "" && u.isRoom(to.Localpart()) {
+		m.Resource = to.Resourcepart() // a private message to a room occupant
+	}
+	if err := u.sess.Send(ctx, m); err != nil {
 		cond, text := u.t.userError(err, "message not delivered")
 		u.send(ErrorReply(n, "", string(cond), text))
 	}
@@ -284,6 +280,7 @@ func (u *user) closeSession(why string) {
 	u.t.log.Info("session closed", "user", u.jid, "why", why)
 	u.state, u.stateText = bridges.Disconnected, why
 	u.t.puppetsGone(u.jid)
+	u.roomsGone()
 }
 
 // setState records the connection state and shows it as presence.

@@ -120,9 +120,19 @@ type Session struct {
 	Account bridges.Account
 	sink    bridges.Events
 
-	mu   sync.Mutex
-	sent []bridges.Message
-	seen map[string]bool
+	mu    sync.Mutex
+	sent  []bridges.Message
+	seen  map[string]bool
+	nicks map[string]string // room -> our nick
+	// Joins and Leaves count what reached the fake network.
+	Joins, Leaves int
+}
+
+// Counts returns how many joins and leaves reached the network.
+func (s *Session) Counts() (joins, leaves int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Joins, s.Leaves
 }
 
 // Send records the message and echoes it back from the same peer.

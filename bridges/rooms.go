@@ -1,0 +1,73 @@
+package bridges
+
+import "context"
+
+// Occupant is someone in a group chat, with XEP-0045 role and affiliation
+// already mapped from the network's own ranks.
+type Occupant struct {
+	Nick        string
+	Role        string // moderator, participant, visitor
+	Affiliation string // owner, admin, member, none
+	// Peer is the occupant's puppet local part for private chats and
+	// non-anonymous rooms ("" when the network hides it).
+	Peer string
+}
+
+// LeaveKind says why someone left a room.
+type LeaveKind int
+
+// Ways to leave a room.
+const (
+	Parted LeaveKind = iota
+	Quit
+	Kicked
+	Banned
+	LinkLost // our own connection dropped (XEP-0045 status 332)
+)
+
+// Rooms is implemented by sessions of networks with group chats. Results
+// arrive through RoomEvents, which every Events sink also implements.
+type Rooms interface {
+	// IsRoom tells a room's local part from a peer's (IRC: by CHANTYPES).
+	IsRoom(local string) bool
+	// JoinRoom asks to join room (a puppet local part) under nick.
+	JoinRoom(ctx context.Context, room, nick, password string) error
+	// LeaveRoom leaves once the user's last resource has left.
+	LeaveRoom(ctx context.Context, room, status string) error
+	// SendRoom sends a group chat message. The core reflects it to the
+	// user's resources once this returns nil.
+	SendRoom(ctx context.Context, room string, m Message) error
+	// SetSubject changes the room's topic.
+	SetSubject(ctx context.Context, room, subject string) error
+	// ChangeNick changes the user's nick (in every room of that network).
+	ChangeNick(ctx context.Context, room, nick string) error
+}
+
+// Moderation is implemented by sessions whose rooms have moderators.
+type Moderation interface {
+	// Moderate applies an XEP-0045 admin change to nick: role "none" kicks,
+	// affiliation "outcast" bans, roles and affiliations map to modes.
+	Moderate(ctx context.Context, room, nick, role, affiliation, reason string) error
+}
+
+// RoomEvents reports what happens in rooms.
+type RoomEvents interface {
+	// RoomJoined completes a join: everyone present, ourselves (with the
+	// nick the network gave us) and the topic ("" when none).
+	RoomJoined(room string, self Occupant, occupants []Occupant, subject, subjectBy string)
+	// RoomJoinFailed reports a refused join with a condition and the
+	// network's text (bad key, invite only, banned, full, nick in use).
+	RoomJoinFailed(room string, cond Condition, text string)
+	// OccupantPresence reports someone arriving or their rank changing.
+	OccupantPresence(room string, o Occupant)
+	// OccupantLeft reports someone leaving; self is true for ourselves.
+	OccupantLeft(room, nick string, kind LeaveKind, actor, reason string, self bool)
+	// NickChanged reports a nick change in a room.
+	NickChanged(room, oldNick, newNick string, self bool)
+	// RoomMessage delivers a group chat message from an occupant.
+	RoomMessage(room, nick string, m Message)
+	// RoomSubject reports a topic change.
+	RoomSubject(room, nick, subject string)
+	// RoomInvite reports an invitation to a room.
+	RoomInvite(room, from, reason string)
+}

@@ -1,0 +1,309 @@
+package component
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"mellium.im/xmpp/jid"
+)
+
+// MUC emulation: a legacy group chat appears as an XEP-0045 room. The
+// user's actor keeps one room state per joined room, shared by all the
+// user's resources, so a second resource joining gets the same replay
+// without new legacy traffic.
+
+const (
+	nsMUC      = "http://jabber.org/protocol/muc"
+	nsMUCUser  = "http://jabber.org/protocol/muc#user"
+	nsMUCAdmin = "http://jabber.org/protocol/muc#admin"
+	nsMUCOwner = "http://jabber.org/protocol/muc#owner"
+)
+
+type room struct {
+	local     string
+	nick      string            // our nick as the network knows it
+	requested string            // the nick the first resource asked for
+	joined    bool              // the network confirmed the join
+	resources map[string]string // full JID -> nick it asked for
+	occupants map[string]bridges.Occupant
+	self      bridges.Occupant
+	subject   string
+	subjectBy string
+}
+
+func (u *user) roomsOf() bridges.Rooms {
+	r, _ := u.sess.(bridges.Rooms)
+	return r
+}
+
+// isRoom asks the bridge whether a local part names a room.
+func (u *user) isRoom(local string) bool {
+	r := u.roomsOf()
+	return r != nil && local != "" && r.IsRoom(local)
+}
+
+func roomCtx(u *user) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(u.t.ctx, 30*time.Second)
+}
+
+// roomPresence handles joins, nick changes and leaves.
+func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
+	typ := n.Attr("type")
+	if typ == "error" {
+		return
+	}
+	if typ == "unavailable" {
+		u.leaveRoom(to.Localpart(), from.String(), n.ChildText("", "status"))
+		return
+	}
+	if typ != "" {
+		return // subscriptions to rooms are meaningless
+	}
+	if !u.ensureSession(n) {
+		return
+	}
+	rooms := u.roomsOf()
+	if rooms == nil || !rooms.IsRoom(to.Localpart()) {
+		u.send(ErrorReply(n, "", "service-unavailable", "this gateway has no group chat at that address"))
+		return
+	}
+	nick := to.Resourcepart()
+	if nick == "" {
+		u.send(ErrorReply(n, Modify, "jid-malformed", "join with a nickname: room@gateway/nick"))
+		return
+	}
+	local := to.Localpart()
+	r := u.rooms[local]
+	if r == nil {
+		r = &room{local: local, resources: map[string]string{}, occupants: map[string]bridges.Occupant{}}
+		u.rooms[local] = r
+	}
+	full := from.String()
+	if prev, in := r.resources[full]; in && r.joined && prev != nick && nick != r.nick {
+		ctx, cancel := roomCtx(u)
+		defer cancel()
+		r.resources[full] = nick
+		if err := rooms.ChangeNick(ctx, local, nick); err != nil {
+			cond, text := u.t.userError(err, "nick change failed")
+			u.send(ErrorReply(n, "", string(cond), text))
+		}
+		return
+	}
+	r.resources[full] = nick
+	if r.joined {
+		u.replayRoom(r, full)
+		return
+	}
+	if r.requested != "" {
+		return // a join is in flight; this resource gets the replay with it
+	}
+	r.requested = nick
+	password := ""
+	if x := n.Child(nsMUC, "x"); x != nil {
+		password = x.ChildText(nsMUC, "password")
+	}
+	ctx, cancel := roomCtx(u)
+	defer cancel()
+	if err := rooms.JoinRoom(ctx, local, nick, password); err != nil {
+		cond, text := u.t.userError(err, "could not join")
+		u.roomJoinFailed(local, cond, text)
+	}
+}
+
+// ensureSession opens the legacy session for a stanza that needs one,
+// answering with an error when it cannot.
+func (u *user) ensureSession(n *xmlnode.Node) bool {
+	if u.acct == nil {
+		u.send(ErrorReply(n, "", "registration-required", "register with "+u.t.domain+" first"))
+		return false
+	}
+	if u.sess == nil {
+		u.openSession()
+	}
+	if u.sess == nil {
+		u.send(ErrorReply(n, Wait, "remote-server-timeout", "not connected: "+u.stateText))
+		return false
+	}
+	return true
+}
+
+func (u *user) leaveRoom(local, full, status string) {
+	r := u.rooms[local]
+	if r == nil {
+		return
+	}
+	if _, in := r.resources[full]; !in {
+		return
+	}
+	delete(r.resources, full)
+	u.send(u.selfPresence(r, full, "unavailable", nil))
+	if len(r.resources) > 0 {
+		return
+	}
+	delete(u.rooms, local)
+	if rooms := u.roomsOf(); rooms != nil && r.joined {
+		ctx, cancel := roomCtx(u)
+		defer cancel()
+		if err := rooms.LeaveRoom(ctx, local, status); err != nil {
+			u.t.log.Warn("leaving room", "user", u.jid, "room", local, "error", err)
+		}
+	}
+}
+
+// replayRoom sends one resource the occupants, its own presence (status
+// codes 110, 100 and 210 when the network changed its nick) and the subject,
+// in the order clients rely on.
+func (u *user) replayRoom(r *room, full string) {
+	nicks := make([]string, 0, len(r.occupants))
+	for nick := range r.occupants {
+		nicks = append(nicks, nick)
+	}
+	sort.Strings(nicks)
+	for _, nick := range nicks {
+		u.send(u.occupantPresence(r, r.occupants[nick], full, ""))
+	}
+	codes := []string{"110", "100"}
+	if r.nick != r.resources[full] {
+		codes = append(codes, "210")
+	}
+	u.send(u.selfPresence(r, full, "", codes))
+	subj := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", newID()).
+		SetAttr("from", u.roomJID(r.local, r.subjectBy)).SetAttr("to", full).
+		Add(xmlnode.Elem("", "subject", r.subject))
+	u.send(subj)
+}
+
+func (u *user) roomJID(local, nick string) string {
+	j, err := jid.New(local, u.t.domain, nick)
+	if err != nil {
+		return u.t.puppet(local)
+	}
+	return j.String()
+}
+
+func mucItem(o bridges.Occupant, puppet string) *xmlnode.Node {
+	item := xmlnode.New(nsMUCUser, "item").
+		SetAttr("affiliation", nonEmpty(o.Affiliation, "none")).
+		SetAttr("role", nonEmpty(o.Role, "participant"))
+	if puppet != "" {
+		item.SetAttr("jid", puppet)
+	}
+	return item
+}
+
+// occupantPresence is another occupant's presence as one resource sees it.
+func (u *user) occupantPresence(r *room, o bridges.Occupant, full, typ string) *xmlnode.Node {
+	puppet := ""
+	if o.Peer != "" {
+		puppet = u.t.puppet(o.Peer)
+	}
+	return presence(u.roomJID(r.local, o.Nick), full, typ).
+		Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
+}
+
+// selfPresence is the user's own occupant presence with status codes.
+func (u *user) selfPresence(r *room, full, typ string, codes []string) *xmlnode.Node {
+	nick := r.nick
+	if nick == "" {
+		nick = r.resources[full]
+	}
+	self := r.self
+	if typ == "unavailable" {
+		self.Role = "none"
+	}
+	x := xmlnode.New(nsMUCUser, "x").Add(mucItem(self, full))
+	for _, c := range codes {
+		x.Add(xmlnode.New(nsMUCUser, "status").SetAttr("code", c))
+	}
+	if typ == "unavailable" && len(codes) == 0 {
+		x.Add(xmlnode.New(nsMUCUser, "status").SetAttr("code", "110"))
+	}
+	return presence(u.roomJID(r.local, nick), full, typ).Add(x)
+}
+
+// broadcast sends a stanza built per resource to every joined resource.
+func (u *user) broadcast(r *room, build func(full string) *xmlnode.Node) {
+	for full := range r.resources {
+		u.send(build(full))
+	}
+}
+
+// roomMessage sends a user's group chat message and reflects it to every
+// joined resource with the client's id, as XEP-0045 requires.
+func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
+	r := u.rooms[to.Localpart()]
+	if r == nil || !r.joined || r.resources[from.String()] == "" {
+		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
+		return
+	}
+	rooms := u.roomsOf()
+	if rooms == nil {
+		u.send(ErrorReply(n, "", "service-unavailable", "not connected"))
+		return
+	}
+	ctx, cancel := roomCtx(u)
+	defer cancel()
+	subject := n.Child("", "subject")
+	if body == "" && subject != nil {
+		if err := rooms.SetSubject(ctx, r.local, subject.Text); err != nil {
+			cond, text := u.t.userError(err, "could not change the subject")
+			u.send(ErrorReply(n, "", string(cond), text))
+		}
+		return
+	}
+	m := outboundMessage(n, body)
+	m.Peer = r.local
+	if err := rooms.SendRoom(ctx, r.local, m); err != nil {
+		cond, text := u.t.userError(err, "message not delivered")
+		u.send(ErrorReply(n, "", string(cond), text))
+		return
+	}
+	u.broadcast(r, func(full string) *xmlnode.Node {
+		out := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", n.Attr("id")).
+			SetAttr("from", u.roomJID(r.local, r.nick)).SetAttr("to", full).
+			Add(xmlnode.Elem("", "body", body))
+		if oid := n.Child(nsStanzaID, "origin-id"); oid != nil {
+			out.Add(oid.Copy())
+		}
+		return out
+	})
+}
+
+// outboundMessage turns a stanza into a bridge message, mapping "/me".
+func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
+	m := bridges.Message{ID: n.Attr("id"), Body: body,
+		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread")}
+	if len(body) > 4 && body[:4] == "/me " {
+		m.Action, m.Body = true, body[4:]
+	}
+	return m
+}
+
+// roomsGone tells every joined resource that the connection is gone
+// (status 332) and forgets the rooms.
+func (u *user) roomsGone() {
+	for local, r := range u.rooms {
+		for full := range r.resources {
+			p := u.selfPresence(r, full, "unavailable", []string{"110", "332"})
+			u.send(p)
+		}
+		delete(u.rooms, local)
+	}
+}
+
+func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string) {
+	r := u.rooms[local]
+	if r == nil {
+		return
+	}
+	for full, nick := range r.resources {
+		p := presence(u.roomJID(local, nick), full, "")
+		u.send(ErrorReply(p.SetAttr("from", full).SetAttr("to", u.roomJID(local, nick)), "", string(cond), text))
+	}
+	if !r.joined {
+		delete(u.rooms, local)
+	}
+}

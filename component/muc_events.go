@@ -1,0 +1,189 @@
+package component
+
+import (
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// RoomEvents: the sink posts each event to the user's actor, which owns
+// the room state.
+
+func (s *sink) room(name string, fn func(u *user, r *room)) {
+	s.t.post(s.user, func(u *user) {
+		if u.sessGen != s.gen {
+			return
+		}
+		if r := u.rooms[name]; r != nil {
+			fn(u, r)
+		}
+	})
+}
+
+func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridges.Occupant, subject, subjectBy string) {
+	s.room(name, func(u *user, r *room) {
+		r.joined, r.nick, r.self = true, self.Nick, self
+		r.subject, r.subjectBy = subject, subjectBy
+		r.occupants = map[string]bridges.Occupant{}
+		for _, o := range occupants {
+			if o.Nick != self.Nick {
+				r.occupants[o.Nick] = o
+			}
+		}
+		for full := range r.resources {
+			u.replayRoom(r, full)
+		}
+	})
+}
+
+func (s *sink) RoomJoinFailed(name string, cond bridges.Condition, text string) {
+	s.t.post(s.user, func(u *user) {
+		if u.sessGen == s.gen {
+			u.roomJoinFailed(name, cond, text)
+		}
+	})
+}
+
+func (s *sink) OccupantPresence(name string, o bridges.Occupant) {
+	s.room(name, func(u *user, r *room) {
+		if o.Nick == r.nick {
+			r.self = o
+			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
+			return
+		}
+		r.occupants[o.Nick] = o
+		if r.joined {
+			u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
+		}
+	})
+}
+
+// leaveCodes are the XEP-0045 status codes for each way of leaving.
+var leaveCodes = map[bridges.LeaveKind]string{bridges.Kicked: "307", bridges.Banned: "301", bridges.LinkLost: "332"}
+
+func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, reason string, self bool) {
+	s.room(name, func(u *user, r *room) {
+		build := func(o bridges.Occupant, full string, codes []string) *xmlnode.Node {
+			var p *xmlnode.Node
+			if self {
+				p = u.selfPresence(r, full, "unavailable", codes)
+			} else {
+				o.Role = "none"
+				if kind == bridges.Banned {
+					o.Affiliation = "outcast"
+				}
+				p = u.occupantPresence(r, o, full, "unavailable")
+				x := p.Child(nsMUCUser, "x")
+				for _, c := range codes {
+					x.Add(xmlnode.New(nsMUCUser, "status").SetAttr("code", c))
+				}
+			}
+			item := p.Child(nsMUCUser, "x").Child(nsMUCUser, "item")
+			if actor != "" {
+				item.Add(xmlnode.New(nsMUCUser, "actor").SetAttr("nick", actor))
+			}
+			if reason != "" {
+				item.Add(xmlnode.Elem(nsMUCUser, "reason", reason))
+				p.Add(xmlnode.Elem("", "status", reason))
+			}
+			return p
+		}
+		var codes []string
+		if self {
+			codes = append(codes, "110")
+		}
+		if c, ok := leaveCodes[kind]; ok {
+			codes = append(codes, c)
+		}
+		o := r.occupants[nick]
+		o.Nick = nick
+		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
+		if self {
+			delete(u.rooms, name)
+			return
+		}
+		delete(r.occupants, nick)
+	})
+}
+
+func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
+	s.room(name, func(u *user, r *room) {
+		o := r.occupants[oldNick]
+		if self {
+			o = r.self
+		}
+		o.Nick = newNick
+		codes := []string{"303"}
+		if self {
+			codes = append(codes, "110")
+		}
+		u.broadcast(r, func(full string) *xmlnode.Node {
+			old := o
+			old.Nick = oldNick
+			var p *xmlnode.Node
+			if self {
+				p = u.selfPresence(r, full, "unavailable", codes)
+			} else {
+				p = u.occupantPresence(r, old, full, "unavailable")
+				for _, c := range codes {
+					p.Child(nsMUCUser, "x").Add(xmlnode.New(nsMUCUser, "status").SetAttr("code", c))
+				}
+			}
+			p.Child(nsMUCUser, "x").Child(nsMUCUser, "item").SetAttr("nick", newNick)
+			return p
+		})
+		if self {
+			r.nick, r.self = newNick, o
+			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
+			return
+		}
+		delete(r.occupants, oldNick)
+		r.occupants[newNick] = o
+		u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
+	})
+}
+
+func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
+	s.room(name, func(u *user, r *room) {
+		body := inboundBody(m)
+		u.broadcast(r, func(full string) *xmlnode.Node {
+			msg := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", newID()).
+				SetAttr("from", u.roomJID(name, nick)).SetAttr("to", full).
+				Add(xmlnode.Elem("", "body", body))
+			msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
+			if !m.Time.IsZero() {
+				msg.Add(delayElem(u.t.domain, m))
+			}
+			return msg
+		})
+	})
+}
+
+func (s *sink) RoomSubject(name, nick, subject string) {
+	s.room(name, func(u *user, r *room) {
+		r.subject, r.subjectBy = subject, nick
+		u.broadcast(r, func(full string) *xmlnode.Node {
+			return xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", newID()).
+				SetAttr("from", u.roomJID(name, nick)).SetAttr("to", full).
+				Add(xmlnode.Elem("", "subject", subject))
+		})
+	})
+}
+
+func (s *sink) RoomInvite(name, from, reason string) {
+	inv := xmlnode.New(nsMUCUser, "invite").SetAttr("from", s.t.puppet(from))
+	if reason != "" {
+		inv.Add(xmlnode.Elem(nsMUCUser, "reason", reason))
+	}
+	msg := xmlnode.New("", "message").SetAttr("id", newID()).
+		SetAttr("from", s.t.puppet(name)).SetAttr("to", s.user).
+		Add(xmlnode.New(nsMUCUser, "x").Add(inv))
+	s.t.reply(msg)
+}
+
+// inboundBody renders a legacy message, mapping actions to "/me".
+func inboundBody(m bridges.Message) string {
+	if m.Action {
+		return "/me " + m.Body
+	}
+	return m.Body
+}

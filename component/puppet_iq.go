@@ -1,0 +1,86 @@
+package component
+
+import (
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"mellium.im/xmpp/jid"
+)
+
+// puppetIQ serves IQs addressed to a puppet, a room or a room occupant.
+func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
+	local := to.Localpart()
+	switch {
+	case get && q.Space == nsPing:
+		u.selfPing(n, from, to)
+	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && u.isRoom(local):
+		u.send(Result(n, roomInfo(local)))
+	case get && q.Space == nsDiscoInfo:
+		u.send(Result(n, xmlnode.New(nsDiscoInfo, "query").Add(
+			xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "client").SetAttr("type", "pc"),
+			xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsDiscoInfo),
+			xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsPing))))
+	case set && q.Space == nsMUCAdmin:
+		u.moderate(n, q, from, to)
+	default:
+		u.send(ErrorReply(n, "", "service-unavailable", ""))
+	}
+}
+
+// selfPing answers XEP-0410: a client pings its own occupant JID to learn
+// whether it is still in the room.
+func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
+	if to.Resourcepart() == "" || !u.isRoom(to.Localpart()) {
+		u.send(Result(n))
+		return
+	}
+	r := u.rooms[to.Localpart()]
+	if r != nil && r.joined && r.resources[from.String()] != "" {
+		u.send(Result(n))
+		return
+	}
+	u.send(ErrorReply(n, "", "not-acceptable", "you are not in this room"))
+}
+
+func roomInfo(local string) *xmlnode.Node {
+	q := xmlnode.New(nsDiscoInfo, "query").Add(
+		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "conference").
+			SetAttr("type", "text").SetAttr("name", local))
+	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsDiscoInfo, nsPing} {
+		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
+	}
+	return q
+}
+
+// moderate maps muc#admin role and affiliation changes (kick, voice, op,
+// ban) to the network's moderation.
+func (u *user) moderate(n, q *xmlnode.Node, from, to jid.JID) {
+	if !u.ensureSession(n) {
+		return
+	}
+	mod, ok := u.sess.(bridges.Moderation)
+	r := u.rooms[to.Localpart()]
+	switch {
+	case !ok:
+		u.send(ErrorReply(n, "", "feature-not-implemented", "this network has no moderation"))
+		return
+	case r == nil || !r.joined || r.resources[from.String()] == "":
+		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
+		return
+	}
+	ctx, cancel := roomCtx(u)
+	defer cancel()
+	for _, item := range q.ChildrenNamed(nsMUCAdmin, "item") {
+		nick := item.Attr("nick")
+		if nick == "" {
+			u.send(ErrorReply(n, "", "bad-request", "name the occupant by nick"))
+			return
+		}
+		err := mod.Moderate(ctx, r.local, nick, item.Attr("role"), item.Attr("affiliation"), item.ChildText(nsMUCAdmin, "reason"))
+		if err != nil {
+			cond, text := u.t.userError(err, "moderation failed")
+			u.send(ErrorReply(n, "", string(cond), text))
+			return
+		}
+	}
+	u.send(Result(n))
+}
