@@ -12,6 +12,7 @@ set -euo pipefail
 # Servers the end-to-end tests start (internal/testenv). One word each.
 DEFAULT_PACKAGES=(
 	prosody
+	ngircd
 )
 
 # A release of honnef.co/go/tools that builds with the Go in go.mod.
