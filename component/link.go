@@ -83,6 +83,9 @@ type liveSession struct {
 // sendTimeout bounds one stanza write; a stuck peer fails the link.
 const sendTimeout = 30 * time.Second
 
+// handshakeTimeout bounds the XEP-0114 stream setup.
+const handshakeTimeout = 15 * time.Second
+
 // ErrQueueFull is returned by Send when the bounded queue is full.
 var ErrQueueFull = errors.New("component: outbound queue full")
 
@@ -221,9 +224,13 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	sess, err := mcomp.NewSession(hctx, addr, []byte(l.cfg.Secret), conn)
-	cancel()
+	// Deadlines are set on the conn, never through a cancelled context:
+	// mellium v0.22 arms a goroutine per call that, when the context ends
+	// after the call returned, may still push the deadline into the past
+	// and fail an unrelated later read or write.
+	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	sess, err := mcomp.NewSession(context.Background(), addr, []byte(l.cfg.Secret), conn)
+	_ = conn.SetDeadline(time.Time{})
 	if err != nil {
 		var se stream.Error
 		if errors.As(err, &se) && (se.Err == "not-authorized" || se.Err == "host-unknown") {
@@ -242,8 +249,17 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 		send: func(ctx context.Context, n *xmlnode.Node) error {
 			writeMu.Lock()
 			defer writeMu.Unlock()
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(sendTimeout)
+			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+				deadline = d
+			}
+			_ = conn.SetWriteDeadline(deadline)
+			defer conn.SetWriteDeadline(time.Time{})
 			l.cfg.Metrics.stanzaOut(l.cfg.Domain, n.Local)
-			return sess.Send(ctx, n.Tokens())
+			return sess.Send(context.Background(), n.Tokens())
 		},
 		close: sess.Close,
 	}

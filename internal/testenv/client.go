@@ -38,6 +38,7 @@ type Client struct {
 
 	session *xmpp.Session
 	conn    net.Conn
+	sendMu  sync.Mutex // serialises sends with their write deadlines
 
 	mu       sync.Mutex
 	backlog  []*Stanza     // received and not yet taken by Expect
@@ -156,7 +157,10 @@ func (p *Prosody) connect(local, password, resource string) (*Client, error) {
 		xmpp.SASL("", password, sasl.ScramSha256, sasl.ScramSha1),
 		bindResource(origin),
 	}
-	session, err := xmpp.NewSession(ctx, origin.Domain(), origin, conn, xmpp.Secure,
+	// Deadlines go on the conn, not through ctx: mellium v0.22 may apply a
+	// cancelled context's deadline after the call returned (see send).
+	_ = conn.SetDeadline(time.Now().Add(loginTimeout))
+	session, err := xmpp.NewSession(context.Background(), origin.Domain(), origin, conn, xmpp.Secure,
 		xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 			return xmpp.StreamConfig{Features: features}
 		}))
@@ -164,6 +168,7 @@ func (p *Prosody) connect(local, password, resource string) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
+	_ = conn.SetDeadline(time.Time{})
 	c := &Client{
 		JID:     session.LocalAddr(),
 		session: session,
@@ -434,10 +439,15 @@ func (c *Client) SendRaw(t testing.TB, stanzaXML string) {
 	}
 }
 
+// send writes one stanza. The timeout is a conn write deadline: passing a
+// context that is cancelled on return makes mellium v0.22 race to set the
+// deadline into the past, failing the next write with an i/o timeout.
 func (c *Client) send(toks []xml.Token) error {
-	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-	defer cancel()
-	return c.session.Send(ctx, &tokenSlice{toks: toks})
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	_ = c.conn.SetWriteDeadline(time.Now().Add(sendTimeout))
+	defer c.conn.SetWriteDeadline(time.Time{})
+	return c.session.Send(context.Background(), &tokenSlice{toks: toks})
 }
 
 // IQ sends an iq given as XML text, adding an id if it has none, and waits
