@@ -97,11 +97,17 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		o := r.occupants[nick]
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
-		if self {
+		switch {
+		case self && kind == bridges.LinkLost:
+			// The network rejoins on reconnect: keep the resources so the
+			// replay reaches them (and clients that rejoin meanwhile wait).
+			r.joined, r.requested = false, nonEmpty(r.nick, r.requested)
+			r.occupants = map[string]bridges.Occupant{}
+		case self:
 			delete(u.rooms, name)
-			return
+		default:
+			delete(r.occupants, nick)
 		}
-		delete(r.occupants, nick)
 	})
 }
 

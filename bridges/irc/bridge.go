@@ -1,0 +1,209 @@
+// Package irc is the IRC bridge: each XMPP user gets one puppeted IRC
+// connection per IRC server, shared by all their resources; channels are
+// XEP-0045 rooms and nicks are 1:1 chats, addressed as biboumi does.
+package irc
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+)
+
+// Kind is the config kind of this bridge.
+const Kind = "irc"
+
+// Bridge is the IRC bridge for one transport domain.
+type Bridge struct {
+	domain string
+	opts   Options
+	mapper ircaddr.Mapper
+	// dial is ircconn.Dial; tests may replace it.
+	dial func(ctx context.Context, cfg ircconn.Config) (*ircconn.Conn, error)
+}
+
+// Factory builds the bridge from [transport.options].
+func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+	opts, err := parseOptions(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{domain: domain, opts: opts,
+		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial}, nil
+}
+
+// Describe declares the registration: the user's IRC defaults.
+func (b *Bridge) Describe() bridges.Descriptor {
+	server := bridges.Field{Var: "server", Label: "Default IRC server", Type: bridges.TextSingle,
+		Desc: "Used when an address names no server, and to check your SASL login."}
+	if len(b.opts.Networks) > 0 {
+		server.Type = bridges.ListSingle
+		for name := range b.opts.Networks {
+			server.Options = append(server.Options, bridges.Option{Label: name, Value: name})
+		}
+		if b.opts.AllowOtherServers {
+			server.Type, server.Options = bridges.TextSingle, nil
+		}
+	}
+	fields := []bridges.Field{
+		{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Required: true, Legacy: "nick"},
+		{Var: "username", Label: "User name (ident)", Type: bridges.TextSingle, Legacy: "username"},
+		{Var: "realname", Label: "Real name", Type: bridges.TextSingle, Legacy: "name"},
+	}
+	if b.opts.FixedServer == "" {
+		fields = append(fields, server)
+	}
+	fields = append(fields,
+		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle,
+			Desc: "Your services account (NickServ), if you have one."},
+		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password"},
+		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate,
+			Desc: "Only for servers that require one (PASS)."},
+		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle,
+			Desc: "Raw IRC commands separated by ';', e.g. PRIVMSG NickServ :IDENTIFY pw"},
+	)
+	return bridges.Descriptor{
+		Kind: Kind, Name: "IRC", IdentityType: "irc",
+		Instructions: "Choose your IRC nickname. Join channels as rooms: #channel%irc.server@" + b.domain +
+			"; chat with nick%irc.server@" + b.domain + ".",
+		Fields:        fields,
+		GatewayDesc:   "Enter an IRC channel (#chan) or nick, optionally followed by %server",
+		GatewayPrompt: "Channel or nick",
+		// IRC has no offline delivery: stay on the networks by default so
+		// channels are not left and rejoined with every client restart.
+		StayConnected: true,
+	}
+}
+
+// Validate checks the nick and, where credentials are given, logs in.
+func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[string]string, error) {
+	v := r.Values
+	nick := strings.TrimSpace(v["nick"])
+	if !validNick(nick) {
+		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname", nick)
+	}
+	server := b.opts.FixedServer
+	if server == "" {
+		server = strings.ToLower(v["server"])
+	}
+	if server != "" {
+		if _, ok := b.opts.network(server); !ok {
+			return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+		}
+	}
+	if v["sasl_user"] != "" && v["sasl_password"] == "" {
+		return nil, bridges.Errorf(bridges.NotAcceptable, "SASL password is required with a SASL account")
+	}
+	if server != "" && (v["sasl_password"] != "" || v["server_password"] != "") {
+		conn, err := b.connect(ctx, server, v, nick)
+		if err != nil {
+			return nil, userError(err, server)
+		}
+		_ = conn.Close(ctx, "Checking your login")
+	}
+	return v, nil
+}
+
+// MapPrompt maps "#chan", "nick" or "nick%server" to a puppet local part.
+func (b *Bridge) MapPrompt(_ context.Context, prompt string) (string, error) {
+	def := b.opts.FixedServer
+	for name := range b.opts.Networks {
+		if def == "" {
+			def = name
+		}
+	}
+	a, err := b.mapper.FromPrompt(prompt, def, ircaddr.DefaultChanTypes)
+	if err != nil {
+		return "", bridges.Errorf(bridges.JIDMalformed, "%v", err)
+	}
+	return b.mapper.LocalPart(a)
+}
+
+// Open starts a session; connections open when a room or chat needs one,
+// and for the default server at once.
+func (b *Bridge) Open(ctx context.Context, acct bridges.Account, sink bridges.Events) (bridges.Session, error) {
+	s := &session{b: b, acct: acct, sink: sink, networks: map[string]*network{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if def := b.defaultServer(acct.Values); def != "" {
+		if _, err := s.network(def, ""); err != nil {
+			sink.Status(bridges.Failed, err.Error())
+		}
+	} else {
+		sink.Status(bridges.Connected, "Ready: join #channel%server")
+	}
+	return s, nil
+}
+
+func (b *Bridge) defaultServer(v map[string]string) string {
+	if b.opts.FixedServer != "" {
+		return b.opts.FixedServer
+	}
+	return strings.ToLower(v["server"])
+}
+
+// session is one XMPP user's IRC presence: a network per server.
+type session struct {
+	b      *Bridge
+	acct   bridges.Account
+	sink   bridges.Events
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	networks map[string]*network
+	closed   bool
+}
+
+// network returns the user's connection to server, starting it if needed.
+// nick overrides the registered nick for a connection a join opens.
+func (s *session) network(server, nick string) (*network, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, bridges.Errorf(bridges.ServiceUnavailable, "session closed")
+	}
+	if n := s.networks[server]; n != nil {
+		return n, nil
+	}
+	cfg, ok := s.b.opts.network(server)
+	if !ok {
+		return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+	}
+	if nick == "" {
+		nick = s.acct.Values["nick"]
+	}
+	n := newNetwork(s, server, cfg, nick)
+	s.networks[server] = n
+	go n.run()
+	return n, nil
+}
+
+// Close quits every network and waits for them (bounded by ctx).
+func (s *session) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	nets := make([]*network, 0, len(s.networks))
+	for _, n := range s.networks {
+		nets = append(nets, n)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, n := range nets {
+		select {
+		case <-n.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func validNick(nick string) bool {
+	if nick == "" || len(nick) > 64 || strings.ContainsAny(nick, " ,*?!@.#&:$\r\n\x00") {
+		return false
+	}
+	return !(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-'
+}

@@ -1,0 +1,293 @@
+package irc
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+)
+
+// handle translates one IRC message into events for the user.
+func (n *network) handle(m ircmsg.Message) {
+	p := func(i int) string {
+		if i < len(m.Params) {
+			return m.Params[i]
+		}
+		return ""
+	}
+	nick := m.Nick()
+	self := n.fold(nick) == n.fold(n.conn.Nick())
+	switch m.Command {
+	case "PRIVMSG", "NOTICE":
+		n.onMessage(m, nick, p(0), p(1))
+	case "JOIN":
+		n.onJoin(nick, p(0), self)
+	case "353": // RPL_NAMREPLY: me symbol channel :names
+		if ch := n.channels[n.fold(p(2))]; ch != nil {
+			for _, name := range strings.Fields(p(3)) {
+				modes, member := n.split(name)
+				ch.members[member] = modes
+			}
+		}
+	case "366": // RPL_ENDOFNAMES
+		n.onNamesEnd(p(1))
+	case "332": // RPL_TOPIC
+		if ch := n.channels[n.fold(p(1))]; ch != nil {
+			ch.topic = irctext.ToXMPP(p(2))
+		}
+	case "333": // RPL_TOPICWHOTIME
+		if ch := n.channels[n.fold(p(1))]; ch != nil {
+			ch.topicBy, _, _ = strings.Cut(p(2), "!")
+		}
+	case "TOPIC":
+		if ch := n.channels[n.fold(p(0))]; ch != nil {
+			ch.topic, ch.topicBy = irctext.ToXMPP(p(1)), nick
+			n.roomEvents().RoomSubject(ch.local, nick, ch.topic)
+		}
+	case "PART":
+		n.onLeave(p(0), nick, bridges.Parted, "", p(1), self)
+	case "KICK":
+		victim := p(1)
+		n.onLeave(p(0), victim, bridges.Kicked, nick, p(2), n.fold(victim) == n.fold(n.conn.Nick()))
+	case "QUIT":
+		for _, ch := range n.channels {
+			if _, in := ch.members[nick]; in && ch.joined {
+				n.onLeave(ch.name, nick, bridges.Quit, "", p(0), false)
+			}
+		}
+	case "NICK":
+		n.onNick(nick, p(0), self)
+	case "MODE":
+		n.onMode(p(0), m.Params[min(1, len(m.Params)):])
+	case "INVITE":
+		n.roomEvents().RoomInvite(n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick), "")
+	case "471", "473", "474", "475", "403", "405", "477", "437", "476":
+		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
+	case "433", "432", "436":
+		n.onNickError(p(1), p(len(m.Params)-1))
+	case "375", "372":
+		n.motd = append(n.motd, irctext.ToXMPP(p(1)))
+	case "376", "422":
+		if len(n.motd) > 0 {
+			n.notice(strings.Join(n.motd, "\n"))
+			n.motd = nil
+		}
+	case "401", "404", "442", "482", "481":
+		n.notice(strings.Join(m.Params[1:], ": "))
+	default:
+		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
+			n.notice(strings.Join(m.Params[1:], " "))
+		}
+	}
+}
+
+func (n *network) split(name string) (modes, nick string) {
+	return prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}.split(name)
+}
+
+func (n *network) occupant(nick, modes string) bridges.Occupant {
+	aff, role := prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}.rank(modes)
+	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick)}
+}
+
+func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
+	if nick == "" || strings.ContainsAny(nick, ".") && !strings.Contains(m.Source, "!") {
+		// From the server itself: notices, not a person.
+		n.notice(irctext.ToXMPP(text))
+		return
+	}
+	msg := bridges.Message{Body: text, Time: serverTime(m)}
+	if cmd, args, ok := irctext.CTCP(text); ok {
+		switch {
+		case cmd == "ACTION":
+			msg.Body, msg.Action = args, true
+		case m.Command == "PRIVMSG" && cmd == "VERSION":
+			n.send("NOTICE", nick, "\x01VERSION Ferry XMPP gateway\x01")
+			return
+		case m.Command == "PRIVMSG" && cmd == "PING":
+			n.send("NOTICE", nick, "\x01PING "+args+"\x01")
+			return
+		default:
+			return // other CTCP requests and replies are not chat
+		}
+	}
+	msg.Body = irctext.ToXMPP(msg.Body)
+	if _, id := m.GetTag("msgid"); id != "" {
+		msg.ID = n.server + "/" + id
+	}
+	if n.isChannel(target) {
+		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
+			n.roomEvents().RoomMessage(ch.local, nick, msg)
+		}
+		return
+	}
+	msg.Peer = n.local(ircaddr.User, nick)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = n.s.sink.Receive(ctx, msg)
+}
+
+// serverTime reads the IRCv3 server-time tag.
+func serverTime(m ircmsg.Message) time.Time {
+	if ok, v := m.GetTag("time"); ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func (n *network) onJoin(nick, name string, self bool) {
+	folded := n.fold(name)
+	ch := n.channels[folded]
+	if self {
+		if ch == nil {
+			// Joined by the server (SAJOIN) or from another client: track it.
+			ch = &channel{name: name, local: n.local(ircaddr.Channel, name), members: map[string]string{}}
+			n.channels[folded] = ch
+		}
+		ch.name = name
+		return
+	}
+	if ch == nil || !ch.joined {
+		return
+	}
+	ch.members[nick] = ""
+	n.roomEvents().OccupantPresence(ch.local, n.occupant(nick, ""))
+}
+
+func (n *network) onNamesEnd(name string) {
+	ch := n.channels[n.fold(name)]
+	if ch == nil || ch.joined {
+		return
+	}
+	ch.joined = true
+	n.reportJoined(ch)
+}
+
+// reportJoined reports a joined channel's state to the core.
+func (n *network) reportJoined(ch *channel) {
+	me := n.conn.Nick()
+	var occupants []bridges.Occupant
+	var self bridges.Occupant
+	for nick, modes := range ch.members {
+		o := n.occupant(nick, modes)
+		if n.fold(nick) == n.fold(me) {
+			self = o
+			continue
+		}
+		occupants = append(occupants, o)
+	}
+	if self.Nick == "" {
+		self = n.occupant(me, "")
+	}
+	n.roomEvents().RoomJoined(ch.local, self, occupants, ch.topic, ch.topicBy)
+}
+
+func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reason string, self bool) {
+	folded := n.fold(name)
+	ch := n.channels[folded]
+	if ch == nil {
+		return
+	}
+	if self {
+		delete(n.channels, folded)
+		delete(n.wanted, folded)
+		if ch.joined {
+			n.roomEvents().OccupantLeft(ch.local, nick, kind, actor, reason, true)
+		}
+		return
+	}
+	delete(ch.members, nick)
+	n.roomEvents().OccupantLeft(ch.local, nick, kind, actor, reason, false)
+}
+
+func (n *network) onNick(old, nick string, self bool) {
+	for _, ch := range n.channels {
+		modes, in := ch.members[old]
+		if !in || !ch.joined {
+			continue
+		}
+		delete(ch.members, old)
+		ch.members[nick] = modes
+		n.roomEvents().NickChanged(ch.local, old, nick, self)
+	}
+	if self {
+		n.status(bridges.Connected, "Connected to "+n.server+" as "+nick)
+	}
+}
+
+// onMode maps rank changes (+o, -v, …) to occupant presences.
+func (n *network) onMode(target string, args []string) {
+	ch := n.channels[n.fold(target)]
+	if ch == nil || len(args) == 0 || !ch.joined {
+		return
+	}
+	pm := prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}
+	adding, next := true, 1
+	for i := 0; i < len(args[0]); i++ {
+		c := args[0][i]
+		switch {
+		case c == '+':
+			adding = true
+		case c == '-':
+			adding = false
+		case pm.isRankMode(c):
+			if next >= len(args) {
+				return
+			}
+			nick := args[next]
+			next++
+			modes, in := ch.members[nick]
+			if !in {
+				continue
+			}
+			if adding && !strings.ContainsRune(modes, rune(c)) {
+				modes += string(c)
+			} else if !adding {
+				modes = strings.ReplaceAll(modes, string(c), "")
+			}
+			ch.members[nick] = modes
+			n.roomEvents().OccupantPresence(ch.local, n.occupant(nick, modes))
+		case strings.ContainsRune("beIkl", rune(c)):
+			// Modes that take an argument (list modes; k always; l when set).
+			if c != 'l' || adding {
+				next++
+			}
+		}
+	}
+}
+
+// joinErrors maps IRC join refusals to stanza conditions.
+var joinErrors = map[string]bridges.Condition{
+	"471": bridges.ServiceUnavailable, // channel full
+	"473": "registration-required",    // invite only
+	"474": bridges.Forbidden,          // banned
+	"475": bridges.NotAuthorized,      // bad key
+	"403": bridges.ItemNotFound,       // no such channel
+	"405": bridges.PolicyViolation,    // too many channels
+	"477": "registration-required",    // needs a registered nick
+	"437": "resource-constraint",      // temporarily unavailable
+	"476": bridges.JIDMalformed,       // bad channel mask
+}
+
+func (n *network) onJoinError(code, name, text string) {
+	folded := n.fold(name)
+	ch := n.channels[folded]
+	if ch == nil || ch.joined {
+		n.notice(name + ": " + text)
+		return
+	}
+	delete(n.channels, folded)
+	delete(n.wanted, folded)
+	n.roomEvents().RoomJoinFailed(ch.local, joinErrors[code], text)
+}
+
+// onNickError reports a refused nick change: rooms get a 409 conflict.
+func (n *network) onNickError(nick, text string) {
+	n.notice("Nick " + nick + ": " + text)
+}

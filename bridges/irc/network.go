@@ -1,0 +1,283 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/ergochat/irc-go/ircmsg"
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+)
+
+// network is one user's connection to one IRC server. Its goroutine owns
+// the connection and every channel's state; others reach it through cmds.
+type network struct {
+	s      *session
+	server string // as in JIDs
+	cfg    Network
+	nick   string // wanted nick
+	cmds   chan func()
+	done   chan struct{}
+
+	conn     *ircconn.Conn
+	is       ircconn.ISupport
+	channels map[string]*channel // by casefolded name, joined or joining
+	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
+	motd     []string
+}
+
+type channel struct {
+	name    string // as the server spells it
+	local   string // room local part
+	members map[string]string
+	topic   string
+	topicBy string
+	joined  bool
+}
+
+func newNetwork(s *session, server string, cfg Network, nick string) *network {
+	return &network{s: s, server: server, cfg: cfg, nick: nick,
+		cmds: make(chan func(), 256), done: make(chan struct{}),
+		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{}}
+}
+
+// do runs f on the network's goroutine.
+func (n *network) do(ctx context.Context, f func()) error {
+	select {
+	case n.cmds <- f:
+		return nil
+	case <-n.done:
+		return bridges.Errorf(bridges.ServiceUnavailable, "not connected to %s", n.server)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (n *network) run() {
+	defer close(n.done)
+	defer func() {
+		if r := recover(); r != nil {
+			n.notice(fmt.Sprintf("Internal error on %s; disconnected.", n.server))
+		}
+	}()
+	ctx := n.s.ctx
+	attempt := 0
+	for ctx.Err() == nil {
+		n.status(bridges.Connecting, "Connecting to "+n.server)
+		conn, err := n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.failJoins(err)
+			if permanent(err) {
+				n.status(bridges.Failed, err.Error())
+				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
+				n.waitCommandsUntilClosed()
+				return
+			}
+			delay := n.backoff(attempt)
+			attempt++
+			n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
+			if !sleepCtx(ctx, delay) {
+				return
+			}
+			continue
+		}
+		attempt = 0
+		n.conn, n.is = conn, conn.ISupport()
+		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
+		n.afterConnect()
+		err = n.serve(ctx)
+		n.connectionLost(err)
+		if ctx.Err() != nil {
+			return
+		}
+		n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
+		if !sleepCtx(ctx, n.backoff(0)) {
+			return
+		}
+	}
+}
+
+// serve handles one live connection until it ends.
+func (n *network) serve(ctx context.Context) error {
+	msgs := n.conn.Messages()
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				return n.conn.Err()
+			}
+			n.handle(m)
+		case f := <-n.cmds:
+			f()
+		case <-ctx.Done():
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = n.conn.Close(cctx, "Gateway shutting down")
+			cancel()
+			return ctx.Err()
+		}
+	}
+}
+
+// waitCommandsUntilClosed keeps answering requests with errors after a
+// permanent failure, until the session closes.
+func (n *network) waitCommandsUntilClosed() {
+	for {
+		select {
+		case f := <-n.cmds:
+			f()
+		case <-n.s.ctx.Done():
+			return
+		}
+	}
+}
+
+// afterConnect runs the user's commands and rejoins their channels.
+func (n *network) afterConnect() {
+	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
+	defer cancel()
+	for _, cmd := range strings.Split(n.s.acct.Values["on_connect"], ";") {
+		if cmd = strings.TrimSpace(cmd); cmd != "" {
+			if err := n.conn.SendRaw(ctx, cmd); err != nil {
+				n.notice("Command after connecting refused: " + err.Error())
+			}
+		}
+	}
+	for folded, key := range n.wanted {
+		ch := n.channels[folded]
+		if ch == nil {
+			continue
+		}
+		n.send("JOIN", ch.name, key)
+	}
+}
+
+// connectionLost takes the user out of every room with status 332; the
+// rooms stay wanted and are rejoined on reconnect.
+func (n *network) connectionLost(err error) {
+	for _, ch := range n.channels {
+		if ch.joined {
+			n.roomEvents().OccupantLeft(ch.local, n.conn.Nick(), bridges.LinkLost, "", "connection lost", true)
+		}
+		ch.joined = false
+		ch.members = map[string]string{}
+	}
+	for folded := range n.channels {
+		if _, ok := n.wanted[folded]; !ok {
+			delete(n.channels, folded)
+		}
+	}
+	if n.s.ctx.Err() == nil {
+		n.status(bridges.Connecting, fmt.Sprintf("Reconnecting to %s (%v)", n.server, err))
+	}
+}
+
+func (n *network) failJoins(err error) {
+	cond, text := errorCondition(err, n.server)
+	for folded, ch := range n.channels {
+		if !ch.joined {
+			n.roomEvents().RoomJoinFailed(ch.local, cond, text)
+			delete(n.channels, folded)
+			delete(n.wanted, folded)
+		}
+	}
+}
+
+func (n *network) backoff(attempt int) time.Duration {
+	o := n.s.b.opts
+	d := o.ReconnectMin << min(attempt, 20)
+	if d <= 0 || d > o.ReconnectMax {
+		d = o.ReconnectMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// send writes one command. It runs on the network goroutine, usually
+// after the requester returned, so it has its own deadline.
+func (n *network) send(command string, params ...string) {
+	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
+	defer cancel()
+	for len(params) > 0 && params[len(params)-1] == "" {
+		params = params[:len(params)-1]
+	}
+	if err := n.conn.Send(ctx, ircmsg.MakeMessage(nil, "", command, params...)); err != nil {
+		n.notice(fmt.Sprintf("%s refused: %v", command, err))
+	}
+}
+
+// sendText sends a message body to target, split into safe lines.
+func (n *network) sendText(ctx context.Context, command, target, body string, action bool) error {
+	lines, err := irctext.Privmsgs(command, target, "", body, action)
+	if err != nil {
+		return bridges.Errorf(bridges.BadRequest, "%v", err)
+	}
+	for _, line := range lines {
+		if err := n.conn.SendRaw(ctx, line); err != nil {
+			return &bridges.Error{Condition: bridges.RemoteServerTmout, Text: "not sent to IRC", Cause: err}
+		}
+	}
+	return nil
+}
+
+func (n *network) fold(name string) string { return n.is.Casefold(name) }
+
+func (n *network) isChannel(name string) bool { return n.is.IsChannel(name) }
+
+// local returns the JID local part of an IRC target on this server.
+func (n *network) local(kind ircaddr.Kind, target string) string {
+	lp, err := n.s.b.mapper.LocalPart(ircaddr.Address{Kind: kind, Server: n.server, Target: target})
+	if err != nil {
+		return ""
+	}
+	return lp
+}
+
+func (n *network) serverLocal() string { return n.local(ircaddr.Server, "") }
+
+func (n *network) roomEvents() bridges.RoomEvents {
+	re, _ := n.s.sink.(bridges.RoomEvents)
+	return re
+}
+
+func (n *network) status(st bridges.State, text string) { n.s.sink.Status(st, text) }
+
+// notice tells the user something from the server's JID (or the gateway's
+// in fixed-server mode).
+func (n *network) notice(text string) {
+	peer := n.serverLocal() // "" in fixed-server mode: the gateway's own JID
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = n.s.sink.Receive(ctx, bridges.Message{Peer: peer, Body: text})
+}
+
+// permanent errors need the user or operator to change something.
+func permanent(err error) bool {
+	var ie *ircconn.Error
+	if !errors.As(err, &ie) {
+		return false
+	}
+	switch ie.Kind {
+	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,239 @@
+package irc
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Options are the operator's settings for an IRC transport, read from the
+// transport's [transport.options] table.
+type Options struct {
+	// FixedServer serves one network: JIDs drop the %server part.
+	FixedServer string
+	// Networks are predefined servers, by the name used in JIDs.
+	Networks map[string]Network
+	// AllowOtherServers lets users reach servers not in Networks.
+	AllowOtherServers bool
+	// RequireRegistration refuses joins from unregistered users instead of
+	// registering them implicitly with defaults.
+	RequireRegistration bool
+	Burst               int
+	Rate                float64 // lines per second after the burst
+	PingInterval        time.Duration
+	PingTimeout         time.Duration
+	ReconnectMin        time.Duration
+	ReconnectMax        time.Duration
+}
+
+// Network is how to reach one IRC server.
+type Network struct {
+	Name     string // as in JIDs: #chan%Name@gw
+	Address  string // host:port
+	TLS      bool
+	RootCAs  *x509.CertPool // from ca_file; nil = system roots
+	Password string         // server password for everyone (rare)
+}
+
+func defaultOptions() Options {
+	return Options{
+		Networks:          map[string]Network{},
+		AllowOtherServers: true,
+		Burst:             4,
+		Rate:              0.5,
+		PingInterval:      90 * time.Second,
+		PingTimeout:       60 * time.Second,
+		ReconnectMin:      2 * time.Second,
+		ReconnectMax:      5 * time.Minute,
+	}
+}
+
+// parseOptions validates the raw table; every error names its key.
+func parseOptions(raw map[string]any) (Options, error) {
+	o := defaultOptions()
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+	explicitAllow := false
+	for key, v := range raw {
+		switch key {
+		case "fixed_server":
+			o.FixedServer, _ = v.(string)
+			if !validHost(o.FixedServer) {
+				bad(key, "must be a server name")
+			}
+		case "allow_other_servers":
+			b, ok := v.(bool)
+			if !ok {
+				bad(key, "must be true or false")
+			}
+			o.AllowOtherServers, explicitAllow = b, true
+		case "require_registration":
+			b, ok := v.(bool)
+			if !ok {
+				bad(key, "must be true or false")
+			}
+			o.RequireRegistration = b
+		case "burst":
+			n, ok := v.(int64)
+			if !ok || n < 1 || n > 100 {
+				bad(key, "must be a whole number from 1 to 100")
+			}
+			o.Burst = int(n)
+		case "rate":
+			f, ok := toFloat(v)
+			if !ok || f <= 0 || f > 100 {
+				bad(key, "must be a number of lines per second, above 0")
+			}
+			o.Rate = f
+		case "ping_interval", "ping_timeout", "reconnect_min", "reconnect_max":
+			s, _ := v.(string)
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 {
+				bad(key, "must be a duration such as \"60s\"")
+				continue
+			}
+			*map[string]*time.Duration{"ping_interval": &o.PingInterval, "ping_timeout": &o.PingTimeout,
+				"reconnect_min": &o.ReconnectMin, "reconnect_max": &o.ReconnectMax}[key] = d
+		case "network":
+			list, ok := v.([]map[string]any)
+			if !ok {
+				if anyList, isList := v.([]any); isList {
+					for _, item := range anyList {
+						if m, isMap := item.(map[string]any); isMap {
+							list = append(list, m)
+						}
+					}
+					ok = len(list) == len(anyList)
+				}
+			}
+			if !ok {
+				bad(key, "must be [[transport.options.network]] tables")
+				continue
+			}
+			for i, m := range list {
+				n, err := parseNetwork(m)
+				if err != nil {
+					bad(fmt.Sprintf("network[%d]", i), "%v", err)
+					continue
+				}
+				o.Networks[n.Name] = n
+			}
+		default:
+			bad(key, "unknown option")
+		}
+	}
+	if o.FixedServer != "" {
+		o.AllowOtherServers = false
+	} else if !explicitAllow && len(o.Networks) > 0 {
+		o.AllowOtherServers = false
+	}
+	if o.ReconnectMin > o.ReconnectMax {
+		bad("reconnect_min", "must not exceed reconnect_max")
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return o, nil
+}
+
+func parseNetwork(m map[string]any) (Network, error) {
+	n := Network{TLS: true}
+	for key, v := range m {
+		switch key {
+		case "name":
+			n.Name, _ = v.(string)
+		case "address":
+			n.Address, _ = v.(string)
+		case "tls":
+			b, ok := v.(bool)
+			if !ok {
+				return n, fmt.Errorf("tls must be true or false")
+			}
+			n.TLS = b
+		case "password":
+			n.Password, _ = v.(string)
+		case "ca_file":
+			path, _ := v.(string)
+			pem, err := os.ReadFile(path)
+			if err != nil {
+				return n, fmt.Errorf("ca_file: %v", err)
+			}
+			n.RootCAs = x509.NewCertPool()
+			if !n.RootCAs.AppendCertsFromPEM(pem) {
+				return n, fmt.Errorf("ca_file: no certificate in %s", path)
+			}
+		default:
+			return n, fmt.Errorf("unknown key %q", key)
+		}
+	}
+	n.Name = strings.ToLower(n.Name)
+	if !validHost(n.Name) {
+		return n, fmt.Errorf("name must be a server name")
+	}
+	if n.Address == "" {
+		n.Address = defaultAddress(n.Name, n.TLS)
+	}
+	if _, port, err := net.SplitHostPort(n.Address); err != nil || port == "" {
+		return n, fmt.Errorf("address must be host:port")
+	}
+	return n, nil
+}
+
+// network returns how to reach server: predefined, or by default on 6697
+// with TLS when the operator allows other servers.
+func (o Options) network(server string) (Network, bool) {
+	if n, ok := o.Networks[server]; ok {
+		return n, true
+	}
+	if !o.AllowOtherServers || !validHost(server) {
+		return Network{}, false
+	}
+	return Network{Name: server, Address: defaultAddress(server, true), TLS: true}, true
+}
+
+func defaultAddress(host string, useTLS bool) string {
+	if useTLS {
+		return net.JoinHostPort(host, "6697")
+	}
+	return net.JoinHostPort(host, "6667")
+}
+
+func (n Network) tlsConfig() *tls.Config {
+	host, _, _ := net.SplitHostPort(n.Address)
+	return &tls.Config{ServerName: host, RootCAs: n.RootCAs, MinVersion: tls.VersionTLS12}
+}
+
+func validHost(s string) bool {
+	if s == "" || len(s) > 253 || strings.ContainsAny(s, " \t\r\n%@/:,") {
+		return false
+	}
+	if net.ParseIP(s) != nil {
+		return true
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,295 @@
+package irc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+)
+
+// connect dials one IRC server with the user's registration values.
+func (b *Bridge) connect(ctx context.Context, server string, v map[string]string, nick string) (*ircconn.Conn, error) {
+	nw, ok := b.opts.network(server)
+	if !ok {
+		return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+	}
+	cfg := ircconn.Config{
+		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
+		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
+		Burst: b.opts.Burst, Rate: b.opts.Rate,
+		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
+	}
+	if nw.TLS {
+		cfg.TLSConfig = nw.tlsConfig()
+	}
+	if cfg.Password == "" {
+		cfg.Password = nw.Password
+	}
+	if v["sasl_password"] != "" {
+		cfg.SASL, cfg.SASLUser, cfg.SASLPass = "PLAIN", nonEmpty(v["sasl_user"], nick), v["sasl_password"]
+	}
+	return b.dial(ctx, cfg)
+}
+
+func nonEmpty(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// errorCondition turns a connection error into a condition and a text fit
+// for the user.
+func errorCondition(err error, server string) (bridges.Condition, string) {
+	var ie *ircconn.Error
+	if !errors.As(err, &ie) {
+		var be *bridges.Error
+		if errors.As(err, &be) {
+			return be.Condition, be.Text
+		}
+		return bridges.RemoteServerNotFnd, fmt.Sprintf("%s: %v", server, err)
+	}
+	text := fmt.Sprintf("%s: %s", server, strings.TrimPrefix(ie.Error(), "irc: "))
+	switch ie.Kind {
+	case ircconn.KindPassword, ircconn.KindSASL:
+		return bridges.NotAuthorized, text
+	case ircconn.KindBanned:
+		return bridges.Forbidden, text
+	case ircconn.KindNick:
+		return bridges.Conflict, text
+	case ircconn.KindTimeout, ircconn.KindPingTimeout:
+		return bridges.RemoteServerTmout, text
+	default:
+		return bridges.RemoteServerNotFnd, text
+	}
+}
+
+func userError(err error, server string) error {
+	cond, text := errorCondition(err, server)
+	return &bridges.Error{Condition: cond, Text: text, Cause: err}
+}
+
+// address parses a puppet local part.
+func (s *session) address(local string) (ircaddr.Address, error) {
+	a, err := s.b.mapper.Parse(local, ircaddr.DefaultChanTypes)
+	if err != nil {
+		return a, bridges.Errorf(bridges.JIDMalformed, "%v", err)
+	}
+	return a, nil
+}
+
+// Send delivers a 1:1 message: to a nick, a room occupant, or a raw
+// command when addressed to the server itself.
+func (s *session) Send(ctx context.Context, m bridges.Message) error {
+	a, err := s.address(m.Peer)
+	if err != nil {
+		return err
+	}
+	target := a.Target
+	switch {
+	case m.Resource != "" && a.Kind == ircaddr.Channel:
+		target = m.Resource // private message to an occupant
+	case a.Kind == ircaddr.Server:
+		return s.raw(ctx, a.Server, m.Body)
+	case a.Kind == ircaddr.Channel:
+		return bridges.Errorf(bridges.BadRequest, "join %s to talk in it", a.Target)
+	case a.Kind == ircaddr.Gateway:
+		return bridges.Errorf(bridges.BadRequest, "no IRC server in that address")
+	}
+	n, err := s.network(a.Server, "")
+	if err != nil {
+		return err
+	}
+	result := make(chan error, 1)
+	if err := n.do(ctx, func() {
+		if n.conn == nil {
+			result <- bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s yet", a.Server)
+			return
+		}
+		result <- n.sendText(ctx, "PRIVMSG", target, m.Body, m.Action)
+	}); err != nil {
+		return err
+	}
+	return wait(ctx, result)
+}
+
+// raw sends each line of body as an IRC command: for power users.
+func (s *session) raw(ctx context.Context, server, body string) error {
+	n, err := s.network(server, "")
+	if err != nil {
+		return err
+	}
+	result := make(chan error, 1)
+	if err := n.do(ctx, func() {
+		if n.conn == nil {
+			result <- bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s yet", server)
+			return
+		}
+		for _, line := range strings.FieldsFunc(body, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if err := n.conn.SendRaw(ctx, strings.TrimSpace(line)); err != nil {
+				result <- bridges.Errorf(bridges.BadRequest, "not a valid IRC command: %v", err)
+				return
+			}
+		}
+		result <- nil
+	}); err != nil {
+		return err
+	}
+	return wait(ctx, result)
+}
+
+func wait(ctx context.Context, result chan error) error {
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// IsRoom implements bridges.Rooms.
+func (s *session) IsRoom(local string) bool {
+	a, err := s.b.mapper.Parse(local, ircaddr.DefaultChanTypes)
+	return err == nil && a.Kind == ircaddr.Channel
+}
+
+// room resolves a room local part to its network and channel name.
+func (s *session) room(local, nick string) (*network, string, error) {
+	a, err := s.address(local)
+	if err != nil {
+		return nil, "", err
+	}
+	if a.Kind != ircaddr.Channel {
+		return nil, "", bridges.Errorf(bridges.BadRequest, "%s is not a channel", local)
+	}
+	n, err := s.network(a.Server, nick)
+	return n, a.Target, err
+}
+
+// JoinRoom implements bridges.Rooms.
+func (s *session) JoinRoom(ctx context.Context, local, nick, key string) error {
+	n, name, err := s.room(local, nick)
+	if err != nil {
+		return err
+	}
+	return n.do(ctx, func() {
+		folded := n.fold(name)
+		if ch := n.channels[folded]; ch != nil && ch.joined {
+			n.reportJoined(ch)
+			return
+		}
+		n.channels[folded] = &channel{name: name, local: local, members: map[string]string{}}
+		n.wanted[folded] = key
+		if n.conn != nil {
+			n.send("JOIN", name, key)
+		}
+	})
+}
+
+// LeaveRoom implements bridges.Rooms.
+func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
+	n, name, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	return n.do(ctx, func() {
+		folded := n.fold(name)
+		delete(n.wanted, folded)
+		delete(n.channels, folded)
+		if n.conn != nil {
+			n.send("PART", name, status)
+		}
+	})
+}
+
+// SendRoom implements bridges.Rooms.
+func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message) error {
+	n, name, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	result := make(chan error, 1)
+	if err := n.do(ctx, func() {
+		if n.conn == nil || n.channels[n.fold(name)] == nil {
+			result <- bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
+			return
+		}
+		result <- n.sendText(ctx, "PRIVMSG", name, m.Body, m.Action)
+	}); err != nil {
+		return err
+	}
+	return wait(ctx, result)
+}
+
+// SetSubject implements bridges.Rooms.
+func (s *session) SetSubject(ctx context.Context, local, subject string) error {
+	n, name, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	subject = strings.NewReplacer("\r", " ", "\n", " ", "\x00", "").Replace(subject)
+	return n.do(ctx, func() {
+		if n.conn != nil {
+			n.send("TOPIC", name, subject)
+		}
+	})
+}
+
+// ChangeNick implements bridges.Rooms: IRC nicks are per network.
+func (s *session) ChangeNick(ctx context.Context, local, nick string) error {
+	if !validNick(nick) {
+		return bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname", nick)
+	}
+	n, _, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	return n.do(ctx, func() {
+		if n.conn != nil {
+			n.send("NICK", nick)
+		}
+	})
+}
+
+// Moderate implements bridges.Moderation: kick, voice, op and ban.
+func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, reason string) error {
+	n, name, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	if !validNick(nick) {
+		return bridges.Errorf(bridges.BadRequest, "%q is not a nick", nick)
+	}
+	var cmd []string
+	switch {
+	case affiliation == "outcast":
+		cmd = []string{"MODE", name, "+b", nick + "!*@*"}
+	case role == "none":
+		cmd = []string{"KICK", name, nick, reason}
+	case role == "moderator":
+		cmd = []string{"MODE", name, "+o", nick}
+	case role == "participant":
+		cmd = []string{"MODE", name, "+v", nick}
+	case role == "visitor":
+		cmd = []string{"MODE", name, "-v", nick}
+	case affiliation == "admin" || affiliation == "owner":
+		cmd = []string{"MODE", name, "+o", nick}
+	case affiliation == "member" || affiliation == "none":
+		cmd = []string{"MODE", name, "-o", nick}
+	default:
+		return bridges.Errorf(bridges.BadRequest, "unsupported change")
+	}
+	if affiliation == "outcast" && role == "" {
+		// A ban also removes the user, as XEP-0045 expects.
+		defer func() { _ = n.do(ctx, func() { n.send("KICK", name, nick, reason) }) }()
+	}
+	return n.do(ctx, func() {
+		if n.conn != nil {
+			n.send(cmd[0], cmd[1:]...)
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ergochat/irc-go/ircmsg"
+	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/testenv"
+)
+
+const ircDomain = "irc.localhost"
+
+// ircSetup is Prosody + ngircd + Ferry with an IRC transport that knows
+// the ngircd as "irc.test" (plain TCP on loopback).
+type ircSetup struct {
+	*setup
+	irc *testenv.IRCServer
+}
+
+func startIRC(t *testing.T, ngircd testenv.NgircdOptions) *ircSetup {
+	t.Helper()
+	testenv.NeedNgircd(t)
+	if ngircd.Name == "" {
+		ngircd.Name = "irc.test"
+	}
+	srv := testenv.StartNgircd(t, ngircd)
+	s := start(t, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
+			Options: map[string]any{
+				"network": []map[string]any{{"name": "irc.test", "address": srv.Addr, "tls": false}},
+				"burst":   int64(50), "rate": float64(50),
+				"reconnect_min": "50ms", "reconnect_max": "500ms",
+			}}}
+	})
+	return &ircSetup{setup: s, irc: srv}
+}
+
+func ircLogin(t *testing.T, s *ircSetup, user, resource string) *testenv.Client {
+	t.Helper()
+	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"}[user], resource)
+	waitTransport(t, c, ircDomain)
+	return c
+}
+
+func waitTransport(t *testing.T, c *testenv.Client, domain string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		r := c.IQ(t, wait, `<iq type="get" to="`+domain+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		if r.Attr["type"] == "result" {
+			return
+		}
+		if i > 200 {
+			t.Fatalf("%s never answered: %s", domain, r.XML)
+		}
+	}
+}
+
+func ircRegister(t *testing.T, c *testenv.Client, nick string) {
+	t.Helper()
+	r := c.IQ(t, wait, `<iq type="set" to="`+ircDomain+`"><query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit">`+
+		`<field var="nick"><value>`+nick+`</value></field><field var="server"><value>irc.test</value></field></x></query></iq>`)
+	if r.Attr["type"] != "result" {
+		t.Fatalf("IRC registration: %s", r.XML)
+	}
+}
+
+func privmsg(target, text string) func(ircmsg.Message) bool {
+	return func(m ircmsg.Message) bool {
+		return m.Command == "PRIVMSG" && len(m.Params) == 2 && m.Params[0] == target && m.Params[1] == text
+	}
+}
+
+func command(cmd string) func(ircmsg.Message) bool {
+	return func(m ircmsg.Message) bool { return m.Command == cmd }
+}
+
+const chanJID = "#test%irc.test@" + ircDomain
+
+func fromChan(s *testenv.Stanza) bool { return strings.HasPrefix(s.Attr["from"], chanJID) }
+
+func TestIRCChannelsAndChats(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	bob.Send(t, "TOPIC #test :Welcome to test")
+	bob.Expect(t, wait, command("TOPIC"))
+
+	c := ircLogin(t, s, "alice", "one")
+	ircRegister(t, c, "alice")
+
+	// Join: bob (op, as channel creator) first, then ourselves, then the topic.
+	c.SendRaw(t, `<presence to="`+chanJID+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	var got []string
+	for {
+		st := node(t, c.Expect(t, 2*wait, fromChan))
+		got = append(got, st.Attr("from"))
+		if st.Local == "presence" && st.Attr("from") == chanJID+"/bob" {
+			item := st.Child(nsMUCUser, "x").Child(nsMUCUser, "item")
+			if item.Attr("role") != "moderator" || item.Attr("affiliation") != "admin" || item.Attr("jid") != "bob%irc.test@"+ircDomain {
+				t.Errorf("bob's occupant item: %s", item)
+			}
+		}
+		if st.Local == "presence" && st.Attr("from") == chanJID+"/alice" && !statusCodes(st)["110"] {
+			t.Errorf("self presence without 110: %s", st)
+		}
+		if st.Local == "message" {
+			if st.ChildText("", "subject") != "Welcome to test" {
+				t.Errorf("subject: %s", st)
+			}
+			break
+		}
+	}
+	if len(got) != 3 || got[0] != chanJID+"/bob" || got[1] != chanJID+"/alice" {
+		t.Errorf("join order: %v", got)
+	}
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
+
+	// XMPP -> IRC, with a multi-line body and an injection attempt.
+	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat" id="x1"><body>hello irc
+QUIT :pwned</body></message>`)
+	bob.Expect(t, wait, privmsg("#test", "hello irc"))
+	bob.Expect(t, wait, privmsg("#test", "QUIT :pwned"))
+	c.Expect(t, wait, func(s *testenv.Stanza) bool { return s.Attr["id"] == "x1" })
+
+	// IRC -> XMPP, including /me.
+	bob.Send(t, "PRIVMSG #test :hello xmpp")
+	c.Expect(t, wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "hello xmpp") })
+	bob.Send(t, "PRIVMSG #test :\x01ACTION waves\x01")
+	c.Expect(t, wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "/me waves") })
+
+	// 1:1 chats both ways, from the server-wide nick JID.
+	bob.Send(t, "PRIVMSG alice :psst")
+	pm := node(t, c.Expect(t, wait, chatFrom("bob%irc.test@"+ircDomain, "psst")))
+	if pm.Attr("type") != "chat" {
+		t.Errorf("private message type: %s", pm)
+	}
+	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat" id="p1"><body>psst back</body></message>`)
+	bob.Expect(t, wait, privmsg("bob", "psst back"))
+
+	// A second resource joins without new IRC traffic.
+	c2 := ircLogin(t, s, "alice", "two")
+	c2.SendRaw(t, `<presence to="`+chanJID+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c2.Expect(t, wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "<subject") })
+	bob.Sync(t)
+	bob.ExpectNone(t, 0, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
+
+	// Topic from XMPP, nick change and kick from IRC.
+	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat"><subject>New topic</subject></message>`)
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "TOPIC" && m.Params[1] == "New topic" })
+	bob.Send(t, "NICK bobby")
+	nick := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/bob" && s.Attr["type"] == "unavailable"
+	}))
+	if !statusCodes(nick)["303"] {
+		t.Errorf("nick change: %s", nick)
+	}
+	bob.Send(t, "KICK #test alice :out")
+	kicked := node(t, c2.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/alice" && s.Attr["type"] == "unavailable"
+	}))
+	if codes := statusCodes(kicked); !codes["307"] || !codes["110"] {
+		t.Errorf("kick: %s", kicked)
+	}
+}
+
+func TestIRCFloodArrivesCompleteAndInOrder(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	c := ircLogin(t, s, "alice", "flood")
+	ircRegister(t, c, "alice")
+	bob := s.irc.Connect(t, "bob")
+	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat"><body>ready</body></message>`)
+	bob.Expect(t, wait, privmsg("bob", "ready"))
+	const n = 200
+	for i := 0; i < n; i++ {
+		bob.Send(t, fmt.Sprintf("PRIVMSG alice :line %d", i))
+	}
+	for i := 0; i < n; i++ {
+		want := fmt.Sprintf("line %d<", i)
+		st := c.Expect(t, 3*wait, chatFrom("bob%irc.test@"+ircDomain, "line "))
+		if !strings.Contains(st.XML, want) {
+			t.Fatalf("message %d out of order: %s", i, st.XML)
+		}
+	}
+}
+
+func TestIRCServerRestartRejoins(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	c := ircLogin(t, s, "alice", "restart")
+	ircRegister(t, c, "alice")
+	c.SendRaw(t, `<presence to="`+chanJID+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c.Expect(t, 2*wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "<subject") })
+
+	s.irc.Stop(t)
+	lost := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/alice" && s.Attr["type"] == "unavailable"
+	}))
+	if !statusCodes(lost)["332"] {
+		t.Errorf("connection lost presence: %s", lost)
+	}
+	s.irc.Start(t)
+	// Ferry reconnects and rejoins by itself: the self-presence comes back.
+	back := node(t, c.Expect(t, 3*wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/alice" && s.Attr["type"] == ""
+	}))
+	if !statusCodes(back)["110"] {
+		t.Errorf("rejoin presence: %s", back)
+	}
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	bob.Send(t, "PRIVMSG #test :are you back?")
+	c.Expect(t, wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "are you back?") })
+}
