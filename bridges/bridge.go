@@ -147,3 +147,19 @@ type Events interface {
 
 // Factory builds a bridge from its transport options (the raw TOML table).
 type Factory func(domain string, options map[string]any) (Bridge, error)
+
+// ImplicitRegistrar is implemented by bridges that let a user start using
+// the network (joining a room, say) before registering: Ferry then stores
+// the defaults it returns as their registration. ok is false when the
+// operator requires explicit registration.
+type ImplicitRegistrar interface {
+	ImplicitRegistration(userJID, nickHint string) (values map[string]string, ok bool)
+}
+
+// Queries is implemented by sessions that can ask a legacy peer for its
+// software version and measure a round trip (IRC CTCP VERSION and PING),
+// so XEP-0092 and XEP-0199 requests to a puppet reach the real person.
+type Queries interface {
+	Version(ctx context.Context, peer string) (name, version, os string, err error)
+	Ping(ctx context.Context, peer string) error
+}

@@ -117,6 +117,9 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 // answering with an error when it cannot.
 func (u *user) ensureSession(n *xmlnode.Node) bool {
 	if u.acct == nil {
+		u.registerImplicitly(n)
+	}
+	if u.acct == nil {
 		u.send(ErrorReply(n, "", "registration-required", "register with "+u.t.domain+" first"))
 		return false
 	}
@@ -305,5 +308,26 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 	}
 	if !r.joined {
 		delete(u.rooms, local)
+	}
+}
+
+// registerImplicitly registers a user who starts using the network
+// without registering, when the bridge and operator allow it.
+func (u *user) registerImplicitly(n *xmlnode.Node) {
+	ir, ok := u.t.bridge.(bridges.ImplicitRegistrar)
+	if !ok {
+		return
+	}
+	hint := ""
+	if to, err := jid.Parse(n.Attr("to")); err == nil {
+		hint = to.Resourcepart()
+	}
+	values, ok := ir.ImplicitRegistration(u.jid, hint)
+	if !ok {
+		return
+	}
+	if err := u.register(values); err != nil {
+		_, text := u.t.userError(err, "implicit registration failed")
+		u.t.log.Info("implicit registration refused", "user", u.jid, "reason", text)
 	}
 }

@@ -191,7 +191,12 @@ func TestIRCServerRestartRejoins(t *testing.T) {
 	c := ircLogin(t, s, "alice", "restart")
 	ircRegister(t, c, "alice")
 	c.SendRaw(t, `<presence to="`+chanJID+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
-	c.Expect(t, 2*wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "<subject") })
+	// Consume the whole join replay, so later expectations see only new stanzas.
+	for {
+		if st := c.Expect(t, 2*wait, fromChan); strings.Contains(st.XML, "<subject") {
+			break
+		}
+	}
 
 	s.irc.Stop(t)
 	lost := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
@@ -210,7 +215,38 @@ func TestIRCServerRestartRejoins(t *testing.T) {
 	}
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
-	bob.Expect(t, wait, command("366"))
+	// Talk only once alice is in the channel on the IRC side.
+	bob.Expect(t, wait, func(m ircmsg.Message) bool {
+		return m.Command == "353" && strings.Contains(" "+m.Params[len(m.Params)-1]+" ", "alice ") ||
+			m.Command == "JOIN" && m.Nick() == "alice"
+	})
 	bob.Send(t, "PRIVMSG #test :are you back?")
 	c.Expect(t, wait, func(s *testenv.Stanza) bool { return fromChan(s) && strings.Contains(s.XML, "are you back?") })
+}
+
+// Joining without registering registers implicitly with the join nick; a
+// nick already taken on IRC comes back as a 409 conflict.
+func TestIRCImplicitRegistrationAndNickConflict(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	c := ircLogin(t, s, "alice", "implicit")
+	c.SendRaw(t, `<presence to="`+chanJID+`/carol"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c.Expect(t, 2*wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/carol" && strings.Contains(s.XML, `code="110"`)
+	})
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "carol" })
+	reg := node(t, c.IQ(t, wait, `<iq type="get" to="`+ircDomain+`"><query xmlns="jabber:iq:register"/></iq>`))
+	if q := reg.Child(nsRegister, "query"); q.Child(nsRegister, "registered") == nil || q.ChildText(nsRegister, "nick") != "carol" {
+		t.Errorf("implicit registration: %s", reg)
+	}
+
+	c.SendRaw(t, `<presence to="`+chanJID+`/bob"/>`)
+	conflict := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return fromChan(s) && s.Name == "presence" && s.Attr["type"] == "error"
+	}))
+	if errorCondition(conflict) != "conflict" {
+		t.Errorf("nick in use: %s", conflict)
+	}
 }

@@ -207,3 +207,25 @@ func validNick(nick string) bool {
 	}
 	return !(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-'
 }
+
+// ImplicitRegistration lets a user join a channel before registering: the
+// nick they join with (or their JID's local part) becomes their IRC nick.
+func (b *Bridge) ImplicitRegistration(userJID, nickHint string) (map[string]string, bool) {
+	if b.opts.RequireRegistration {
+		return nil, false
+	}
+	nick := nickHint
+	if !validNick(nick) {
+		nick, _, _ = strings.Cut(userJID, "@")
+		nick = strings.Map(func(r rune) rune {
+			if r < 0x80 && (r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return r
+			}
+			return -1
+		}, nick)
+		if !validNick(nick) {
+			nick = "ferry" + nick
+		}
+	}
+	return map[string]string{"nick": nick}, true
+}

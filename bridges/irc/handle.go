@@ -67,8 +67,10 @@ func (n *network) handle(m ircmsg.Message) {
 		n.roomEvents().RoomInvite(n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick), "")
 	case "471", "473", "474", "475", "403", "405", "477", "437", "476":
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
-	case "433", "432", "436":
-		n.onNickError(p(1), p(len(m.Params)-1))
+	case "433", "436": // nick in use, nick collision
+		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
+	case "432", "438": // erroneous nick, nick change too fast
+		n.onNickError(bridges.NotAcceptable, p(1), p(len(m.Params)-1))
 	case "375", "372":
 		n.motd = append(n.motd, irctext.ToXMPP(p(1)))
 	case "376", "422":
@@ -287,7 +289,13 @@ func (n *network) onJoinError(code, name, text string) {
 	n.roomEvents().RoomJoinFailed(ch.local, joinErrors[code], text)
 }
 
-// onNickError reports a refused nick change: rooms get a 409 conflict.
-func (n *network) onNickError(nick, text string) {
+// onNickError reports a refused nick change: the resources in this
+// server's rooms get a presence error (conflict, as biboumi sends 409).
+func (n *network) onNickError(cond bridges.Condition, nick, text string) {
 	n.notice("Nick " + nick + ": " + text)
+	for _, ch := range n.channels {
+		if ch.joined {
+			n.roomEvents().RoomJoinFailed(ch.local, cond, "Nick "+nick+": "+text)
+		}
+	}
 }
