@@ -1,6 +1,9 @@
 package component
 
 import (
+	"context"
+	"time"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"mellium.im/xmpp/jid"
@@ -9,9 +12,34 @@ import (
 // puppetIQ serves IQs addressed to a puppet, a room or a room occupant.
 func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	local := to.Localpart()
+	peer := local
+	if r := u.rooms[local]; r != nil && to.Resourcepart() != "" {
+		peer = r.occupants[to.Resourcepart()].Peer
+	}
+	queries, canQuery := u.sess.(bridges.Queries)
+	occupant := to.Resourcepart() != "" && u.isRoom(local)
+	ownNick := occupant && u.rooms[local] != nil && to.Resourcepart() == u.rooms[local].nick
 	switch {
+	case get && q.Space == nsPing && (ownNick || occupant && peer == ""):
+		u.selfPing(n, from, to) // XEP-0410
+	case get && q.Space == nsPing && canQuery && !u.isRoom(peer):
+		u.query(n, func(ctx context.Context) (*xmlnode.Node, error) {
+			return nil, queries.Ping(ctx, peer)
+		})
 	case get && q.Space == nsPing:
-		u.selfPing(n, from, to)
+		u.send(Result(n))
+	case get && q.Space == nsVersion && canQuery && peer != "" && !u.isRoom(peer):
+		u.query(n, func(ctx context.Context) (*xmlnode.Node, error) {
+			name, version, os, err := queries.Version(ctx, peer)
+			if err != nil {
+				return nil, err
+			}
+			q := xmlnode.New(nsVersion, "query").Add(xmlnode.Elem(nsVersion, "name", name), xmlnode.Elem(nsVersion, "version", version))
+			if os != "" {
+				q.Add(xmlnode.Elem(nsVersion, "os", os))
+			}
+			return q, nil
+		})
 	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && u.isRoom(local):
 		u.send(Result(n, roomInfo(local)))
 	case get && q.Space == nsDiscoInfo:
@@ -24,6 +52,26 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	default:
 		u.send(ErrorReply(n, "", "service-unavailable", ""))
 	}
+}
+
+// query asks the legacy network on its own goroutine, so a slow peer
+// never holds up the user's actor, and answers the IQ when it knows.
+func (u *user) query(n *xmlnode.Node, ask func(context.Context) (*xmlnode.Node, error)) {
+	t := u.t
+	go safely(t.log, "query", func() {
+		ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
+		defer cancel()
+		payload, err := ask(ctx)
+		if err != nil {
+			cond, text := t.userError(err, "no answer")
+			if ctx.Err() != nil {
+				cond, text = bridges.RemoteServerTmout, "no answer from the legacy network"
+			}
+			t.reply(ErrorReply(n, "", string(cond), text))
+			return
+		}
+		t.reply(Result(n, payload))
+	})
 }
 
 // selfPing answers XEP-0410: a client pings its own occupant JID to learn

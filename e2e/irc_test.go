@@ -250,3 +250,35 @@ func TestIRCImplicitRegistrationAndNickConflict(t *testing.T) {
 		t.Errorf("nick in use: %s", conflict)
 	}
 }
+
+// XEP-0092 and XEP-0199 to an IRC user's JID become CTCP VERSION and PING.
+func TestIRCVersionAndPingReachTheUser(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	c := ircLogin(t, s, "alice", "ctcp")
+	ircRegister(t, c, "alice")
+	bob := s.irc.Connect(t, "bob")
+	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat"><body>hi</body></message>`)
+	bob.Expect(t, wait, privmsg("bob", "hi"))
+
+	done := make(chan *testenv.Stanza, 1)
+	go func() {
+		done <- c.IQ(t, wait, `<iq type="get" to="bob%irc.test@`+ircDomain+`"><query xmlns="jabber:iq:version"/></iq>`)
+	}()
+	bob.Expect(t, wait, privmsg("bob", "\x01VERSION\x01"))
+	bob.Send(t, "NOTICE alice :\x01VERSION irssi v1.4.3\x01")
+	r := node(t, <-done)
+	if q := r.Child("jabber:iq:version", "query"); q.ChildText("jabber:iq:version", "name") != "irssi" || q.ChildText("jabber:iq:version", "version") != "v1.4.3" {
+		t.Errorf("version: %s", r)
+	}
+
+	go func() {
+		done <- c.IQ(t, wait, `<iq type="get" to="bob%irc.test@`+ircDomain+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	}()
+	ping := bob.Expect(t, wait, func(m ircmsg.Message) bool {
+		return m.Command == "PRIVMSG" && strings.HasPrefix(m.Params[1], "\x01PING ")
+	})
+	bob.Send(t, "NOTICE alice :"+ping.Params[1])
+	if r := <-done; r.Attr["type"] != "result" {
+		t.Errorf("ping: %s", r.XML)
+	}
+}

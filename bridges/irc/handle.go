@@ -113,6 +113,8 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		case m.Command == "PRIVMSG" && cmd == "PING":
 			n.send("NOTICE", nick, "\x01PING "+args+"\x01")
 			return
+		case m.Command == "NOTICE" && n.deliverCTCP(nick, cmd, args):
+			return
 		default:
 			return // other CTCP requests and replies are not chat
 		}

@@ -30,6 +30,7 @@ type network struct {
 	channels map[string]*channel // by casefolded name, joined or joining
 	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
 	motd     []string
+	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 }
 
 type channel struct {
@@ -44,7 +45,8 @@ type channel struct {
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
 	return &network{s: s, server: server, cfg: cfg, nick: nick,
 		cmds: make(chan func(), 256), done: make(chan struct{}),
-		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{}}
+		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{},
+		pending: map[string][]chan string{}}
 }
 
 // do runs f on the network's goroutine.
