@@ -39,7 +39,12 @@ func TestExampleFileValidates(t *testing.T) {
 			Domain:  "irc.example.org",
 			Name:    "IRC",
 			Secret:  "change-me-irc-component-secret",
-			Options: map[string]any{"server": "irc.libera.chat"},
+			Options: map[string]any{
+				"allow_other_servers": false, "require_registration": false,
+				"burst": int64(4), "rate": 0.5,
+				"ping_interval": "90s", "ping_timeout": "60s", "reconnect_min": "2s", "reconnect_max": "5m",
+				"network": []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
+			},
 		}},
 	}
 	if !reflect.DeepEqual(cfg, want) {

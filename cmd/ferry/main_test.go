@@ -778,3 +778,11 @@ func TestConfigArgumentForms(t *testing.T) {
 		t.Errorf("extra argument -> %d, want 2", code)
 	}
 }
+
+// The annotated example config must stay valid for this build's bridges.
+func TestExampleConfigChecks(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"check-config", "../../config/ferry.example.toml"}, &out, &errb); code != 0 {
+		t.Fatalf("check-config on the example: exit %d\n%s", code, errb.String())
+	}
+}

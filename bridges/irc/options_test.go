@@ -1,0 +1,115 @@
+package irc
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     map[string]any
+		check   func(t *testing.T, o Options)
+		wantErr string
+	}{
+		{"defaults", nil, func(t *testing.T, o Options) {
+			if !o.AllowOtherServers || o.Burst != 4 || o.PingInterval != 90*time.Second {
+				t.Errorf("%+v", o)
+			}
+		}, ""},
+		{"networks close other servers", map[string]any{"network": []map[string]any{{"name": "Irc.Test", "address": "127.0.0.1:6667", "tls": false}}},
+			func(t *testing.T, o Options) {
+				n, ok := o.network("irc.test")
+				if !ok || n.Address != "127.0.0.1:6667" || n.TLS || o.AllowOtherServers {
+					t.Errorf("%+v %+v", n, o)
+				}
+				if _, ok := o.network("irc.other"); ok {
+					t.Error("other server allowed")
+				}
+			}, ""},
+		{"network from a TOML array of tables", map[string]any{"network": []any{map[string]any{"name": "irc.test"}}},
+			func(t *testing.T, o Options) {
+				if n, _ := o.network("irc.test"); n.Address != "irc.test:6697" || !n.TLS {
+					t.Errorf("%+v", n)
+				}
+			}, ""},
+		{"other servers default to TLS 6697", nil, func(t *testing.T, o Options) {
+			if n, ok := o.network("irc.example.net"); !ok || n.Address != "irc.example.net:6697" || !n.TLS {
+				t.Errorf("%+v", n)
+			}
+		}, ""},
+		{"fixed server", map[string]any{"fixed_server": "irc.test"}, func(t *testing.T, o Options) {
+			if o.AllowOtherServers || o.FixedServer != "irc.test" {
+				t.Errorf("%+v", o)
+			}
+		}, ""},
+		{"unknown key", map[string]any{"colour": "blue"}, nil, "colour: unknown option"},
+		{"bad burst", map[string]any{"burst": int64(0)}, nil, "burst:"},
+		{"bad duration", map[string]any{"ping_interval": "soon"}, nil, "ping_interval:"},
+		{"min above max", map[string]any{"reconnect_min": "10m", "reconnect_max": "1m"}, nil, "reconnect_min:"},
+		{"network without name", map[string]any{"network": []map[string]any{{"address": "x:1"}}}, nil, "network[0]"},
+		{"missing CA file", map[string]any{"network": []map[string]any{{"name": "a.b", "ca_file": "/nonexistent"}}}, nil, "ca_file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseOptions(tc.raw)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, o)
+		})
+	}
+}
+
+func TestRanks(t *testing.T) {
+	pm := prefixMap{modes: "qaohv", symbols: "~&@%+"}
+	tests := []struct{ modes, aff, role string }{
+		{"", "none", "participant"},
+		{"v", "member", "participant"},
+		{"h", "member", "moderator"},
+		{"o", "admin", "moderator"},
+		{"vo", "admin", "moderator"},
+		{"a", "admin", "moderator"},
+		{"q", "owner", "moderator"},
+	}
+	for _, tc := range tests {
+		if aff, role := pm.rank(tc.modes); aff != tc.aff || role != tc.role {
+			t.Errorf("rank(%q) = %s/%s, want %s/%s", tc.modes, aff, role, tc.aff, tc.role)
+		}
+	}
+	if modes, nick := pm.split("@+bob"); modes != "ov" || nick != "bob" {
+		t.Errorf("split = %q %q", modes, nick)
+	}
+}
+
+func TestNicks(t *testing.T) {
+	for nick, ok := range map[string]bool{"alice": true, "al_ice-2": true, "": false, "a b": false, "1abc": false,
+		"#chan": false, "a\r\nQUIT": false, "x,y": false, "-dash": false} {
+		if validNick(nick) != ok {
+			t.Errorf("validNick(%q) = %v", nick, !ok)
+		}
+	}
+	b := &Bridge{opts: defaultOptions()}
+	for _, tc := range []struct{ jid, hint, want string }{
+		{"alice@x", "Alicia", "Alicia"},
+		{"alice@x", "bad nick", "alice"},
+		{"été@x", "", "t"},
+		{"123@x", "", "ferry123"},
+	} {
+		v, ok := b.ImplicitRegistration(tc.jid, tc.hint)
+		if !ok || v["nick"] != tc.want {
+			t.Errorf("ImplicitRegistration(%q, %q) = %v", tc.jid, tc.hint, v)
+		}
+	}
+	b.opts.RequireRegistration = true
+	if _, ok := b.ImplicitRegistration("a@x", "a"); ok {
+		t.Error("implicit registration despite require_registration")
+	}
+}
