@@ -35,10 +35,10 @@ func TestExampleFileValidates(t *testing.T) {
 		HTTP:         HTTP{Listen: "127.0.0.1:9090"},
 		Log:          Log{Level: slog.LevelInfo, Format: "text"},
 		Transports: []Transport{{
-			Kind:    "irc",
-			Domain:  "irc.example.org",
-			Name:    "IRC",
-			Secret:  "change-me-irc-component-secret",
+			Kind:   "irc",
+			Domain: "irc.example.org",
+			Name:   "IRC",
+			Secret: "change-me-irc-component-secret",
 			Options: map[string]any{
 				"allow_other_servers": false, "require_registration": false,
 				"burst": int64(4), "rate": 0.5,
