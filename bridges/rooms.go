@@ -71,3 +71,9 @@ type RoomEvents interface {
 	// RoomInvite reports an invitation to a room.
 	RoomInvite(room, from, reason string)
 }
+
+// Inviter is implemented by sessions that can invite someone to a room
+// (an XEP-0045 mediated invitation sent to the room).
+type Inviter interface {
+	Invite(ctx context.Context, room, peer, reason string) error
+}

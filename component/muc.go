@@ -249,6 +249,10 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 	}
 	ctx, cancel := roomCtx(u)
 	defer cancel()
+	if inv := n.Child(nsMUCUser, "x").Child(nsMUCUser, "invite"); inv != nil {
+		u.roomInvite(ctx, n, r, inv)
+		return
+	}
 	subject := n.Child("", "subject")
 	if body == "" && subject != nil {
 		if err := rooms.SetSubject(ctx, r.local, subject.Text); err != nil {
@@ -264,10 +268,11 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 		u.send(ErrorReply(n, "", string(cond), text))
 		return
 	}
+	sid := newID()
 	u.broadcast(r, func(full string) *xmlnode.Node {
 		out := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", n.Attr("id")).
 			SetAttr("from", u.roomJID(r.local, r.nick)).SetAttr("to", full).
-			Add(xmlnode.Elem("", "body", body))
+			Add(xmlnode.Elem("", "body", body), u.stanzaID(r.local, sid))
 		if oid := n.Child(nsStanzaID, "origin-id"); oid != nil {
 			out.Add(oid.Copy())
 		}
@@ -329,5 +334,29 @@ func (u *user) registerImplicitly(n *xmlnode.Node) {
 	if err := u.register(values); err != nil {
 		_, text := u.t.userError(err, "implicit registration failed")
 		u.t.log.Info("implicit registration refused", "user", u.jid, "reason", text)
+	}
+}
+
+// stanzaID is the room's XEP-0359 id for a message, the same for every
+// resource, so clients can deduplicate and reference it.
+func (u *user) stanzaID(room, id string) *xmlnode.Node {
+	return xmlnode.New(nsStanzaID, "stanza-id").SetAttr("id", id).SetAttr("by", u.t.puppet(room))
+}
+
+// roomInvite forwards a mediated invitation to the network.
+func (u *user) roomInvite(ctx context.Context, n *xmlnode.Node, r *room, inv *xmlnode.Node) {
+	inviter, ok := u.sess.(bridges.Inviter)
+	to, err := jid.Parse(inv.Attr("to"))
+	switch {
+	case !ok:
+		u.send(ErrorReply(n, "", "feature-not-implemented", "this network has no invitations"))
+		return
+	case err != nil || to.Domainpart() != u.t.domain || to.Localpart() == "":
+		u.send(ErrorReply(n, "", "jid-malformed", "invite a contact of this gateway"))
+		return
+	}
+	if err := inviter.Invite(ctx, r.local, to.Localpart(), inv.ChildText(nsMUCUser, "reason")); err != nil {
+		cond, text := u.t.userError(err, "invitation failed")
+		u.send(ErrorReply(n, "", string(cond), text))
 	}
 }

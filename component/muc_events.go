@@ -151,11 +151,11 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 	s.room(name, func(u *user, r *room) {
 		body := inboundBody(m)
+		sid := nonEmpty(m.ID, newID())
 		u.broadcast(r, func(full string) *xmlnode.Node {
-			msg := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", newID()).
+			msg := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", sid).
 				SetAttr("from", u.roomJID(name, nick)).SetAttr("to", full).
-				Add(xmlnode.Elem("", "body", body))
-			msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
+				Add(xmlnode.Elem("", "body", body), u.stanzaID(name, sid))
 			if !m.Time.IsZero() {
 				msg.Add(delayElem(u.t.domain, m))
 			}

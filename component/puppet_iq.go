@@ -93,7 +93,7 @@ func roomInfo(local string) *xmlnode.Node {
 	q := xmlnode.New(nsDiscoInfo, "query").Add(
 		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "conference").
 			SetAttr("type", "text").SetAttr("name", local))
-	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsDiscoInfo, nsPing} {
+	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsDiscoInfo, nsPing} {
 		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
 	}
 	return q

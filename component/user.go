@@ -177,6 +177,12 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 	if body == nil && n.Attr("type") == "groupchat" && n.Child("", "subject") != nil && to.Localpart() != "" {
 		body = xmlnode.New("", "body") // a subject change
 	}
+	if body == nil && n.Child(nsMUCUser, "x").Child(nsMUCUser, "invite") != nil && to.Localpart() != "" {
+		if u.ensureSession(n) {
+			u.roomMessage(n, from, to, "") // a mediated invitation
+		}
+		return
+	}
 	if body == nil {
 		return // chat states, receipts and the like need no answer here
 	}

@@ -140,6 +140,11 @@ QUIT :pwned</body></message>`)
 	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat" id="p1"><body>psst back</body></message>`)
 	bob.Expect(t, wait, privmsg("bob", "psst back"))
 
+	// A mediated invitation becomes an IRC INVITE.
+	dave := s.irc.Connect(t, "dave")
+	c.SendRaw(t, `<message to="`+chanJID+`"><x xmlns="http://jabber.org/protocol/muc#user"><invite to="dave%irc.test@`+ircDomain+`"/></x></message>`)
+	dave.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "INVITE" && m.Params[1] == "#test" })
+
 	// A second resource joins without new IRC traffic.
 	c2 := ircLogin(t, s, "alice", "two")
 	c2.SendRaw(t, `<presence to="`+chanJID+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)

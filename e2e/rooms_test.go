@@ -78,6 +78,9 @@ func TestRooms(t *testing.T) {
 		if r.Attr("from") != room+"/Alice" || r.ChildText("", "body") != "hi all" || r.Child("urn:xmpp:sid:0", "origin-id").Attr("id") != "o1" {
 			t.Errorf("reflection: %s", r)
 		}
+		if sid := r.Child("urn:xmpp:sid:0", "stanza-id"); sid == nil || sid.Attr("by") != room || sid.Attr("id") == "" {
+			t.Errorf("reflection without the room's stanza-id: %s", r)
+		}
 		c.Expect(t, wait, chatOrPresence(room, "echo: hi all"))
 	}
 

@@ -293,3 +293,23 @@ func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, 
 		}
 	})
 }
+
+// Invite implements bridges.Inviter.
+func (s *session) Invite(ctx context.Context, local, peer, _ string) error {
+	n, name, err := s.room(local, "")
+	if err != nil {
+		return err
+	}
+	a, err := s.address(peer)
+	if err != nil {
+		return err
+	}
+	if a.Kind != ircaddr.User || a.Server != n.server {
+		return bridges.Errorf(bridges.BadRequest, "invite a user of the same IRC server")
+	}
+	return n.do(ctx, func() {
+		if n.conn != nil {
+			n.send("INVITE", a.Target, name)
+		}
+	})
+}
