@@ -287,3 +287,27 @@ func TestIRCVersionAndPingReachTheUser(t *testing.T) {
 		t.Errorf("ping: %s", r.XML)
 	}
 }
+
+// TLS is verified: with the server's CA the puppet connects; without it the
+// user is told the certificate was refused, and nothing is sent in clear.
+func TestIRCTLSIsVerified(t *testing.T) {
+	testenv.NeedNgircd(t)
+	srv := testenv.StartNgircd(t, testenv.NgircdOptions{Name: "irc.test", TLS: true})
+	s := start(t, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Options: map[string]any{
+			"network": []map[string]any{
+				{"name": "irc.test", "address": srv.TLSAddr, "ca_file": srv.CACertFile()},
+				{"name": "untrusted.test", "address": srv.TLSAddr},
+			}}}}
+	})
+	setup := &ircSetup{setup: s, irc: srv}
+	c := ircLogin(t, setup, "alice", "tls")
+	ircRegister(t, c, "alice")
+	c.Expect(t, wait, chatOrPresence(ircDomain, "Connected to irc.test as alice"))
+	bob := srv.ConnectTLS(t, "bob")
+	bob.Send(t, "PRIVMSG alice :over tls")
+	c.Expect(t, wait, chatFrom("bob%irc.test@"+ircDomain, "over tls"))
+
+	c.SendRaw(t, `<message to="bob%untrusted.test@`+ircDomain+`" type="chat"><body>x</body></message>`)
+	c.Expect(t, wait, chatFrom("untrusted.test@"+ircDomain, "TLS"))
+}

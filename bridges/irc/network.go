@@ -31,6 +31,7 @@ type network struct {
 	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
 	motd     []string
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
+	backlog  []queued                 // messages accepted while connecting
 }
 
 type channel struct {
@@ -72,13 +73,14 @@ func (n *network) run() {
 	attempt := 0
 	for ctx.Err() == nil {
 		n.status(bridges.Connecting, "Connecting to "+n.server)
-		conn, err := n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+		conn, err := n.dialServing(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			n.failJoins(err)
 			if permanent(err) {
+				n.dropBacklog(err)
 				n.status(bridges.Failed, err.Error())
 				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
 				n.waitCommandsUntilClosed()
@@ -86,8 +88,10 @@ func (n *network) run() {
 			}
 			delay := n.backoff(attempt)
 			attempt++
-			n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
-			if !sleepCtx(ctx, delay) {
+			if attempt%10 == 1 { // the first failure, then every tenth: informed, not spammed
+				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
+			}
+			if !n.sleepServing(ctx, delay) {
 				return
 			}
 			continue
@@ -102,7 +106,7 @@ func (n *network) run() {
 			return
 		}
 		n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
-		if !sleepCtx(ctx, n.backoff(0)) {
+		if !n.sleepServing(ctx, n.backoff(0)) {
 			return
 		}
 	}
@@ -142,6 +146,47 @@ func (n *network) waitCommandsUntilClosed() {
 	}
 }
 
+// queued is a message accepted while the connection was being made.
+type queued struct {
+	target, body string
+	action       bool
+}
+
+// maxBacklog bounds what is held while connecting; beyond it senders get
+// an error rather than an unbounded queue.
+const maxBacklog = 200
+
+// sendOrQueue sends now, or holds the message until the connection is up.
+func (n *network) sendOrQueue(ctx context.Context, target, body string, action bool) error {
+	if n.conn != nil {
+		return n.sendText(ctx, "PRIVMSG", target, body, action)
+	}
+	if len(n.backlog) >= maxBacklog {
+		return bridges.Errorf(bridges.RemoteServerTmout, "still connecting to %s; too many messages waiting", n.server)
+	}
+	n.backlog = append(n.backlog, queued{target, body, action})
+	return nil
+}
+
+// flushBacklog sends what waited for the connection (after the rejoins,
+// so channel messages find the channel joined).
+func (n *network) flushBacklog(ctx context.Context) {
+	for _, q := range n.backlog {
+		if err := n.sendText(ctx, "PRIVMSG", q.target, q.body, q.action); err != nil {
+			n.notice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
+		}
+	}
+	n.backlog = nil
+}
+
+// dropBacklog tells the user what could not be sent.
+func (n *network) dropBacklog(why error) {
+	if len(n.backlog) > 0 {
+		n.notice(fmt.Sprintf("%d message(s) to %s were not sent: %v", len(n.backlog), n.server, why))
+		n.backlog = nil
+	}
+}
+
 // afterConnect runs the user's commands and rejoins their channels.
 func (n *network) afterConnect() {
 	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
@@ -160,6 +205,7 @@ func (n *network) afterConnect() {
 		}
 		n.send("JOIN", ch.name, key)
 	}
+	n.flushBacklog(ctx)
 }
 
 // connectionLost takes the user out of every room with status 332; the
@@ -202,14 +248,42 @@ func (n *network) backoff(attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// While not connected the goroutine keeps serving requests, so a message
+// or join gets a prompt answer ("not connected yet", or remembered for the
+// rejoin) instead of waiting out a dial or a backoff.
+
+func (n *network) sleepServing(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
+	for {
+		select {
+		case <-t.C:
+			return true
+		case f := <-n.cmds:
+			f()
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (n *network) dialServing(ctx context.Context) (*ircconn.Conn, error) {
+	type result struct {
+		conn *ircconn.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		conn, err := n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+		done <- result{conn, err}
+	}()
+	for {
+		select {
+		case r := <-done:
+			return r.conn, r.err
+		case f := <-n.cmds:
+			f()
+		}
 	}
 }
 

@@ -205,8 +205,13 @@ func defaultAddress(host string, useTLS bool) string {
 	return net.JoinHostPort(host, "6667")
 }
 
+// tlsConfig verifies the server's certificate against the host dialled,
+// or against the network's name when the address is a bare IP.
 func (n Network) tlsConfig() *tls.Config {
 	host, _, _ := net.SplitHostPort(n.Address)
+	if net.ParseIP(host) != nil && net.ParseIP(n.Name) == nil {
+		host = n.Name
+	}
 	return &tls.Config{ServerName: host, RootCAs: n.RootCAs, MinVersion: tls.VersionTLS12}
 }
 

@@ -106,11 +106,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	}
 	result := make(chan error, 1)
 	if err := n.do(ctx, func() {
-		if n.conn == nil {
-			result <- bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s yet", a.Server)
-			return
-		}
-		result <- n.sendText(ctx, "PRIVMSG", target, m.Body, m.Action)
+		result <- n.sendOrQueue(ctx, target, m.Body, m.Action)
 	}); err != nil {
 		return err
 	}
@@ -214,11 +210,11 @@ func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message)
 	}
 	result := make(chan error, 1)
 	if err := n.do(ctx, func() {
-		if n.conn == nil || n.channels[n.fold(name)] == nil {
+		if n.channels[n.fold(name)] == nil {
 			result <- bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
 			return
 		}
-		result <- n.sendText(ctx, "PRIVMSG", name, m.Body, m.Action)
+		result <- n.sendOrQueue(ctx, name, m.Body, m.Action)
 	}); err != nil {
 		return err
 	}
