@@ -115,7 +115,7 @@ func (d *dialog) question() string {
 	switch {
 	case len(f.values) > 0 && f.values[0] != "":
 		q += fmt.Sprintf(" [%s; send - to keep it]", chatValue(f.Field, f.values[0]))
-	case f.Secret() && !f.required:
+	case f.stored:
 		q += " [a value is stored; send - to keep it]"
 	case !f.required:
 		q += " [optional; send - to skip]"

@@ -20,6 +20,7 @@ type formField struct {
 	bridges.Field
 	values   []string
 	required bool
+	stored   bool // a secret is stored: leaving it empty keeps it
 }
 
 // node renders the form as <x xmlns='jabber:x:data'/>.

@@ -43,7 +43,7 @@ func (u *user) registrationForm() *form {
 			ff.values = []string{v}
 		}
 		if fl.Secret() && u.acct != nil && u.acct.Secrets[fl.Var] != "" {
-			ff.required = false
+			ff.required, ff.stored = false, true
 			ff.Desc = strings.TrimSpace(fl.Desc + " Leave empty to keep the current one.")
 		}
 		f.fields = append(f.fields, ff)

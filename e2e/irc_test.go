@@ -210,6 +210,8 @@ func TestIRCServerRestartRejoins(t *testing.T) {
 	if !statusCodes(lost)["332"] {
 		t.Errorf("connection lost presence: %s", lost)
 	}
+	// Stay down through failed attempts: the room must survive them.
+	c.Expect(t, wait, chatFrom("irc.test@"+ircDomain, "Cannot connect"))
 	s.irc.Start(t)
 	// Ferry reconnects and rejoins by itself: the self-presence comes back.
 	back := node(t, c.Expect(t, 3*wait, func(s *testenv.Stanza) bool {

@@ -41,6 +41,9 @@ type channel struct {
 	topic   string
 	topicBy string
 	joined  bool
+	// wasJoined survives a lost connection: such a channel is rejoined on
+	// reconnect, however many attempts that takes.
+	wasJoined bool
 }
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
@@ -72,13 +75,15 @@ func (n *network) run() {
 	ctx := n.s.ctx
 	attempt := 0
 	for ctx.Err() == nil {
-		n.status(bridges.Connecting, "Connecting to "+n.server)
+		if attempt == 0 {
+			n.status(bridges.Connecting, "Connecting to "+n.server)
+		}
 		conn, err := n.dialServing(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			n.failJoins(err)
+			n.failJoins(err, permanent(err))
 			if permanent(err) {
 				n.dropBacklog(err)
 				n.status(bridges.Failed, err.Error())
@@ -106,6 +111,7 @@ func (n *network) run() {
 			return
 		}
 		n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
+		attempt = 1 // connectionLost already said we are reconnecting
 		if !n.sleepServing(ctx, n.backoff(0)) {
 			return
 		}
@@ -213,6 +219,7 @@ func (n *network) afterConnect() {
 func (n *network) connectionLost(err error) {
 	for _, ch := range n.channels {
 		if ch.joined {
+			ch.wasJoined = true
 			n.roomEvents().OccupantLeft(ch.local, n.conn.Nick(), bridges.LinkLost, "", "connection lost", true)
 		}
 		ch.joined = false
@@ -228,10 +235,12 @@ func (n *network) connectionLost(err error) {
 	}
 }
 
-func (n *network) failJoins(err error) {
+// failJoins answers joins that never completed; channels the user was in
+// before the connection dropped stay wanted unless the error is permanent.
+func (n *network) failJoins(err error, all bool) {
 	cond, text := errorCondition(err, n.server)
 	for folded, ch := range n.channels {
-		if !ch.joined {
+		if !ch.joined && (all || !ch.wasJoined) {
 			n.roomEvents().RoomJoinFailed(ch.local, cond, text)
 			delete(n.channels, folded)
 			delete(n.wanted, folded)
