@@ -37,6 +37,9 @@ type Field struct {
 	// Legacy is the XEP-0077 legacy element this field is also offered as
 	// (username, password, nick, email, phone, …), or "" for x:data only.
 	Legacy string
+	// Hidden fields are never shown or asked for: the bridge fills them in
+	// Validate (a generated client certificate, say) and Ferry stores them.
+	Hidden bool
 }
 
 // Secret reports whether the field holds a secret.

@@ -25,7 +25,7 @@ func (u *user) registerQuery() *xmlnode.Node {
 		q.Add(xmlnode.New(nsRegister, "registered"))
 	}
 	for _, f := range u.t.desc.Fields {
-		if f.Legacy != "" {
+		if f.Legacy != "" && !f.Hidden {
 			q.Add(xmlnode.Elem(nsRegister, f.Legacy, u.prefill(f)))
 		}
 	}
@@ -38,6 +38,9 @@ func (u *user) registrationForm() *form {
 	f := &form{typ: "form", title: u.t.name + " registration",
 		instructions: u.t.desc.Instructions, formType: nsRegister}
 	for _, fl := range u.t.desc.Fields {
+		if fl.Hidden {
+			continue
+		}
 		ff := formField{Field: fl, required: fl.Required}
 		if v := u.prefill(fl); v != "" {
 			ff.values = []string{v}
@@ -180,6 +183,13 @@ func (u *user) mayRegister() error {
 func (u *user) mergeValues(values map[string]string) (map[string]string, error) {
 	merged := map[string]string{}
 	for _, f := range u.t.desc.Fields {
+		if f.Hidden {
+			// Only the bridge sets these; keep what it stored before.
+			if v := u.storedValue(f); v != "" {
+				merged[f.Var] = v
+			}
+			continue
+		}
 		v, given := values[f.Var]
 		if !f.Secret() {
 			v = strings.TrimSpace(v)
@@ -257,4 +267,15 @@ func (u *user) unregister() {
 	u.acct = nil
 	u.state, u.stateText = 0, ""
 	u.t.log.Info("unregistered", "user", u.jid)
+}
+
+// storedValue is an account's current value of a field, secret or not.
+func (u *user) storedValue(f bridges.Field) string {
+	if u.acct == nil {
+		return ""
+	}
+	if f.Secret() {
+		return u.acct.Secrets[f.Var]
+	}
+	return u.acct.Fields[f.Var]
 }

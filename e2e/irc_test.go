@@ -248,6 +248,9 @@ func TestIRCImplicitRegistrationAndNickConflict(t *testing.T) {
 	if q := reg.Child(nsRegister, "query"); q.Child(nsRegister, "registered") == nil || q.ChildText(nsRegister, "nick") != "carol" {
 		t.Errorf("implicit registration: %s", reg)
 	}
+	if strings.Contains(reg.String(), "client_cert") || strings.Contains(reg.String(), "PRIVATE KEY") {
+		t.Errorf("the form shows the hidden client certificate: %s", reg)
+	}
 
 	c.SendRaw(t, `<presence to="`+chanJID+`/bob"/>`)
 	conflict := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {

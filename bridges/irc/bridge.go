@@ -60,6 +60,10 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle,
 			Desc: "Your services account (NickServ), if you have one."},
 		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password"},
+		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN",
+			Desc:    "EXTERNAL logs in with your Ferry client certificate once its fingerprint is on your account (NickServ CERT ADD).",
+			Options: []bridges.Option{{Label: "PLAIN (password)", Value: "PLAIN"}, {Label: "EXTERNAL (certificate)", Value: "EXTERNAL"}}},
+		bridges.Field{Var: "client_cert", Type: bridges.TextPrivate, Hidden: true},
 		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate,
 			Desc: "Only for servers that require one (PASS)."},
 		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle,
@@ -94,10 +98,26 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 			return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 		}
 	}
-	if v["sasl_user"] != "" && v["sasl_password"] == "" {
+	external := v["sasl_mechanism"] == "EXTERNAL"
+	if v["sasl_user"] != "" && v["sasl_password"] == "" && !external {
 		return nil, bridges.Errorf(bridges.NotAcceptable, "SASL password is required with a SASL account")
 	}
-	if server != "" && (v["sasl_password"] != "" || v["server_password"] != "") {
+	if v["client_cert"] == "" {
+		pair, err := newClientCert(nick)
+		if err != nil {
+			return nil, &bridges.Error{Condition: bridges.InternalServer, Text: "could not make your client certificate", Cause: err}
+		}
+		v["client_cert"] = pair
+	}
+	if external && server != "" {
+		if nw, _ := b.opts.network(server); !nw.TLS {
+			return nil, bridges.Errorf(bridges.NotAcceptable, "SASL EXTERNAL needs a TLS connection; %s is configured without TLS", server)
+		}
+	}
+	// Log in for real where credentials can be checked (EXTERNAL cannot
+	// succeed before the fingerprint is on the account: it is checked at
+	// connection time instead).
+	if server != "" && !external && (v["sasl_password"] != "" || v["server_password"] != "") {
 		conn, err := b.connect(ctx, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)

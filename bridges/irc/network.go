@@ -32,6 +32,7 @@ type network struct {
 	motd     []string
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
+	greeted  bool
 }
 
 type channel struct {
@@ -104,6 +105,7 @@ func (n *network) run() {
 		attempt = 0
 		n.conn, n.is = conn, conn.ISupport()
 		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
+		n.greet(conn)
 		n.afterConnect()
 		err = n.serve(ctx)
 		n.connectionLost(err)
@@ -149,6 +151,23 @@ func (n *network) waitCommandsUntilClosed() {
 		case <-n.s.ctx.Done():
 			return
 		}
+	}
+}
+
+// greet tells the user, once per session and server, what they may need:
+// the nick they got when theirs was taken, and their certificate
+// fingerprint for services.
+func (n *network) greet(conn *ircconn.Conn) {
+	if conn.Nick() != n.nick {
+		n.notice(fmt.Sprintf("Your nick %s was taken on %s; you are %s.", n.nick, n.server, conn.Nick()))
+	}
+	if n.greeted || !n.cfg.TLS {
+		return
+	}
+	n.greeted = true
+	if fp256, fp512, err := fingerprints(n.s.acct.Values["client_cert"]); err == nil {
+		n.notice("Your Ferry client certificate is presented on this connection. To log in with it, add its fingerprint to your account " +
+			"(e.g. send \"PRIVMSG NickServ :CERT ADD\" here) and set the SASL mechanism to EXTERNAL.\nSHA-256: " + fp256 + "\nSHA-512: " + fp512)
 	}
 }
 

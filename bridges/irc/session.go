@@ -2,6 +2,7 @@ package irc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,9 +14,18 @@ import (
 
 // connect dials one IRC server with the user's registration values.
 func (b *Bridge) connect(ctx context.Context, server string, v map[string]string, nick string) (*ircconn.Conn, error) {
+	cfg, err := b.dialConfig(server, v, nick)
+	if err != nil {
+		return nil, err
+	}
+	return b.dial(ctx, cfg)
+}
+
+// dialConfig builds the connection settings for one user and server.
+func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ircconn.Config, error) {
 	nw, ok := b.opts.network(server)
 	if !ok {
-		return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+		return ircconn.Config{}, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
@@ -29,10 +39,23 @@ func (b *Bridge) connect(ctx context.Context, server string, v map[string]string
 	if cfg.Password == "" {
 		cfg.Password = nw.Password
 	}
-	if v["sasl_password"] != "" {
+	if nw.TLS && v["client_cert"] != "" {
+		cert, err := clientCert(v["client_cert"])
+		if err != nil {
+			return cfg, &bridges.Error{Condition: bridges.InternalServer, Text: "your stored client certificate is unreadable; register again", Cause: err}
+		}
+		cfg.TLSConfig.Certificates = []tls.Certificate{cert}
+	}
+	switch {
+	case v["sasl_mechanism"] == "EXTERNAL":
+		if !nw.TLS {
+			return cfg, bridges.Errorf(bridges.NotAcceptable, "SASL EXTERNAL needs TLS; %s is configured without it", server)
+		}
+		cfg.SASL, cfg.SASLUser = "EXTERNAL", v["sasl_user"]
+	case v["sasl_password"] != "":
 		cfg.SASL, cfg.SASLUser, cfg.SASLPass = "PLAIN", nonEmpty(v["sasl_user"], nick), v["sasl_password"]
 	}
-	return b.dial(ctx, cfg)
+	return cfg, nil
 }
 
 func nonEmpty(s, fallback string) string {
