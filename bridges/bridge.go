@@ -104,6 +104,10 @@ type Message struct {
 	// Resource is set for a private message to a room occupant: Peer is
 	// the room and Resource the occupant's nick.
 	Resource string
+	// WantsReceipt is set when the client asked for an XEP-0184 receipt.
+	WantsReceipt bool
+	// MediaURLs are XEP-0066 out-of-band URLs attached to the message.
+	MediaURLs []string
 	// Action marks a "/me" message (IRC CTCP ACTION).
 	Action  bool
 	Body    string
@@ -146,6 +150,31 @@ type Events interface {
 	Status(s State, text string)
 	// PeerPresence reports a legacy peer coming online or going away.
 	PeerPresence(peer string, available bool, status string)
+}
+
+// DeliveryEvents reports the fate of a message the user sent, after Send
+// returned: every Events sink implements it.
+type DeliveryEvents interface {
+	// Delivered reports that the peer's device got the message (XEP-0184
+	// <received/>, sent only when the client asked for it).
+	Delivered(ctx context.Context, peer, stanzaID string) error
+	// Failed reports that the message will not arrive: an error on the
+	// original stanza id with the network's text.
+	Failed(ctx context.Context, peer, stanzaID string, cond Condition, text string) error
+}
+
+// Runner is implemented by bridges with work of their own beyond sessions
+// (an HTTP listener for provider webhooks, a delivery queue). Ferry runs it
+// for the transport's lifetime; it returns when ctx ends.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Binder is implemented by bridges whose accounts hold a legacy identity
+// that only one XMPP user may register (a phone number): BindingField names
+// the registration field whose value must be unique on the transport.
+type Binder interface {
+	BindingField() string
 }
 
 // Factory builds a bridge from its transport options (the raw TOML table).

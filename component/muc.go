@@ -3,6 +3,7 @@ package component
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
@@ -283,7 +284,15 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 // outboundMessage turns a stanza into a bridge message, mapping "/me".
 func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 	m := bridges.Message{ID: n.Attr("id"), Body: body,
-		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread")}
+		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread"),
+		WantsReceipt: n.Child(nsReceipts, "request") != nil}
+	for _, x := range n.ChildrenNamed(nsOOB, "x") {
+		if url := x.TrimmedText(); url != "" {
+			m.MediaURLs = append(m.MediaURLs, url)
+		} else if url := x.ChildText(nsOOB, "url"); url != "" {
+			m.MediaURLs = append(m.MediaURLs, strings.TrimSpace(url))
+		}
+	}
 	if len(body) > 4 && body[:4] == "/me " {
 		m.Action, m.Body = true, body[4:]
 	}

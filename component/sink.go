@@ -35,6 +35,14 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		}
 	}
 	msg := message(from, s.user, inboundBody(m))
+	for _, url := range m.MediaURLs {
+		// XEP-0066: Conversations shows media inline only when the body is
+		// the URL and an oob element carries the same URL.
+		if m.Body == "" {
+			msg.Child("", "body").Text = url
+		}
+		msg.Add(xmlnode.New(nsOOB, "x").Add(xmlnode.Elem(nsOOB, "url", url)))
+	}
 	if m.Subject != "" {
 		msg.Add(xmlnode.Elem("", "subject", m.Subject))
 	}
@@ -113,4 +121,27 @@ func (t *Transport) puppetsGone(user string) {
 func delayElem(domain string, m bridges.Message) *xmlnode.Node {
 	return xmlnode.New(nsDelay, "delay").SetAttr("from", domain).
 		SetAttr("stamp", m.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// Delivered sends an XEP-0184 receipt from the peer for a message the user
+// sent (the bridge only calls it when the client asked for one).
+func (s *sink) Delivered(ctx context.Context, peer, stanzaID string) error {
+	from := s.t.puppet(peer)
+	if from == "" {
+		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", peer)
+	}
+	msg := xmlnode.New("", "message").SetAttr("from", from).SetAttr("to", s.user).SetAttr("id", newID()).
+		Add(xmlnode.New(nsReceipts, "received").SetAttr("id", stanzaID))
+	return s.t.link.SendDurable(ctx, msg)
+}
+
+// Failed bounces a message the user sent: an error on its original id.
+func (s *sink) Failed(ctx context.Context, peer, stanzaID string, cond bridges.Condition, text string) error {
+	from := s.t.puppet(peer)
+	if from == "" {
+		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", peer)
+	}
+	req := xmlnode.New("", "message").SetAttr("from", s.user).SetAttr("to", from).SetAttr("id", stanzaID)
+	s.t.metrics.stanzaError(s.t.domain, string(cond))
+	return s.t.link.SendDurable(ctx, ErrorReply(req, "", string(cond), text))
 }

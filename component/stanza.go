@@ -25,6 +25,7 @@ const (
 	nsStanzaID  = "urn:xmpp:sid:0"
 	nsDelay     = "urn:xmpp:delay"
 	nsChatState = "http://jabber.org/protocol/chatstates"
+	nsOOB       = "jabber:x:oob"
 )
 
 // Error types (RFC 6120 §8.3.2).

@@ -91,6 +91,9 @@ func New(o Options) *Transport {
 	if t.policy.DomainAllowed == nil {
 		t.policy.DomainAllowed = func(string) bool { return true }
 	}
+	if su, ok := o.Bridge.(interface{ UseStore(registry.Store) }); ok {
+		su.UseStore(o.Store)
+	}
 	lc := o.Link
 	lc.Domain = o.Domain
 	lc.Outbox = storeOutbox{o.Store}
@@ -126,6 +129,19 @@ func (t *Transport) Run(ctx context.Context) error {
 		bare := a.JID
 		t.post(bare, func(u *user) { u.maybeStartSession() })
 	}
+	bridgeDone := make(chan struct{})
+	bridgeCtx, stopBridge := context.WithCancel(context.Background())
+	go func() {
+		defer close(bridgeDone)
+		if r, ok := t.bridge.(bridges.Runner); ok {
+			safely(t.log, "bridge", func() {
+				if err := r.Run(bridgeCtx); err != nil && bridgeCtx.Err() == nil {
+					t.log.Error("bridge stopped", "error", err)
+				}
+			})
+		}
+	}()
+	defer func() { stopBridge(); <-bridgeDone }()
 	linkDone := make(chan struct{})
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	go func() {
