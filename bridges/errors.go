@@ -7,19 +7,20 @@ type Condition string
 
 // Conditions bridges use most.
 const (
-	BadRequest         Condition = "bad-request"
-	Conflict           Condition = "conflict"
-	Forbidden          Condition = "forbidden"
-	ItemNotFound       Condition = "item-not-found"
-	JIDMalformed       Condition = "jid-malformed"
-	NotAcceptable      Condition = "not-acceptable"
-	NotAllowed         Condition = "not-allowed"
-	NotAuthorized      Condition = "not-authorized"
-	PolicyViolation    Condition = "policy-violation"
-	RemoteServerNotFnd Condition = "remote-server-not-found"
-	RemoteServerTmout  Condition = "remote-server-timeout"
-	ServiceUnavailable Condition = "service-unavailable"
-	InternalServer     Condition = "internal-server-error"
+	BadRequest           Condition = "bad-request"
+	Conflict             Condition = "conflict"
+	Forbidden            Condition = "forbidden"
+	ItemNotFound         Condition = "item-not-found"
+	JIDMalformed         Condition = "jid-malformed"
+	NotAcceptable        Condition = "not-acceptable"
+	NotAllowed           Condition = "not-allowed"
+	NotAuthorized        Condition = "not-authorized"
+	PolicyViolation      Condition = "policy-violation"
+	RemoteServerNotFnd   Condition = "remote-server-not-found"
+	RemoteServerTmout    Condition = "remote-server-timeout"
+	ServiceUnavailable   Condition = "service-unavailable"
+	InternalServer       Condition = "internal-server-error"
+	RecipientUnavailable Condition = "recipient-unavailable"
 )
 
 // Error carries a user-safe text (it becomes the stanza error text) apart

@@ -140,6 +140,9 @@ func (u *user) register(values map[string]string) error {
 			acct.Fields[f.Var] = v
 		}
 	}
+	if b, ok := u.t.bridge.(bridges.Binder); ok {
+		acct.Binding = valid[b.BindingField()]
+	}
 	isNew := u.acct == nil
 	if !isNew {
 		acct.Settings = u.acct.Settings

@@ -58,6 +58,7 @@ var conditionType = map[string]string{
 	"not-authorized":          Auth,
 	"policy-violation":        Modify,
 	"registration-required":   Auth,
+	"recipient-unavailable":   Wait,
 	"remote-server-not-found": Cancel,
 	"remote-server-timeout":   Wait,
 	"resource-constraint":     Wait,

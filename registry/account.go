@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-const accountColumns = "transport, jid, fields, secrets, settings, created_at, updated_at"
+const accountColumns = "transport, jid, fields, secrets, settings, created_at, updated_at, binding"
 
 // GetAccount implements Store.
 func (s *SQLite) GetAccount(ctx context.Context, transport, jid string) (Account, error) {
@@ -48,18 +48,19 @@ func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
 		// first, which would cascade and wipe the account's message ids, and
 		// would lose created_at.
 		_, err := tx.ExecContext(ctx, `
-INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (transport, jid) DO UPDATE SET
 	fields = excluded.fields,
 	secrets = excluded.secrets,
 	settings = excluded.settings,
-	updated_at = excluded.updated_at`,
-			a.Transport, a.JID, fields, secrets, settings, dbTime(created), dbTime(now))
+	updated_at = excluded.updated_at,
+	binding = excluded.binding`,
+			a.Transport, a.JID, fields, secrets, settings, dbTime(created), dbTime(now), nullString(a.Binding))
 		if err != nil {
 			// The key is upserted, so a unique violation here can only come
 			// from another unique binding on accounts, held by another row.
 			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: %v", ErrConflict, err)
+				return fmt.Errorf("%w: binding %q on %s is held by another account: %v", ErrConflict, a.Binding, a.Transport, err)
 			}
 			return fmt.Errorf("registry: put account %s on %s: %w", a.JID, a.Transport, err)
 		}
@@ -126,8 +127,9 @@ func (s *SQLite) scanAccount(sc scanner) (Account, error) {
 		fields, settings  string
 		secrets           []byte
 		created, modified int64
+		binding           sql.NullString
 	)
-	if err := sc.Scan(&a.Transport, &a.JID, &fields, &secrets, &settings, &created, &modified); err != nil {
+	if err := sc.Scan(&a.Transport, &a.JID, &fields, &secrets, &settings, &created, &modified, &binding); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Account{}, err
 		}
@@ -144,7 +146,14 @@ func (s *SQLite) scanAccount(sc scanner) (Account, error) {
 		return Account{}, err
 	}
 	a.CreatedAt, a.UpdatedAt = goTime(created), goTime(modified)
+	a.Binding = binding.String
 	return a, nil
+}
+
+// nullString stores "" as NULL, the schema's canonical "none" for optional
+// text columns such as accounts.binding.
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
 }
 
 // secretsAAD binds a sealed blob to its row. NUL cannot occur in a domain

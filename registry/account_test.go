@@ -207,3 +207,125 @@ func TestPutAccountKeepsChildren(t *testing.T) {
 		t.Fatalf("message id lost by account update: %v", err)
 	}
 }
+
+func TestAccountBindingRoundTrip(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := t.Context()
+	for _, a := range []Account{
+		{Transport: "sms", JID: "alice@x", Binding: "+15550100"},
+		{Transport: "sms", JID: "bob@x"},
+	} {
+		if err := s.PutAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, err := s.GetAccount(ctx, "sms", "alice@x"); err != nil || a.Binding != "+15550100" {
+		t.Fatalf("GetAccount = %+v, %v", a, err)
+	}
+	list, err := s.ListAccounts(ctx, "sms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Binding != "+15550100" || list[1].Binding != "" {
+		t.Fatalf("ListAccounts = %+v", list)
+	}
+	// "No binding" is stored as NULL, the one spelling the index skips.
+	var isNull bool
+	if err := s.r.QueryRowContext(ctx, "SELECT binding IS NULL FROM accounts WHERE jid = 'bob@x'").Scan(&isNull); err != nil {
+		t.Fatal(err)
+	}
+	if !isNull {
+		t.Fatal("empty binding not stored as NULL")
+	}
+}
+
+// A binding names one account per transport, through both the insert and
+// the update branch of PutAccount's upsert.
+func TestAccountBindingConflict(t *testing.T) {
+	type step struct {
+		a    Account
+		want error // nil: must succeed
+	}
+	acct := func(tr, jid, binding string) Account { return Account{Transport: tr, JID: jid, Binding: binding} }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"new account takes a held binding", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms", "bob@x", "+1"), ErrConflict},
+		}},
+		{"existing account moves to a held binding", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms", "bob@x", "+2"), nil},
+			{acct("sms", "bob@x", "+1"), ErrConflict},
+		}},
+		{"re-put by the holder", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms", "alice@x", "+1"), nil},
+		}},
+		{"same binding on another transport", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms2", "bob@x", "+1"), nil},
+		}},
+		{"any number of accounts without one", []step{
+			{acct("sms", "alice@x", ""), nil},
+			{acct("sms", "bob@x", ""), nil},
+			{acct("sms", "carol@x", ""), nil},
+		}},
+		{"released binding can be taken", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms", "alice@x", ""), nil},
+			{acct("sms", "bob@x", "+1"), nil},
+		}},
+		{"holder moves to a new binding", []step{
+			{acct("sms", "alice@x", "+1"), nil},
+			{acct("sms", "alice@x", "+2"), nil},
+			{acct("sms", "bob@x", "+1"), nil},
+			{acct("sms", "carol@x", "+2"), ErrConflict},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openTestStore(t)
+			ctx := t.Context()
+			for i, st := range tt.steps {
+				err := s.PutAccount(ctx, st.a)
+				if st.want == nil && err != nil {
+					t.Fatalf("step %d PutAccount(%s %q): %v", i, st.a.JID, st.a.Binding, err)
+				}
+				if st.want != nil && !errors.Is(err, st.want) {
+					t.Fatalf("step %d PutAccount(%s %q) = %v, want %v", i, st.a.JID, st.a.Binding, err, st.want)
+				}
+			}
+		})
+	}
+}
+
+// A refused binding must leave the refused account as it was.
+func TestAccountBindingConflictKeepsRow(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := t.Context()
+	if err := s.PutAccount(ctx, Account{Transport: "sms", JID: "alice@x", Binding: "+1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAccount(ctx, Account{Transport: "sms", JID: "bob@x", Binding: "+2",
+		Fields: map[string]string{"n": "old"}}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.PutAccount(ctx, Account{Transport: "sms", JID: "bob@x", Binding: "+1", Fields: map[string]string{"n": "new"}})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	bob, err := s.GetAccount(ctx, "sms", "bob@x")
+	if err != nil || bob.Binding != "+2" || bob.Fields["n"] != "old" {
+		t.Fatalf("bob after refused update = %+v, %v", bob, err)
+	}
+	// Deleting the holder frees the binding.
+	if err := s.DeleteAccount(ctx, "sms", "alice@x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAccount(ctx, Account{Transport: "sms", JID: "bob@x", Binding: "+1"}); err != nil {
+		t.Fatalf("binding of a deleted account: %v", err)
+	}
+}

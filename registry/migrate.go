@@ -16,6 +16,8 @@ var (
 	schemaV1 string
 	//go:embed schema/0002_message_ids.sql
 	schemaV2 string
+	//go:embed schema/0003_bindings_jobs.sql
+	schemaV3 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -24,11 +26,12 @@ var (
 var migrations = []string{
 	schemaV1,
 	schemaV2,
+	schemaV3,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

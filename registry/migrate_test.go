@@ -181,7 +181,7 @@ func TestOpenOlderSchemaNeedsMigration(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	const want = "database schema version 999 is newer than this ferry supports (2); upgrade ferry"
+	const want = "database schema version 999 is newer than this ferry supports (3); upgrade ferry"
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	s, err := Open(t.Context(), path, testSealer(t), Options{})
 	if err != nil {
@@ -282,5 +282,197 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatal("half-applied step left its table behind")
+	}
+}
+
+// testdata/v2.sql is the frozen text version 2 shipped with.
+func TestV2SchemaFrozen(t *testing.T) {
+	frozen, err := os.ReadFile("testdata/v2.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(frozen) != schemaV2 {
+		t.Fatal("schema/0002_message_ids.sql differs from testdata/v2.sql; released migrations must not change")
+	}
+}
+
+// v2Created is the timestamp of every row writeV2Database writes.
+var v2Created = time.Date(2024, 7, 8, 9, 10, 11, 12, time.UTC)
+
+// writeV2Database builds the database a version-2 ferry would have left,
+// from the frozen schema texts: two accounts (one with sealed secrets), a
+// queued stanza and a message id in every table version 2 has.
+func writeV2Database(t *testing.T, path string, sealer *Sealer) {
+	t.Helper()
+	db := rawDB(t, path)
+	for _, f := range []string{"testdata/v1.sql", "testdata/v2.sql"} {
+		frozen, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(frozen)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	secrets, err := sealer.Seal([]byte(`{"token":"v2-token"}`), secretsAAD("sms.example.org", "alice@example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := v2Created.UnixNano()
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)`, []any{
+			"sms.example.org", "alice@example.org", `{"number":"+15550100"}`, secrets, `{"stay_connected":"true"}`, created, created}},
+		{`INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)`, []any{
+			"sms.example.org", "bob@example.org", `{}`, nil, `{}`, created, created}},
+		{`INSERT INTO outbox (transport, stanza, created_at) VALUES (?, ?, ?)`, []any{
+			"sms.example.org", []byte("<message id='v2'/>"), created}},
+		{`INSERT INTO message_ids VALUES (?, ?, ?, ?, ?, ?)`, []any{
+			"sms.example.org", "alice@example.org", "SM1", "X1", "+15550199", created}},
+		{"PRAGMA user_version = 2", nil},
+	}
+	for _, st := range stmts {
+		if _, err := db.Exec(st.sql, st.args...); err != nil {
+			t.Fatalf("%s: %v", st.sql, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpgradeFromV2(t *testing.T) {
+	tests := []struct {
+		name    string
+		upgrade func(t *testing.T, path string, sealer *Sealer) *SQLite
+	}{
+		{"ferry migrate", func(t *testing.T, path string, sealer *Sealer) *SQLite {
+			from, to, err := Migrate(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if from != 2 || to != SchemaVersion {
+				t.Fatalf("Migrate = %d -> %d, want 2 -> %d", from, to, SchemaVersion)
+			}
+			s, err := Open(t.Context(), path, sealer, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+		{"AutoMigrate", func(t *testing.T, path string, sealer *Sealer) *SQLite {
+			s, err := Open(t.Context(), path, sealer, Options{AutoMigrate: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "ferry.db")
+			sealer := testSealer(t)
+			writeV2Database(t, path, sealer)
+			if _, err := Open(ctx, path, sealer, Options{}); !errors.Is(err, ErrNeedsMigration) {
+				t.Fatalf("Open of a v2 database = %v, want ErrNeedsMigration", err)
+			}
+
+			s := tt.upgrade(t, path, sealer)
+			defer s.Close()
+			if v, err := s.SchemaVersion(ctx); err != nil || v != SchemaVersion {
+				t.Fatalf("SchemaVersion = %d, %v", v, err)
+			}
+
+			// Every v2 row survived, and old accounts have no binding.
+			a, err := s.GetAccount(ctx, "sms.example.org", "alice@example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Fields["number"] != "+15550100" || a.Secrets["token"] != "v2-token" ||
+				a.Settings["stay_connected"] != "true" || a.Binding != "" ||
+				!a.CreatedAt.Equal(v2Created) || !a.UpdatedAt.Equal(v2Created) {
+				t.Fatalf("account after upgrade: %+v", a)
+			}
+			if list, err := s.ListAccounts(ctx, "sms.example.org"); err != nil || len(list) != 2 {
+				t.Fatalf("ListAccounts after upgrade = %+v, %v", list, err)
+			}
+			q, err := s.Pending(ctx, "sms.example.org", 0)
+			if err != nil || len(q) != 1 || string(q[0].Stanza) != "<message id='v2'/>" || !q[0].CreatedAt.Equal(v2Created) {
+				t.Fatalf("outbox after upgrade: %+v, %v", q, err)
+			}
+			wantMsg := MessageID{Transport: "sms.example.org", JID: "alice@example.org", LegacyID: "SM1",
+				XMPPID: "X1", Peer: "+15550199", CreatedAt: v2Created}
+			if m, err := s.MessageByXMPPID(ctx, "sms.example.org", "alice@example.org", "X1"); err != nil || m != wantMsg {
+				t.Fatalf("message id after upgrade: %+v, %v", m, err)
+			}
+
+			// The new column and tables work with the old rows: bindings
+			// are unique, jobs hang off the old account and cascade with it.
+			a.Binding = "+15550100"
+			if err := s.PutAccount(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			bob := Account{Transport: "sms.example.org", JID: "bob@example.org", Binding: "+15550100"}
+			if err := s.PutAccount(ctx, bob); !errors.Is(err, ErrConflict) {
+				t.Fatalf("second account with alice's binding: %v, want ErrConflict", err)
+			}
+			job := Job{ID: "j1", Transport: a.Transport, JID: a.JID, Kind: "sms-out", State: "pending", Ref: "SM9"}
+			if err := s.PutJob(ctx, job); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.JobByRef(ctx, a.Transport, "SM9"); err != nil || got.ID != "j1" {
+				t.Fatalf("JobByRef after upgrade = %+v, %v", got, err)
+			}
+			if _, err := s.PutDeadLetter(ctx, DeadLetter{Transport: a.Transport, Reason: "no account", Payload: []byte("x")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteAccount(ctx, a.Transport, a.JID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetJob(ctx, a.Transport, "j1"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("job after account delete: %v, want ErrNotFound", err)
+			}
+			if _, err := s.MessageByLegacyID(ctx, a.Transport, a.JID, "SM1"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("message id after account delete: %v, want ErrNotFound", err)
+			}
+			// Dead letters belong to the transport, not to an account.
+			if d, err := s.ListDeadLetters(ctx, a.Transport, 0); err != nil || len(d) != 1 {
+				t.Fatalf("dead letters after account delete = %+v, %v", d, err)
+			}
+		})
+	}
+}
+
+// A step that fails half-way leaves a version-2 database at version 2,
+// without the step's column or tables.
+func TestFailedV3MigrationRollsBack(t *testing.T) {
+	saved := slices.Clone(migrations)
+	t.Cleanup(func() { migrations = saved })
+	migrations[2] = schemaV3 + "\nSELECT * FROM no_such_table;"
+
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	writeV2Database(t, path, testSealer(t))
+	if _, _, err := Migrate(t.Context(), path); err == nil {
+		t.Fatal("Migrate succeeded with a broken step")
+	}
+	if v := rawVersion(t, path); v != 2 {
+		t.Fatalf("user_version = %d after failed step, want 2", v)
+	}
+	db := rawDB(t, path)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name IN ('jobs', 'dead_letters', 'accounts_binding')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatal("half-applied step left its tables behind")
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('accounts') WHERE name = 'binding'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatal("half-applied step left the binding column behind")
 	}
 }

@@ -1,6 +1,7 @@
 // Package registry persists what ferry must remember across restarts:
-// registrations, stanzas waiting for the XMPP link, and the mapping between
-// legacy message ids and XMPP stanza ids.
+// registrations, stanzas waiting for the XMPP link, the mapping between
+// legacy message ids and XMPP stanza ids, bridges' durable outbound jobs,
+// and inbound messages no account claimed.
 //
 // Callers depend on the Store interface only, so the SQLite implementation
 // can be swapped (or faked in tests) without touching the component code.
@@ -17,8 +18,8 @@ import (
 var ErrNotFound = errors.New("registry: not found")
 
 // ErrConflict reports that a unique binding is already taken by another
-// row: another account, or for message ids another legacy message holding
-// the same XMPP stanza id.
+// row: another account (its legacy Binding), for message ids another legacy
+// message holding the same XMPP stanza id, or for jobs an existing job id.
 var ErrConflict = errors.New("registry: conflict")
 
 // Account is one XMPP user's registration with one transport.
@@ -28,6 +29,10 @@ type Account struct {
 	Fields    map[string]string // non-secret registration values
 	Secrets   map[string]string // secret values; plaintext in memory, sealed at rest
 	Settings  map[string]string // user preferences (e.g. "stay_connected" = "true")
+	// Binding is the account's legacy identity (e.g. an SMS phone number),
+	// unique per transport; "" = none. PutAccount returns ErrConflict if
+	// another account of the transport holds it.
+	Binding   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -52,6 +57,33 @@ type MessageID struct {
 	CreatedAt      time.Time
 }
 
+// Job is a durable unit of a bridge's outbound pipeline (e.g. an SMS to
+// send): persisted before hand-off to the provider and retried with backoff
+// until the caller moves it to a final state.
+type Job struct {
+	ID        string // chosen by the caller, unique per transport
+	Transport string
+	JID       string // owning account (FK to accounts, cascades on delete)
+	Kind      string // e.g. "sms-out"
+	Payload   []byte
+	State     string // caller-defined, e.g. "pending", "sent", "delivered", "failed"
+	Attempts  int
+	NextAt    time.Time // when the job is next due; zero = now
+	Ref       string    // provider reference (e.g. its message id); "" = none
+	LastError string
+	CreatedAt time.Time // kept from PutJob; zero = now
+	UpdatedAt time.Time // set by the store on every write
+}
+
+// DeadLetter is an inbound message that no account claimed.
+type DeadLetter struct {
+	ID        int64 // assigned by the store
+	Transport string
+	Reason    string
+	Payload   []byte
+	CreatedAt time.Time // zero = now
+}
+
 // Store is everything ferry persists. Every method takes a context first so
 // a stuck disk or a long lock wait can be abandoned by the caller.
 type Store interface {
@@ -59,9 +91,10 @@ type Store interface {
 	GetAccount(ctx context.Context, transport, jid string) (Account, error)
 	// PutAccount inserts or replaces the account in one transaction. The
 	// CreatedAt of an existing row is kept; UpdatedAt is set by the store.
+	// ErrConflict if another account of the transport holds a.Binding.
 	PutAccount(ctx context.Context, a Account) error
 	// DeleteAccount removes the account and everything that belongs to it
-	// (message ids cascade). ErrNotFound if absent.
+	// (message ids and jobs cascade). ErrNotFound if absent.
 	DeleteAccount(ctx context.Context, transport, jid string) error
 	// ListAccounts returns the transport's accounts ordered by JID.
 	ListAccounts(ctx context.Context, transport string) ([]Account, error)
@@ -88,6 +121,40 @@ type Store interface {
 	// Peers lists the legacy peers (puppet local parts) an account has
 	// exchanged messages with, so unregistering can clean the user's roster.
 	Peers(ctx context.Context, transport, jid string) ([]string, error)
+
+	// PutJob inserts a job. It returns ErrConflict if the transport already
+	// has a job with that ID and ErrNotFound if the account does not exist.
+	// UpdatedAt is set by the store; a zero CreatedAt or NextAt means now.
+	PutJob(ctx context.Context, j Job) error
+	// UpdateJob overwrites the payload, state, attempts, next_at, ref and
+	// last_error of the job (transport, id) and sets UpdatedAt; JID, kind
+	// and CreatedAt never change. A zero NextAt means now. ErrNotFound if
+	// the job does not exist.
+	UpdateJob(ctx context.Context, j Job) error
+	// GetJob returns ErrNotFound if the job does not exist.
+	GetJob(ctx context.Context, transport, id string) (Job, error)
+	// JobByRef returns the newest (by CreatedAt) job carrying the provider
+	// reference ref; ErrNotFound if none does or ref is "".
+	JobByRef(ctx context.Context, transport, ref string) (Job, error)
+	// DueJobs returns up to limit jobs of the kind in the state whose NextAt
+	// is not after now, ordered by NextAt, then CreatedAt, then ID; limit
+	// <= 0 means all of them.
+	DueJobs(ctx context.Context, transport, kind, state string, now time.Time, limit int) ([]Job, error)
+	// CountJobs counts the account's jobs of the kind created at or after
+	// since, for rate and cost limits.
+	CountJobs(ctx context.Context, transport, jid, kind string, since time.Time) (int, error)
+	// CountJobsByState counts the transport's jobs of the kind in the state.
+	CountJobsByState(ctx context.Context, transport, kind, state string) (int, error)
+	// DeleteJobsBefore deletes the transport's jobs in the state last updated
+	// before the given time and returns how many it deleted.
+	DeleteJobsBefore(ctx context.Context, transport, state string, before time.Time) (int, error)
+
+	// PutDeadLetter stores an unclaimed inbound message and returns its id.
+	PutDeadLetter(ctx context.Context, d DeadLetter) (int64, error)
+	// ListDeadLetters returns up to limit of the transport's dead letters,
+	// newest first; limit <= 0 means all of them.
+	ListDeadLetters(ctx context.Context, transport string, limit int) ([]DeadLetter, error)
+
 	// Ping checks that the database answers (for /healthz).
 	Ping(ctx context.Context) error
 
