@@ -106,6 +106,10 @@ type Message struct {
 	Resource string
 	// WantsReceipt is set when the client asked for an XEP-0184 receipt.
 	WantsReceipt bool
+	// Sender is the full JID that sent an outbound message: a failure
+	// reported later must go back to it (servers drop errors sent to a
+	// bare JID).
+	Sender string
 	// MediaURLs are XEP-0066 out-of-band URLs attached to the message.
 	MediaURLs []string
 	// Action marks a "/me" message (IRC CTCP ACTION).
@@ -159,8 +163,9 @@ type DeliveryEvents interface {
 	// <received/>, sent only when the client asked for it).
 	Delivered(ctx context.Context, peer, stanzaID string) error
 	// Failed reports that the message will not arrive: an error on the
-	// original stanza id with the network's text.
-	Failed(ctx context.Context, peer, stanzaID string, cond Condition, text string) error
+	// original stanza id with the network's text, to the resource that
+	// sent it (Message.Sender).
+	Failed(ctx context.Context, peer, stanzaID, sender string, cond Condition, text string) error
 }
 
 // Runner is implemented by bridges with work of their own beyond sessions

@@ -8,6 +8,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
+	"mellium.im/xmpp/jid"
 )
 
 // sink turns a bridge session's events into stanzas for one user.
@@ -136,12 +137,16 @@ func (s *sink) Delivered(ctx context.Context, peer, stanzaID string) error {
 }
 
 // Failed bounces a message the user sent: an error on its original id.
-func (s *sink) Failed(ctx context.Context, peer, stanzaID string, cond bridges.Condition, text string) error {
+func (s *sink) Failed(ctx context.Context, peer, stanzaID, sender string, cond bridges.Condition, text string) error {
 	from := s.t.puppet(peer)
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", peer)
 	}
-	req := xmlnode.New("", "message").SetAttr("from", s.user).SetAttr("to", from).SetAttr("id", stanzaID)
+	to := sender
+	if j, err := jid.Parse(sender); err != nil || j.Bare().String() != s.user {
+		to = s.user // unknown sender: the bare JID is the best left
+	}
+	req := xmlnode.New("", "message").SetAttr("from", to).SetAttr("to", from).SetAttr("id", stanzaID)
 	s.t.metrics.stanzaError(s.t.domain, string(cond))
 	return s.t.link.SendDurable(ctx, ErrorReply(req, "", string(cond), text))
 }

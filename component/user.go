@@ -200,7 +200,7 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 	ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
 	defer cancel()
 	m := outboundMessage(n, body.Text)
-	m.Peer = to.Localpart()
+	m.Peer, m.Sender = to.Localpart(), from.String()
 	if to.Resourcepart() != "" && u.isRoom(to.Localpart()) {
 		m.Resource = to.Resourcepart() // a private message to a room occupant
 	}

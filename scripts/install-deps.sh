@@ -13,6 +13,8 @@ set -euo pipefail
 DEFAULT_PACKAGES=(
 	prosody
 	ngircd
+	kannel
+	kannel-extras
 )
 
 # A release of honnef.co/go/tools that builds with the Go in go.mod.

@@ -1,0 +1,137 @@
+package sms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+// Run serves the provider's webhooks and delivers queued texts until ctx
+// ends. Texts queued before a restart are picked up here.
+func (b *Bridge) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", b.opts.Listen)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/sms/"+b.provider.Name()+"/", b.provider.Handler(b))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	slog.Info("sms webhooks listening", "transport", b.domain, "addr", ln.Addr().String(), "provider", b.provider.Name())
+	b.deliverLoop(ctx)
+	return nil
+}
+
+// deliverLoop hands due texts to the provider, oldest first, waking when a
+// new text is queued or the next retry is due.
+func (b *Bridge) deliverLoop(ctx context.Context) {
+	for {
+		next := b.deliverDue(ctx)
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-b.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// deliverDue sends every due text and returns how long to sleep.
+func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
+	if b.store == nil {
+		return time.Minute
+	}
+	jobs, err := b.store.DueJobs(ctx, b.domain, kindOut, statePending, time.Now(), 50)
+	if err != nil {
+		slog.Error("reading the sms queue", "transport", b.domain, "error", err)
+		return b.opts.RetryMin
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return 0
+		}
+		b.deliver(ctx, j)
+	}
+	if len(jobs) == 50 {
+		return 0
+	}
+	return b.opts.RetryMin
+}
+
+func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
+	var o outJob
+	if err := json.Unmarshal(j.Payload, &o); err != nil {
+		j.State, j.LastError = stateFailed, "unreadable queue entry"
+		_ = b.store.UpdateJob(ctx, j)
+		return
+	}
+	if err := b.limits.wait(ctx, o.From); err != nil {
+		return
+	}
+	res, err := b.provider.Send(ctx, Outbound{ID: j.ID, From: o.From, To: o.To, Body: o.Body, MediaURLs: o.Media})
+	var se *SendError
+	switch {
+	case err == nil:
+		j.State, j.Ref = stateSent, res.ProviderID
+	case errors.As(err, &se) && !se.Temporary:
+		j.State, j.LastError = stateFailed, se.Text
+		cond := bridges.Condition(bridges.NotAcceptable)
+		if se.OptOut {
+			cond = bridges.Forbidden
+		}
+		b.fail(ctx, j.JID, o, cond, se.Text)
+	default:
+		j.Attempts++
+		j.LastError = err.Error()
+		if j.Attempts >= b.opts.Attempts {
+			j.State = stateFailed
+			b.fail(ctx, j.JID, o, bridges.RemoteServerTmout, "the SMS provider did not take the text after several tries")
+		} else {
+			j.NextAt = time.Now().Add(b.backoff(j.Attempts))
+		}
+	}
+	if err := b.store.UpdateJob(ctx, j); err != nil {
+		slog.Error("updating the sms queue", "transport", b.domain, "job", j.ID, "error", err)
+	}
+}
+
+func (b *Bridge) backoff(attempt int) time.Duration {
+	d := b.opts.RetryMin << min(attempt-1, 20)
+	if d <= 0 || d > b.opts.RetryMax {
+		d = b.opts.RetryMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// fail bounces a text back to its sender as an error on the stanza.
+func (b *Bridge) fail(ctx context.Context, jid string, o outJob, cond bridges.Condition, text string) {
+	if o.StanzaID == "" {
+		// Ferry's own texts (keyword confirmations) have no sender to tell.
+		slog.Warn("automatic text not delivered", "transport", b.domain, "to", o.To, "error", text)
+		return
+	}
+	d, err := b.deliveryFor(jid)
+	if err != nil {
+		slog.Warn("text failed while its sender has no session", "transport", b.domain, "user", jid, "error", text)
+		return
+	}
+	if err := d.Failed(ctx, o.Peer, o.StanzaID, o.Sender, cond, text); err != nil {
+		slog.Error("reporting a failed text", "transport", b.domain, "user", jid, "error", err)
+	}
+}
