@@ -200,3 +200,9 @@ type Queries interface {
 	Version(ctx context.Context, peer string) (name, version, os string, err error)
 	Ping(ctx context.Context, peer string) error
 }
+
+// AccountReporter is implemented by bridges that keep per-account counts
+// worth showing to administrators (texts sent today, say).
+type AccountReporter interface {
+	AccountReport(ctx context.Context, jid string) (string, error)
+}

@@ -214,6 +214,14 @@ func showUser(u *user, v map[string]string) (outcome, error) {
 		lines = append(lines, k+": (set)")
 	}
 	lines = append(lines, "registered: "+a.CreatedAt.UTC().Format(time.RFC3339))
+	if r, ok := u.t.bridge.(bridges.AccountReporter); ok {
+		ctx, cancel := context.WithTimeout(u.t.ctx, 10*time.Second)
+		report, err := r.AccountReport(ctx, a.JID)
+		cancel()
+		if err == nil && report != "" {
+			lines = append(lines, report)
+		}
+	}
 	return outcome{note: a.JID + "\n" + strings.Join(lines, "\n"), result: res}, nil
 }
 

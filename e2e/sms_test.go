@@ -164,3 +164,43 @@ func TestSMSQueuedAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// A flood hits the per-minute limit with a clear error; admins see the
+// counts; STOP from the phone blocks further texts to it, START undoes it.
+func TestSMSLimitsAndOptOut(t *testing.T) {
+	s := startSMS(t, func(o map[string]any) { o["per_minute"] = int64(3) })
+	c := smsLogin(t, s, "alice", "lim")
+	if r := smsRegister(t, c, aliceNum); r.Attr["type"] != "result" {
+		t.Fatalf("register: %s", r.XML)
+	}
+	phoneJID := phoneNum + "@" + smsDomain
+	for i := 1; i <= 5; i++ {
+		c.SendRaw(t, fmt.Sprintf(`<message to="%s" type="chat" id="f%d"><body>flood %d</body></message>`, phoneJID, i, i))
+	}
+	for i := 1; i <= 3; i++ {
+		s.kannel.ExpectAtPhone(t, wait, atPhone(fmt.Sprintf("flood %d", i)))
+	}
+	for _, id := range []string{"f4", "f5"} {
+		r := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Attr["id"] == id }))
+		if errorCondition(r) != "policy-violation" || !strings.Contains(errorText(r), "3 texts in the last minute") {
+			t.Errorf("over the limit: %s", r)
+		}
+	}
+	a := s.prosody.Login(t, "admin", "adminpw", "lim")
+	show := node(t, a.IQ(t, wait, `<iq type="set" to="`+smsDomain+`"><command xmlns="http://jabber.org/protocol/commands" node="show-user" action="execute"/></iq>`))
+	sid := show.Child("http://jabber.org/protocol/commands", "command").Attr("sessionid")
+	res := node(t, a.IQ(t, wait, `<iq type="set" to="`+smsDomain+`"><command xmlns="http://jabber.org/protocol/commands" node="show-user" sessionid="`+sid+`"><x xmlns="jabber:x:data" type="submit"><field var="jid"><value>alice@localhost</value></field></x></command></iq>`))
+	if !strings.Contains(res.String(), "texts: 3 in the last hour") || strings.Contains(res.String(), "password") {
+		t.Errorf("admin view: %s", res)
+	}
+
+	s.kannel.SendFromPhone(t, phoneNum, aliceNum, "STOP")
+	c.Expect(t, wait, chatFrom(phoneJID, "STOP"))
+	s.kannel.ExpectAtPhone(t, wait, func(m testenv.FakeSMS) bool { return strings.Contains(m.Text, "no more texts") })
+	c.SendRaw(t, `<message to="`+phoneJID+`" type="chat" id="o1"><body>still there?</body></message>`)
+	if r := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Attr["id"] == "o1" })); errorCondition(r) != "forbidden" {
+		t.Errorf("text to an opted-out phone: %s", r)
+	}
+	s.kannel.SendFromPhone(t, phoneNum, aliceNum, "START")
+	s.kannel.ExpectAtPhone(t, wait, func(m testenv.FakeSMS) bool { return strings.Contains(m.Text, "again") })
+}

@@ -80,7 +80,7 @@ func (b *Bridge) keyword(ctx context.Context, s *session, from, body string) (bo
 		return false, nil
 	}
 	payload, _ := json.Marshal(outJob{Peer: "", From: s.number, To: from, Body: reply})
-	err := b.store.PutJob(ctx, registry.Job{ID: newJobID(), Transport: b.domain, JID: s.jid, Kind: kindOut,
+	err := b.store.PutJob(ctx, registry.Job{ID: newJobID(), Transport: b.domain, JID: s.jid, Kind: kindAuto,
 		Payload: payload, State: statePending, NextAt: time.Now()})
 	b.kick()
 	return true, err

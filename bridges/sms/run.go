@@ -58,6 +58,11 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 		return time.Minute
 	}
 	jobs, err := b.store.DueJobs(ctx, b.domain, kindOut, statePending, time.Now(), 50)
+	if err == nil {
+		var auto []registry.Job
+		auto, err = b.store.DueJobs(ctx, b.domain, kindAuto, statePending, time.Now(), 50)
+		jobs = append(jobs, auto...)
+	}
 	if err != nil {
 		slog.Error("reading the sms queue", "transport", b.domain, "error", err)
 		return b.opts.RetryMin
@@ -68,7 +73,7 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 		}
 		b.deliver(ctx, j)
 	}
-	if len(jobs) == 50 {
+	if len(jobs) >= 50 {
 		return 0
 	}
 	return b.opts.RetryMin

@@ -18,6 +18,7 @@ import (
 
 const (
 	kindOut    = "sms-out"
+	kindAuto   = "sms-auto" // Ferry's own replies (STOP/HELP): not counted against the user
 	kindOptOut = "sms-optout"
 
 	statePending   = "pending"
@@ -153,4 +154,20 @@ func (b *Bridge) deliveryFor(jid string) (bridges.DeliveryEvents, error) {
 		return nil, fmt.Errorf("%w %s", errNoSession, jid)
 	}
 	return s.delivery(), nil
+}
+
+// AccountReport gives administrators a user's texting volume and what is
+// still queued, for the show-user command.
+func (b *Bridge) AccountReport(ctx context.Context, jid string) (string, error) {
+	now := time.Now()
+	hour, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-time.Hour))
+	if err != nil {
+		return "", err
+	}
+	day, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-24*time.Hour))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("texts: %d in the last hour, %d in the last 24 hours (limits %d/minute, %d/day)",
+		hour, day, b.opts.PerMinute, b.opts.PerDay), nil
 }
