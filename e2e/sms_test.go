@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/sms/kannel"
 	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 const (
@@ -117,6 +120,27 @@ func TestSMSThroughKannel(t *testing.T) {
 	c.Expect(t, wait, chatFrom(phoneJID, longIn))
 	// A text for a number nobody registered is kept, not lost or misdelivered.
 	s.kannel.SendFromPhone(t, phoneNum, "+12015550100", "for nobody")
+	sealer, err := registry.LoadOrCreateKey(s.ferry.cfg.SecretsKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := registry.Open(context.Background(), s.ferry.cfg.Database, sealer, registry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	// Kannel posts asynchronously: wait (bounded) for the dead letter row.
+	deadline := time.Now().Add(wait)
+	for {
+		dead, err := store.ListDeadLetters(context.Background(), smsDomain, 10)
+		if err == nil && len(dead) == 1 && strings.Contains(string(dead[0].Payload), "for nobody") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dead letters: %v %+v", err, dead)
+		}
+		time.Sleep(50 * time.Millisecond) // polling a database row: nothing to wait on
+	}
 	c.ExpectNone(t, 0, chatFrom(phoneJID, "for nobody"))
 }
 
