@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md):
-#   make demo   local Prosody + Ferry on loopback, ready for a client
+#   make demo   local Prosody, ngIRCd, Kannel + Ferry (IRC, SMS, echo) on loopback
 #   make test   install the servers the tests use, then run every check
 
 .PHONY: demo test build fuzz

@@ -56,6 +56,9 @@ type Descriptor struct {
 	GatewayPrompt string // XEP-0100 <prompt/>
 	// Settings are per-account preferences beyond stay_connected.
 	Settings []Field
+	// Receipts is set when the bridge reports delivery (XEP-0184): puppets
+	// then advertise urn:xmpp:receipts so clients ask for receipts.
+	Receipts bool
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
@@ -161,7 +164,7 @@ type Events interface {
 type DeliveryEvents interface {
 	// Delivered reports that the peer's device got the message (XEP-0184
 	// <received/>, sent only when the client asked for it).
-	Delivered(ctx context.Context, peer, stanzaID string) error
+	Delivered(ctx context.Context, peer, stanzaID, sender string) error
 	// Failed reports that the message will not arrive: an error on the
 	// original stanza id with the network's text, to the resource that
 	// sent it (Message.Sender).

@@ -43,10 +43,14 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && u.isRoom(local):
 		u.send(Result(n, roomInfo(local)))
 	case get && q.Space == nsDiscoInfo:
-		u.send(Result(n, xmlnode.New(nsDiscoInfo, "query").Add(
+		info := xmlnode.New(nsDiscoInfo, "query").Add(
 			xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "client").SetAttr("type", "pc"),
 			xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsDiscoInfo),
-			xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsPing))))
+			xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsPing))
+		if u.t.desc.Receipts {
+			info.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsReceipts))
+		}
+		u.send(Result(n, info))
 	case set && q.Space == nsMUCAdmin:
 		u.moderate(n, q, from, to)
 	default:

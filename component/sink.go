@@ -126,12 +126,13 @@ func delayElem(domain string, m bridges.Message) *xmlnode.Node {
 
 // Delivered sends an XEP-0184 receipt from the peer for a message the user
 // sent (the bridge only calls it when the client asked for one).
-func (s *sink) Delivered(ctx context.Context, peer, stanzaID string) error {
+func (s *sink) Delivered(ctx context.Context, peer, stanzaID, sender string) error {
 	from := s.t.puppet(peer)
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", peer)
 	}
-	msg := xmlnode.New("", "message").SetAttr("from", from).SetAttr("to", s.user).SetAttr("id", newID()).
+	msg := xmlnode.New("", "message").SetAttr("from", from).SetAttr("to", s.senderOrBare(sender)).
+		SetAttr("type", "chat").SetAttr("id", newID()).
 		Add(xmlnode.New(nsReceipts, "received").SetAttr("id", stanzaID))
 	return s.t.link.SendDurable(ctx, msg)
 }
@@ -142,11 +143,16 @@ func (s *sink) Failed(ctx context.Context, peer, stanzaID, sender string, cond b
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", peer)
 	}
-	to := sender
-	if j, err := jid.Parse(sender); err != nil || j.Bare().String() != s.user {
-		to = s.user // unknown sender: the bare JID is the best left
-	}
-	req := xmlnode.New("", "message").SetAttr("from", to).SetAttr("to", from).SetAttr("id", stanzaID)
+	req := xmlnode.New("", "message").SetAttr("from", s.senderOrBare(sender)).SetAttr("to", from).SetAttr("id", stanzaID)
 	s.t.metrics.stanzaError(s.t.domain, string(cond))
 	return s.t.link.SendDurable(ctx, ErrorReply(req, "", string(cond), text))
+}
+
+// senderOrBare is the resource that sent a message, when known and this
+// user's; otherwise the bare JID.
+func (s *sink) senderOrBare(sender string) string {
+	if j, err := jid.Parse(sender); err == nil && j.Bare().String() == s.user {
+		return sender
+	}
+	return s.user
 }

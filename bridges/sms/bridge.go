@@ -80,6 +80,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		GatewayPrompt: "Phone number",
 		// Texts arrive whenever; the session must always be there to take them.
 		StayConnected: true,
+		Receipts:      true,
 	}
 }
 

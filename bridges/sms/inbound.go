@@ -120,7 +120,7 @@ func (b *Bridge) Report(ctx context.Context, r Report) error {
 			if err != nil {
 				return nil
 			}
-			return d.Delivered(ctx, o.Peer, o.StanzaID)
+			return d.Delivered(ctx, o.Peer, o.StanzaID, o.Sender)
 		}
 	case Failed:
 		if j.State == stateFailed {

@@ -151,6 +151,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := newLogger(cfg.Log, stderr)
+	// Packages that log through slog's default logger get the same format
+	// and level as the rest.
+	slog.SetDefault(log)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// First signal: graceful shutdown. Second: stop now.
