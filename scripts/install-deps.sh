@@ -15,6 +15,8 @@ DEFAULT_PACKAGES=(
 	ngircd
 	kannel
 	kannel-extras
+	dovecot-imapd
+	postfix
 )
 
 # A release of honnef.co/go/tools that builds with the Go in go.mod.
