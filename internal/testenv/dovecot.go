@@ -215,12 +215,7 @@ func (d *Dovecot) Start(t testing.TB) {
 	d.mu.Lock()
 	running := d.proc != nil
 	d.mu.Unlock()
-	if running {
-		t.Fatalf("testenv: dovecot is already running")
-	}
-	if err := d.start(); err != nil {
-		t.Fatalf("testenv: restarting dovecot: %v", err)
-	}
+	restart(t, "dovecot", running, d.start)
 }
 
 // Log returns what Dovecot has logged so far, over all its runs.
@@ -297,7 +292,7 @@ func (d *Dovecot) start() error {
 	d.mu.Lock()
 	d.proc = proc
 	d.mu.Unlock()
-	since := func() string { return readSince(d.logFile, logStart) }
+	since := func() string { return logSince(d.logFile, logStart) }
 	bindFailed := func() bool { return strings.Contains(since(), "Address already in use") }
 	deadline := time.Now().Add(mailReadyTimeout)
 	tick := time.NewTicker(readyPollInterval)
@@ -369,14 +364,6 @@ func dumpTail(t testing.TB, name, log string) {
 		lines = lines[len(lines)-logTailLines:]
 	}
 	t.Logf("testenv: last %d lines of %s:\n%s", len(lines), name, strings.Join(lines, "\n"))
-}
-
-func readSince(file string, off int64) string {
-	b, _ := os.ReadFile(file)
-	if off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }
 
 // openTempDir lets other users (the servers' unprivileged processes) into

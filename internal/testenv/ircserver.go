@@ -87,12 +87,7 @@ func (s *IRCServer) Start(t testing.TB) {
 	s.mu.Lock()
 	running := s.proc != nil
 	s.mu.Unlock()
-	if running {
-		t.Fatalf("testenv: %s is already running", s.kind)
-	}
-	if err := s.start(); err != nil {
-		t.Fatalf("testenv: restarting %s: %v", s.kind, err)
-	}
+	restart(t, s.kind, running, s.start)
 }
 
 // Log returns what the server has written to its console so far, over all
@@ -175,7 +170,7 @@ func (s *IRCServer) start() error {
 	tick := time.NewTicker(readyPollInterval)
 	defer tick.Stop()
 	for {
-		if s.readyLine(s.logSince(logStart)) && allAccept(addrs) {
+		if s.readyLine(logSince(s.console, logStart)) && allAccept(addrs) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -183,14 +178,14 @@ func (s *IRCServer) start() error {
 		}
 		select {
 		case <-proc.done:
-			if s.bindFailed(s.logSince(logStart)) {
+			if s.bindFailed(logSince(s.console, logStart)) {
 				return errPortTaken
 			}
 			return fmt.Errorf("%s exited before it was ready: %v", s.kind, proc.err)
 		case <-tick.C:
 		}
 	}
-	if s.bindFailed(s.logSince(logStart)) {
+	if s.bindFailed(logSince(s.console, logStart)) {
 		return errPortTaken
 	}
 	return nil
@@ -203,14 +198,6 @@ func allAccept(addrs []string) bool {
 		}
 	}
 	return true
-}
-
-func (s *IRCServer) logSince(off int64) string {
-	b, _ := os.ReadFile(s.console)
-	if off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }
 
 func (s *IRCServer) stop() {

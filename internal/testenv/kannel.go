@@ -343,12 +343,7 @@ func (k *Kannel) Start(t testing.TB) {
 	k.mu.Lock()
 	running := k.procs != nil
 	k.mu.Unlock()
-	if running {
-		t.Fatalf("testenv: kannel is already running")
-	}
-	if err := k.start(); err != nil {
-		t.Fatalf("testenv: restarting kannel: %v", err)
-	}
+	restart(t, "kannel", running, k.start)
 }
 
 // Status returns bearerbox's status page (status.txt).
@@ -676,14 +671,6 @@ func logSize(path string) int64 {
 		return fi.Size()
 	}
 	return 0
-}
-
-func logSince(path string, off int64) string {
-	b, _ := os.ReadFile(path)
-	if off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }
 
 func randomHex(n int) string {

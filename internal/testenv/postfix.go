@@ -336,7 +336,7 @@ func (p *Postfix) start(dir string) error {
 	p.mu.Lock()
 	p.proc = proc
 	p.mu.Unlock()
-	since := func() string { return readSince(p.logFile, logStart) + readSince(p.console, 0) }
+	since := func() string { return logSince(p.logFile, logStart) + logSince(p.console, 0) }
 	bindFailed := func() bool { return strings.Contains(since(), "Address already in use") }
 	deadline := time.Now().Add(mailReadyTimeout)
 	tick := time.NewTicker(readyPollInterval)

@@ -192,12 +192,7 @@ func (p *Prosody) Start(t testing.TB) {
 	p.mu.Lock()
 	running := p.proc != nil
 	p.mu.Unlock()
-	if running {
-		t.Fatalf("testenv: prosody is already running")
-	}
-	if err := p.start(); err != nil {
-		t.Fatalf("testenv: restarting prosody: %v", err)
-	}
+	restart(t, "prosody", running, p.start)
 }
 
 // AddUser creates (or changes the password of) an account. It writes the
@@ -283,7 +278,7 @@ func (p *Prosody) start() error {
 		case <-tick.C:
 		}
 	}
-	if strings.Contains(p.logSince(logStart), "Failed to open server port") {
+	if strings.Contains(logSince(p.logFile, logStart), "Failed to open server port") {
 		return errPortTaken
 	}
 	return nil
@@ -301,14 +296,6 @@ func accepts(addr string) bool {
 	}
 	c.Close()
 	return true
-}
-
-func (p *Prosody) logSince(off int64) string {
-	b, _ := os.ReadFile(p.logFile)
-	if off > int64(len(b)) {
-		return ""
-	}
-	return string(b[off:])
 }
 
 func (p *Prosody) stop() {

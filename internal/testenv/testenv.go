@@ -99,3 +99,25 @@ func portRange() (lo, hi int) {
 	lo = max(1024, hi-20000)
 	return lo, hi
 }
+
+// logSince is what a server wrote to its log file after offset off: the
+// part of the log that belongs to the current start.
+func logSince(path string, off int64) string {
+	b, _ := os.ReadFile(path)
+	if off > int64(len(b)) {
+		return ""
+	}
+	return string(b[off:])
+}
+
+// restart starts a stopped server again (same config, ports and data),
+// failing the test if it is still running or does not come up.
+func restart(t testing.TB, name string, running bool, start func() error) {
+	t.Helper()
+	if running {
+		t.Fatalf("testenv: %s is already running", name)
+	}
+	if err := start(); err != nil {
+		t.Fatalf("testenv: restarting %s: %v", name, err)
+	}
+}
