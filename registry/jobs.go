@@ -101,6 +101,20 @@ func (s *SQLite) GetJob(ctx context.Context, transport, id string) (Job, error) 
 	return j, err
 }
 
+// DeleteJob implements Store.
+func (s *SQLite) DeleteJob(ctx context.Context, transport, id string) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE transport = ? AND id = ?", transport, id)
+		if err != nil {
+			return fmt.Errorf("registry: delete job %s on %s: %w", id, transport, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
 // JobByRef implements Store.
 func (s *SQLite) JobByRef(ctx context.Context, transport, ref string) (Job, error) {
 	if ref == "" {

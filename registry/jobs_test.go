@@ -645,3 +645,26 @@ func TestQueriesUseIndexes(t *testing.T) {
 		})
 	}
 }
+
+func TestDeleteJob(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := t.Context()
+	putAccount(t, s, "sms", "alice@x")
+	for _, id := range []string{"a", "b"} {
+		if err := s.PutJob(ctx, Job{ID: id, Transport: "sms", JID: "alice@x", Kind: "k", State: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteJob(ctx, "sms", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetJob(ctx, "sms", "a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted job still there: %v", err)
+	}
+	if _, err := s.GetJob(ctx, "sms", "b"); err != nil {
+		t.Errorf("the other job went too: %v", err)
+	}
+	if err := s.DeleteJob(ctx, "sms", "a"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+}

@@ -133,6 +133,8 @@ type Store interface {
 	UpdateJob(ctx context.Context, j Job) error
 	// GetJob returns ErrNotFound if the job does not exist.
 	GetJob(ctx context.Context, transport, id string) (Job, error)
+	// DeleteJob removes one job; ErrNotFound if it does not exist.
+	DeleteJob(ctx context.Context, transport, id string) error
 	// JobByRef returns the newest (by CreatedAt) job carrying the provider
 	// reference ref; ErrNotFound if none does or ref is "".
 	JobByRef(ctx context.Context, transport, ref string) (Job, error)

@@ -64,15 +64,13 @@ func (b *Bridge) keyword(ctx context.Context, s *session, from, body string) (bo
 		}
 		reply = "You will get no more texts from this number. Reply START to undo."
 	case "START", "UNSTOP", "YES":
-		if _, err := b.store.GetJob(ctx, b.domain, optOutID(s.number, from)); err != nil {
+		err := b.store.DeleteJob(ctx, b.domain, optOutID(s.number, from))
+		if errors.Is(err, registry.ErrNotFound) {
 			return false, nil // not opted out: an ordinary word
 		}
-		if err := b.store.UpdateJob(ctx, registry.Job{ID: optOutID(s.number, from), Transport: b.domain,
-			Kind: kindOptOut, State: "ended", NextAt: time.Now()}); err != nil {
+		if err != nil {
 			return true, err
 		}
-		// An ended opt-out no longer blocks: remove it through housekeeping.
-		_, _ = b.store.DeleteJobsBefore(ctx, b.domain, "ended", time.Now().Add(time.Second))
 		reply = "You will get texts from this number again. Reply STOP to stop."
 	case "HELP", "INFO":
 		reply = fmt.Sprintf("This number (%s) relays texts to a chat user. Reply STOP to stop, START to resume.", s.number)
