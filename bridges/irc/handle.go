@@ -87,12 +87,17 @@ func (n *network) handle(m ircmsg.Message) {
 	}
 }
 
+// prefixes is the server's ISUPPORT PREFIX as rank modes and symbols.
+func (n *network) prefixes() prefixMap {
+	return prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}
+}
+
 func (n *network) split(name string) (modes, nick string) {
-	return prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}.split(name)
+	return n.prefixes().split(name)
 }
 
 func (n *network) occupant(nick, modes string) bridges.Occupant {
-	aff, role := prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}.rank(modes)
+	aff, role := n.prefixes().rank(modes)
 	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick)}
 }
 
@@ -231,7 +236,7 @@ func (n *network) onMode(target string, args []string) {
 	if ch == nil || len(args) == 0 || !ch.joined {
 		return
 	}
-	pm := prefixMap{modes: n.is.PrefixModes, symbols: n.is.Prefixes}
+	pm := n.prefixes()
 	adding, next := true, 1
 	for i := 0; i < len(args[0]); i++ {
 		c := args[0][i]
