@@ -116,7 +116,10 @@ type Message struct {
 	// MediaURLs are XEP-0066 out-of-band URLs attached to the message.
 	MediaURLs []string
 	// Action marks a "/me" message (IRC CTCP ACTION).
-	Action  bool
+	Action bool
+	// Nick is the peer's display name (a mail's From name), shown by
+	// clients for contacts not in the roster (XEP-0172).
+	Nick    string
 	Body    string
 	Subject string
 	Thread  string
@@ -208,4 +211,30 @@ type Queries interface {
 // worth showing to administrators (texts sent today, say).
 type AccountReporter interface {
 	AccountReport(ctx context.Context, jid string) (string, error)
+}
+
+// Command is an operation a bridge offers its registered users beyond the
+// core's (creating relay addresses, say), both as an XEP-0050 ad-hoc
+// command and as chat text to the transport.
+type Command struct {
+	Node string // ad-hoc node
+	// Chat is the chat keyword: one word, or two ("alias add"); words
+	// typed after it fill Fields in order, the rest are asked for.
+	Chat   string
+	Name   string  // human name
+	Fields []Field // asked before running; none: runs at once
+}
+
+// Commander is implemented by bridges with commands of their own.
+type Commander interface {
+	Commands() []Command
+	// RunCommand runs node for the registered user jid and returns the
+	// text shown to them. Errors should be *Error.
+	RunCommand(ctx context.Context, jid, node string, values map[string]string) (string, error)
+}
+
+// SettingsListener is implemented by sessions that apply changed settings
+// (the folders to watch, say) without being reopened.
+type SettingsListener interface {
+	SettingsChanged(settings map[string]string)
 }

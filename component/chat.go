@@ -39,12 +39,22 @@ func (u *user) chatCommand(n *xmlnode.Node, text string) {
 		u.setCommand(strings.TrimSpace(rest))
 		return
 	}
-	c := u.findCommand(func(c *command) bool { return c.chat == word })
+	args := strings.Fields(rest)
+	// Two-word keywords ("alias add") win over one-word ones.
+	var c *command
+	if len(args) > 0 {
+		two := word + " " + strings.ToLower(args[0])
+		if c = u.findCommand(func(c *command) bool { return c.chat == two }); c != nil {
+			args = args[1:]
+		}
+	}
+	if c == nil {
+		c = u.findCommand(func(c *command) bool { return c.chat == word })
+	}
 	if c == nil {
 		u.say(fmt.Sprintf("Unknown command %q. %s", word, u.helpText()))
 		return
 	}
-	args := strings.Fields(rest)
 	u.startDialog(c, args)
 }
 

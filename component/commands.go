@@ -65,6 +65,43 @@ func (t *Transport) commandList() []*command {
 	}
 }
 
+// bridgeCommands wraps the bridge's own commands, if it has any.
+func (t *Transport) bridgeCommands() []*command {
+	cmdr, ok := t.bridge.(bridges.Commander)
+	if !ok {
+		return nil
+	}
+	var out []*command
+	for _, bc := range cmdr.Commands() {
+		out = append(out, &command{node: bc.Node, chat: bc.Chat, name: bc.Name, needsAccount: true,
+			form: bridgeCommandForm(bc),
+			run: func(u *user, vals map[string]string) (outcome, error) {
+				ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
+				defer cancel()
+				note, err := cmdr.RunCommand(ctx, u.jid, bc.Node, vals)
+				return outcome{note: note}, err
+			}})
+	}
+	return out
+}
+
+func bridgeCommandForm(bc bridges.Command) func(*user) *form {
+	if len(bc.Fields) == 0 {
+		return nil
+	}
+	return func(*user) *form {
+		f := &form{typ: "form", title: bc.Name}
+		for _, fl := range bc.Fields {
+			ff := formField{Field: fl, required: fl.Required}
+			if fl.Default != "" {
+				ff.values = []string{fl.Default}
+			}
+			f.fields = append(f.fields, ff)
+		}
+		return f
+	}
+}
+
 func (u *user) findCommand(pred func(*command) bool) *command {
 	for _, c := range u.t.cmds {
 		if pred(c) && (!c.admin || u.t.isAdmin(u.jid)) {
@@ -142,6 +179,9 @@ func saveSettings(u *user, vals map[string]string) (outcome, error) {
 		return outcome{}, &bridges.Error{Condition: bridges.InternalServer, Text: "could not save settings", Cause: err}
 	}
 	u.acct = &acct
+	if l, ok := u.sess.(bridges.SettingsListener); ok {
+		l.SettingsChanged(next)
+	}
 	if !u.stayConnected() && len(u.resources) == 0 {
 		u.closeSession("you are offline and stay_connected is off")
 	}

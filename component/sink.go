@@ -50,6 +50,9 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	if m.Thread != "" {
 		msg.Add(xmlnode.Elem("", "thread", m.Thread))
 	}
+	if m.Nick != "" {
+		msg.Add(xmlnode.Elem(nsNick, "nick", m.Nick))
+	}
 	if !m.Time.IsZero() {
 		msg.Add(delayElem(s.t.domain, m))
 	}

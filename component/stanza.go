@@ -26,6 +26,7 @@ const (
 	nsDelay     = "urn:xmpp:delay"
 	nsChatState = "http://jabber.org/protocol/chatstates"
 	nsOOB       = "jabber:x:oob"
+	nsNick      = "http://jabber.org/protocol/nick"
 )
 
 // Error types (RFC 6120 §8.3.2).

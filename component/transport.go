@@ -102,7 +102,7 @@ func New(o Options) *Transport {
 	lc.Handle = t.handle
 	lc.OnUp = t.linkUp
 	t.link = NewLink(lc)
-	t.cmds = t.commandList()
+	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
 }
 
