@@ -1,12 +1,16 @@
 package testenv
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +42,13 @@ const (
 type Dovecot struct {
 	IMAPAddr string // "127.0.0.1:PORT", plain text IMAP with LOGIN and AUTHENTICATE PLAIN
 	Dir      string // the temporary directory; users' maildirs are Dir/mail/<user>
+
+	// AuthSocket is the absolute path of a Unix socket (mode 0666) of
+	// Dovecot's auth server speaking its client protocol: what Postfix's
+	// smtpd uses as smtpd_sasl_path with smtpd_sasl_type = dovecot
+	// (PostfixOptions.Submission). It takes the same users and passwords
+	// as IMAP, with the mechanisms PLAIN and LOGIN.
+	AuthSocket string
 
 	users   map[string]string
 	uid     int
@@ -84,13 +95,16 @@ func needRoot(t testing.TB, server string) {
 
 // StartDovecot writes a configuration in a new temporary directory, starts
 // Dovecot in the foreground with IMAP on a loopback port picked at random,
-// and waits until it accepts connections. It is stopped when the test ends;
+// and waits until it greets IMAP clients (its auth server is up then). It is stopped when the test ends;
 // if the test failed, the end of its log is written to the test log.
 //
 // users maps each login name (a plain name or a full address such as
 // alice@mail.test) to its password. Mail is kept in maildirs under
 // Dir/mail/<user>; nothing of /etc/dovecot is read. There is no TLS, and
-// plain text logins are allowed.
+// plain text logins are allowed. The same logins work over AuthSocket, for
+// Postfix's SMTP AUTH. A failed login is answered after about half a second
+// (Dovecot's own timer; there is no growing penalty). WaitMail and Mails
+// read what was delivered.
 func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 	t.Helper()
 	bin := NeedDovecot(t)
@@ -102,6 +116,8 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 		config:  filepath.Join(dir, "dovecot.conf"),
 		logFile: filepath.Join(dir, "dovecot.log"),
 		console: filepath.Join(dir, "dovecot.console"),
+		// Relative listener paths are in base_dir, Dir/run.
+		AuthSocket: filepath.Join(dir, "run", dovecotAuthListener),
 	}
 	d.uid, d.gid = mailUID, mailGID
 	for _, sub := range []string{"run", "mail"} {
@@ -152,6 +168,12 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 	return d
 }
 
+// dovecotAuthListener is the name of the auth server's listener for
+// Postfix, in base_dir. Like the usual private/auth of a system set-up, a
+// name not ending in -master, -userdb or -login gets the client protocol,
+// the one Postfix speaks.
+const dovecotAuthListener = "auth-postfix"
+
 func (d *Dovecot) writeConfig() error {
 	_, port, _ := net.SplitHostPort(d.IMAPAddr)
 	var b strings.Builder
@@ -166,10 +188,13 @@ func (d *Dovecot) writeConfig() error {
 	w("ssl = no")
 	w("auth_mechanisms = plain login")
 	w("disable_plaintext_auth = no")
-	// No delays after failed logins, which tests try on purpose: not for
-	// the failed login itself (auth_failure_delay), nor the penalty of 2s
-	// and up on every later login from the same address (anvil's penalty
-	// socket, unusable with mode 0, turns that off).
+	// Short delays after failed logins, which tests try on purpose: no
+	// 2s for the failed login itself (auth_failure_delay), nor the
+	// penalty of 2s and up on every later login from the same address
+	// (anvil's penalty socket, unusable with mode 0, turns that off).
+	// Dovecot still holds every failure until a timer of its own fires,
+	// half a second after the first one queued: a wrong password, over
+	// IMAP or Postfix's AUTH, is answered after about 500 ms.
 	w("auth_failure_delay = 0")
 	w("mail_uid = %d", d.uid)
 	w("mail_gid = %d", d.gid)
@@ -183,6 +208,14 @@ func (d *Dovecot) writeConfig() error {
 	w("  }")
 	w("  inet_listener imaps {")
 	w("    port = 0")
+	w("  }")
+	w("}")
+	// SASL for Postfix's submission smtpd, which runs as user postfix:
+	// the socket is open to all, like the directories on its path
+	// (openTempDir).
+	w("service auth {")
+	w("  unix_listener %s {", dovecotAuthListener)
+	w("    mode = 0666")
 	w("  }")
 	w("}")
 	w("service anvil {")
@@ -201,15 +234,17 @@ func (d *Dovecot) writeConfig() error {
 	return os.WriteFile(d.config, []byte(b.String()), 0o644)
 }
 
-// Stop stops Dovecot and waits for it to exit. Stopping a stopped server does
-// nothing. Logged-in clients see their connection closed.
+// Stop stops Dovecot and waits for it to exit, then kills any of its
+// processes still running (on Linux). Stopping a stopped server does
+// nothing. Logged-in clients see their connection closed, and Postfix's
+// AUTH (PostfixOptions.Submission) fails.
 func (d *Dovecot) Stop(t testing.TB) {
 	t.Helper()
 	d.stop()
 }
 
 // Start starts Dovecot again after Stop, with the same configuration, mail
-// and port, and waits until it accepts connections.
+// and port, and waits until it greets IMAP clients.
 func (d *Dovecot) Start(t testing.TB) {
 	t.Helper()
 	d.mu.Lock()
@@ -229,13 +264,34 @@ func (d *Dovecot) Log() string {
 // client in IDLE is told of it. It works whether Dovecot runs or not.
 func (d *Dovecot) Deliver(t testing.TB, user string, rfc822 []byte) {
 	t.Helper()
+	d.DeliverTo(t, user, "INBOX", rfc822)
+}
+
+// DeliverTo is Deliver into another folder of user's mailbox (a Maildir++
+// folder such as "Lists", made if missing).
+func (d *Dovecot) DeliverTo(t testing.TB, user, folder string, rfc822 []byte) {
+	t.Helper()
 	if _, ok := d.users[user]; !ok {
 		t.Fatalf("testenv: dovecot has no user %q", user)
 	}
 	if strings.ContainsAny(user, "/") || user == "." || user == ".." {
 		t.Fatalf("testenv: bad dovecot user %q", user)
 	}
+	if folder == "" || strings.ContainsAny(folder, "/.") {
+		t.Fatalf("testenv: bad folder %q (no dots or slashes)", folder)
+	}
 	maildir := d.Maildir(user)
+	if folder != "INBOX" {
+		for _, p := range []string{maildir, filepath.Join(maildir, "."+folder)} {
+			if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				t.Fatalf("testenv: %v", err)
+			}
+			if err := os.Chown(p, d.uid, d.gid); err != nil {
+				t.Fatalf("testenv: %v", err)
+			}
+		}
+		maildir = filepath.Join(maildir, "."+folder)
+	}
 	for _, sub := range []string{"", "cur", "new", "tmp"} {
 		p := filepath.Join(maildir, sub)
 		if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
@@ -269,6 +325,129 @@ func (d *Dovecot) Maildir(user string) string {
 	return filepath.Join(d.Dir, "mail", user)
 }
 
+// maildirPollInterval is how often WaitMail looks at a maildir: a delivery
+// shows only as a new file, and there is nothing to wait on but the
+// directory itself.
+const maildirPollInterval = 20 * time.Millisecond
+
+// Mails returns the raw messages (as stored: with the Return-Path and
+// Delivered-To headers Postfix adds) in user's INBOX, new/ and cur/, oldest
+// first. It returns nil if user has no maildir yet or is no user of d.
+func (d *Dovecot) Mails(user string) [][]byte {
+	var raw [][]byte
+	for _, m := range d.readMaildir(user) {
+		raw = append(raw, m.raw)
+	}
+	return raw
+}
+
+// WaitMail waits until user's INBOX holds a message for which match (nil
+// matches any) returns true, and returns the oldest such message, raw as in
+// Mails. It looks every 20 ms; after timeout it fails the test, listing the
+// messages that are there. A message stays in the maildir: a second call
+// with the same match returns it again.
+func (d *Dovecot) WaitMail(t testing.TB, user string, match func(raw []byte) bool, timeout time.Duration) []byte {
+	t.Helper()
+	if _, ok := d.users[user]; !ok || !validMaildirUser(user) {
+		t.Fatalf("testenv: dovecot has no user %q", user)
+	}
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(maildirPollInterval)
+	defer tick.Stop()
+	for {
+		msgs := d.readMaildir(user)
+		for _, m := range msgs {
+			if match == nil || match(m.raw) {
+				return m.raw
+			}
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, m := range msgs {
+				fmt.Fprintf(&b, "\n  %s (%d bytes)", m.name, len(m.raw))
+				if h, err := mail.ReadMessage(bytes.NewReader(m.raw)); err == nil {
+					for _, k := range []string{"From", "To", "Subject", "Message-Id"} {
+						if v := h.Header.Get(k); v != "" {
+							fmt.Fprintf(&b, "\n    %s: %s", k, v)
+						}
+					}
+				}
+			}
+			t.Fatalf("testenv: no matching mail for %s after %v; its INBOX holds %d messages:%s", user, timeout, len(msgs), b.String())
+		}
+		<-tick.C
+	}
+}
+
+type maildirMsg struct {
+	name string // the file's name in new/ or cur/
+	mod  time.Time
+	raw  []byte
+}
+
+func validMaildirUser(user string) bool {
+	return user != "" && user != "." && user != ".." && !strings.ContainsAny(user, "/\x00")
+}
+
+// readMaildir reads the messages in new/ and cur/ of user's maildir, oldest
+// first. A message that Dovecot moves from new/ to cur/, or renames to
+// change its flags, while it is read is found again by reading the
+// directories anew.
+func (d *Dovecot) readMaildir(user string) []maildirMsg {
+	if _, ok := d.users[user]; !ok || !validMaildirUser(user) {
+		return nil
+	}
+	dir := d.Maildir(user)
+	var msgs []maildirMsg
+	for range 5 {
+		msgs = msgs[:0]
+		// A message's unique name is the part before ":2,flags".
+		seen := map[string]bool{}
+		moved := false
+		for _, sub := range []string{"new", "cur"} {
+			entries, _ := os.ReadDir(filepath.Join(dir, sub))
+			for _, e := range entries {
+				name := e.Name()
+				unique, _, _ := strings.Cut(name, ":")
+				if strings.HasPrefix(name, ".") || !e.Type().IsRegular() || seen[unique] {
+					continue
+				}
+				raw, mod, err := readMaildirFile(filepath.Join(dir, sub, name))
+				if err != nil {
+					moved = true
+					continue
+				}
+				seen[unique] = true
+				msgs = append(msgs, maildirMsg{name: name, mod: mod, raw: raw})
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	slices.SortStableFunc(msgs, func(a, b maildirMsg) int {
+		if c := a.mod.Compare(b.mod); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	return msgs
+}
+
+func readMaildirFile(path string) ([]byte, time.Time, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	raw, err := io.ReadAll(f)
+	return raw, fi.ModTime(), err
+}
+
 func (d *Dovecot) start() error {
 	out, err := os.OpenFile(d.console, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -285,6 +464,10 @@ func (d *Dovecot) start() error {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	setDeathSignal(cmd)
+	// On SIGTERM the master exits without waiting for its children: an
+	// auth process may go on answering Postfix, an imap process its
+	// client, for seconds. stop ends them with the group.
+	setOwnProcessGroup(cmd)
 	proc, err := startMailProc(cmd, out)
 	if err != nil {
 		return err
@@ -297,7 +480,7 @@ func (d *Dovecot) start() error {
 	deadline := time.Now().Add(mailReadyTimeout)
 	tick := time.NewTicker(readyPollInterval)
 	defer tick.Stop()
-	for !(strings.Contains(since(), "starting up") && accepts(d.IMAPAddr)) {
+	for !(strings.Contains(since(), "starting up") && imapGreets(d.IMAPAddr)) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready after %v", d.IMAPAddr, mailReadyTimeout)
 		}
@@ -312,6 +495,21 @@ func (d *Dovecot) start() error {
 		}
 	}
 	return nil
+}
+
+// imapGreets reports whether the IMAP server at addr sends its greeting.
+// Dovecot's login process greets only once its auth server answers: waiting
+// for the greeting, rather than for the port, leaves no process starting
+// up, which would make a Stop that follows wait several seconds on it.
+func imapGreets(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "* OK")
 }
 
 func startMailProc(cmd *exec.Cmd, out *os.File) (*mailProc, error) {
@@ -346,6 +544,7 @@ func (d *Dovecot) stop() {
 	d.mu.Unlock()
 	if proc != nil {
 		proc.stop()
+		killProcessGroup(proc.cmd.Process.Pid)
 	}
 }
 

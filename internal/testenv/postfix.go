@@ -24,7 +24,19 @@ type Postfix struct {
 	// PostfixOptions.Domains and refusing any other recipient domain
 	// ("Relay access denied").
 	SMTPAddr string
-	Dir      string // the temporary directory: main.cf, master.cf, queue, postfix.log
+	// SubmissionAddr is "127.0.0.1:PORT" when PostfixOptions.Submission
+	// is set, else "": SMTP submission in plain text (no TLS, no
+	// STARTTLS) with AUTH PLAIN and LOGIN checked by Dovecot (its users
+	// and passwords). Only authenticated clients may send, from any
+	// sender address, and only to the domains in PostfixOptions.Domains:
+	// without AUTH every recipient is refused with "554 5.7.1 ... Client
+	// host rejected: Access denied", a wrong password gets "535 5.7.8",
+	// an unknown user of a "dovecot" domain "550 5.1.1", and any other
+	// domain "554 5.7.1 ... Relay access denied" (there is no DNS and no
+	// way out). The Received header of authenticated mail names the
+	// login: "(Authenticated sender: alice@mail.test)".
+	SubmissionAddr string
+	Dir            string // the temporary directory: main.cf, master.cf, queue, postfix.log
 
 	master  string
 	logFile string
@@ -41,7 +53,20 @@ type PostfixOptions struct {
 	// domain, and its plain users as user@domain); anything else is a
 	// Postfix transport such as "smtp:[127.0.0.1]:PORT".
 	Domains map[string]string
-	Dovecot *Dovecot // needed when a domain is routed to "dovecot"
+	Dovecot *Dovecot // needed when a domain is routed to "dovecot", or for Submission
+
+	// Submission adds a second smtpd, on Postfix.SubmissionAddr, that
+	// requires SMTP AUTH through Dovecot's auth server
+	// (Dovecot.AuthSocket); Dovecot must be set. Mail sent there is routed
+	// by Domains like mail to SMTPAddr.
+	//
+	// Dovecot must be running for AUTH to work. While it is stopped, an
+	// smtpd process that had reached the auth server answers AUTH with
+	// "454 4.7.0 Temporary authentication failure", and a new one closes
+	// the connection before its greeting, after about a second (it cannot
+	// start its SASL and exits); once Dovecot runs again, the first
+	// connection may wait up to a second more (service_throttle_time).
+	Submission bool
 }
 
 // NeedPostfix checks, like Need, that Postfix is installed (postfix and
@@ -65,8 +90,9 @@ func NeedPostfix(t testing.TB) (postfix, postconf string) {
 // StartPostfix writes a private Postfix instance (its own main.cf,
 // master.cf, queue and log in a new temporary directory; nothing of the
 // system's instance is used or touched), starts its master process in the
-// foreground with smtpd on a loopback port picked at random, and waits until
-// it accepts connections. It is stopped when the test ends; if the test
+// foreground with smtpd on a loopback port picked at random (and, with
+// PostfixOptions.Submission, a submission smtpd on another), and waits
+// until it accepts connections. It is stopped when the test ends; if the test
 // failed, the end of its log is written to the test log.
 //
 // There is no local delivery, no aliases, no DNS lookup for the routed
@@ -74,6 +100,14 @@ func NeedPostfix(t testing.TB) (postfix, postconf string) {
 func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 	t.Helper()
 	_, postconf := NeedPostfix(t)
+	if o.Submission {
+		if o.Dovecot == nil {
+			t.Fatalf("testenv: postfix submission needs PostfixOptions.Dovecot for its AUTH")
+		}
+		if strings.ContainsAny(o.Dovecot.AuthSocket, " \t\r\n") {
+			t.Fatalf("testenv: dovecot's auth socket %q has white space, which master.cf cannot hold", o.Dovecot.AuthSocket)
+		}
+	}
 	daemonDir := strings.TrimSpace(run(t, postconf, "-h", "daemon_directory"))
 	dir := t.TempDir()
 	p := &Postfix{
@@ -132,14 +166,31 @@ func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 			}
 		}
 	})
-	lastSMTPD := ""
+	var services []string // the smtpd services of the last attempt, named by address
 	for attempt := 1; attempt <= startAttempts; attempt++ {
-		p.SMTPAddr = loopback(FreePort(t))
-		if lastSMTPD != "" {
-			run(t, postconf, "-c", dir, "-MX", lastSMTPD+"/inet")
+		for _, name := range services {
+			run(t, postconf, "-c", dir, "-MX", name+"/inet")
 		}
-		lastSMTPD = p.SMTPAddr
-		run(t, postconf, "-c", dir, "-M", p.SMTPAddr+"/inet="+p.SMTPAddr+" inet n - n - - smtpd")
+		services = services[:0]
+		addSMTPD := func(addr string, opts ...string) {
+			services = append(services, addr)
+			entry := addr + " inet n - n - - smtpd"
+			for _, opt := range opts {
+				entry += " -o " + opt
+			}
+			run(t, postconf, "-c", dir, "-M", addr+"/inet="+entry)
+		}
+		n := 1
+		if o.Submission {
+			n = 2
+		}
+		ports := freePorts(t, n)
+		p.SMTPAddr = loopback(ports[0])
+		addSMTPD(p.SMTPAddr)
+		if o.Submission {
+			p.SubmissionAddr = loopback(ports[1])
+			addSMTPD(p.SubmissionAddr, postfixSubmissionOptions(o.Dovecot.AuthSocket)...)
+		}
 		err = p.start(dir)
 		if !errors.Is(err, errPortTaken) {
 			break
@@ -150,6 +201,34 @@ func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 		t.Fatalf("testenv: starting postfix: %v", err)
 	}
 	return p
+}
+
+// postfixSubmissionOptions are the master.cf overrides ("-o name=value")
+// that make an smtpd a submission service authenticating through
+// Dovecot's auth socket.
+func postfixSubmissionOptions(authSocket string) []string {
+	return []string{
+		"syslog_name=postfix/submission",
+		// No TLS: AUTH is offered in plain text (smtpd_tls_auth_only
+		// is no by default).
+		"smtpd_tls_security_level=none",
+		"smtpd_sasl_auth_enable=yes",
+		"smtpd_sasl_type=dovecot",
+		"smtpd_sasl_path=" + authSocket,
+		"smtpd_sasl_security_options=noanonymous",
+		"smtpd_sasl_authenticated_header=yes",
+		// Authenticated clients only, from 127.0.0.1 too: mynetworks
+		// plays no part here. With smtpd_delay_reject (the default)
+		// the client restriction is applied at RCPT, after AUTH had
+		// its chance.
+		"smtpd_client_restrictions=permit_sasl_authenticated,reject",
+		"smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+		// Even an authenticated client may send only to the routed
+		// domains: anything else would sit in the queue waiting for
+		// DNS. An unknown user of a "dovecot" domain is refused after
+		// this by smtpd_reject_unlisted_recipient (on by default).
+		"smtpd_recipient_restrictions=reject_unauth_destination",
+	}
 }
 
 func makePostfixQueue(queue string) error {
@@ -239,6 +318,10 @@ func postfixMainCF(dir string, o PostfixOptions) (string, error) {
 	w("maximal_backoff_time = 2s")
 	w("bounce_queue_lifetime = 0")
 	w("smtp_connect_timeout = 5s")
+	// A daemon that dies at start-up (the submission smtpd does when
+	// Dovecot's auth socket is gone) gets its service throttled: new
+	// connections wait unanswered this long, not the default minute.
+	w("service_throttle_time = 1s")
 	var relay, virtual, transport, mailboxes []string
 	for _, domain := range slices.Sorted(maps.Keys(o.Domains)) {
 		route := o.Domains[domain]
@@ -341,9 +424,13 @@ func (p *Postfix) start(dir string) error {
 	deadline := time.Now().Add(mailReadyTimeout)
 	tick := time.NewTicker(readyPollInterval)
 	defer tick.Stop()
-	for !(strings.Contains(since(), "daemon started") && accepts(p.SMTPAddr)) {
+	ready := func() bool {
+		return strings.Contains(since(), "daemon started") && accepts(p.SMTPAddr) &&
+			(p.SubmissionAddr == "" || accepts(p.SubmissionAddr))
+	}
+	for !ready() {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %v", p.SMTPAddr, mailReadyTimeout)
+			return fmt.Errorf("%s not ready after %v", strings.TrimSpace(p.SMTPAddr+" "+p.SubmissionAddr), mailReadyTimeout)
 		}
 		select {
 		case <-proc.done:
