@@ -143,18 +143,19 @@ func (u *user) leaveRoom(local, full, status string) {
 		return
 	}
 	delete(r.resources, full)
-	u.send(u.selfPresence(r, full, "unavailable", nil))
-	if len(r.resources) > 0 {
-		return
-	}
-	delete(u.rooms, local)
-	if rooms := u.roomsOf(); rooms != nil && r.joined {
-		ctx, cancel := roomCtx(u)
-		defer cancel()
-		if err := rooms.LeaveRoom(ctx, local, status); err != nil {
-			u.t.log.Warn("leaving room", "user", u.jid, "room", local, "error", err)
+	if len(r.resources) == 0 {
+		// The last resource: part the network room before confirming, so
+		// the confirmation means the user is gone from it.
+		delete(u.rooms, local)
+		if rooms := u.roomsOf(); rooms != nil && r.joined {
+			ctx, cancel := roomCtx(u)
+			if err := rooms.LeaveRoom(ctx, local, status); err != nil {
+				u.t.log.Warn("leaving room", "user", u.jid, "room", local, "error", err)
+			}
+			cancel()
 		}
 	}
+	u.send(u.selfPresence(r, full, "unavailable", nil))
 }
 
 // replayRoom sends one resource the occupants, its own presence (status
