@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/email"
 	"github.com/ferry-xmpp/ferry/bridges/irc"
 	"github.com/ferry-xmpp/ferry/bridges/sms"
 	"github.com/ferry-xmpp/ferry/config"
@@ -49,7 +50,7 @@ func start(t *testing.T, mutate func(*config.Config)) *setup {
 	t.Helper()
 	testenv.Need(t, "prosody")
 	p := testenv.StartProsody(t, testenv.ProsodyOptions{
-		Components: map[string]string{transportDomain: secret, "broken.localhost": "right-secret", "irc.localhost": secret, "sms.localhost": secret},
+		Components: map[string]string{transportDomain: secret, "broken.localhost": "right-secret", "irc.localhost": secret, "sms.localhost": secret, "mail.localhost": secret},
 		Users:      map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"},
 	})
 	cfg := config.Defaults()
@@ -82,7 +83,7 @@ func runFerry(t *testing.T, cfg config.Config) *ferry {
 	ready := make(chan struct{})
 	go func() {
 		f.done <- daemon.Run(ctx, daemon.Options{Config: cfg, Logger: log, Version: "test", Ready: ready,
-			Bridges: map[string]bridges.Factory{testbridge.Kind: f.net.Factory(), irc.Kind: irc.Factory, sms.Kind: sms.Factory}})
+			Bridges: map[string]bridges.Factory{testbridge.Kind: f.net.Factory(), irc.Kind: irc.Factory, sms.Kind: sms.Factory, email.Kind: email.Factory}})
 	}()
 	select {
 	case <-ready:

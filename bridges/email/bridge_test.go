@@ -1,0 +1,245 @@
+package email
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+func TestParseOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  map[string]any
+		err  string // substring; "" = valid
+	}{
+		{"defaults", map[string]any{}, ""},
+		{"relay", map[string]any{"relay": map[string]any{"domain": "relay.example.org", "smarthost": "127.0.0.1:25"}}, ""},
+		{"unknown key", map[string]any{"colour": "red"}, "colour: unknown option"},
+		{"bad backlog", map[string]any{"backlog": int64(-1)}, "backlog: must be a whole number"},
+		{"backlog over max", map[string]any{"backlog": int64(50), "max_backlog": int64(10)}, "must not exceed max_backlog"},
+		{"public listen without url", map[string]any{"listen": "0.0.0.0:8089"}, "listens beyond loopback"},
+		{"public listen with url", map[string]any{"listen": "0.0.0.0:8089", "public_url": "https://x.org/f"}, ""},
+		{"relay without domain", map[string]any{"relay": map[string]any{}}, "relay.domain"},
+		{"relay bad smarthost", map[string]any{"relay": map[string]any{"domain": "r.example.org", "smarthost": "nohost"}}, "relay.smarthost: must be host:port"},
+		{"relay bad security", map[string]any{"relay": map[string]any{"domain": "r.example.org", "smarthost_security": "ssl"}}, "relay.smarthost_security"},
+		{"relay unknown key", map[string]any{"relay": map[string]any{"domain": "r.example.org", "x": 1}}, "relay.x: unknown option"},
+		{"bad duration", map[string]any{"retry_min": "soon"}, "retry_min: must be a duration"},
+		{"retry order", map[string]any{"retry_min": "1h", "retry_max": "1m"}, "retry_min: must not exceed retry_max"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseOptions(tc.raw)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("error %v, want one containing %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func TestValidHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"imap.example.org": true, "127.0.0.1": true, "::1": true, "a-b.c": true,
+		"": false, "-a.org": false, "a..org": false, "a b.org": false, "x.org/evil": false, "a@b": false,
+		strings.Repeat("a", 64) + ".org": false,
+	} {
+		if got := validHost(h); got != want {
+			t.Errorf("validHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+func TestAliasNamesAndSenders(t *testing.T) {
+	for n, want := range map[string]bool{"alerts": true, "a.b-c9": true, "": false, ".a": false, "a.": false,
+		"a..b": false, "Alerts": false, "a_b": false, "a@b": false, strings.Repeat("a", 31): false} {
+		if got := validAliasName(n); got != want {
+			t.Errorf("validAliasName(%q) = %v, want %v", n, got, want)
+		}
+	}
+	got, err := parseSenders("Alice@Example.org, @Lists.Example.org;bob@x.org -")
+	if err != nil || strings.Join(got, " ") != "alice@example.org @lists.example.org bob@x.org" {
+		t.Errorf("parseSenders: %v %v", got, err)
+	}
+	for _, bad := range []string{"not-an-address", "@bad domain", "a@b@c"} {
+		if _, err := parseSenders(bad); err == nil {
+			t.Errorf("parseSenders(%q) accepted", bad)
+		}
+	}
+}
+
+func TestConvReferencesBounded(t *testing.T) {
+	var c conv
+	for i := range 50 {
+		c.add(strings.Repeat("x", i+1) + "@h")
+	}
+	if len(c.References) != maxReferences || c.References[0] != "x@h" || c.Last != strings.Repeat("x", 50)+"@h" ||
+		c.References[maxReferences-1] != c.Last {
+		t.Errorf("references: %d, first %q, last %q", len(c.References), c.References[0], c.Last)
+	}
+}
+
+func TestFirstLineAndSizes(t *testing.T) {
+	if got := firstLine("  hello there\nsecond", 70); got != "hello there" {
+		t.Errorf("firstLine: %q", got)
+	}
+	if got := firstLine(strings.Repeat("é", 80), 70); got != strings.Repeat("é", 70)+"…" {
+		t.Errorf("firstLine long: %q", got)
+	}
+	for n, want := range map[int64]string{12: "12 bytes", 2048: "2.0 KB", 20 << 10: "20 KB", 3 << 20: "3.0 MB", 40 << 20: "40 MB"} {
+		if got := humanSize(n); got != want {
+			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParsePrefs(t *testing.T) {
+	b := &Bridge{opts: defaultOptions()}
+	p := b.parsePrefs(map[string]string{settingFolders: " INBOX, Lists ,,", settingBacklog: "99999", settingMarkRead: "true",
+		settingSignature: `Alice\nExample Inc.`})
+	if strings.Join(p.Folders, "|") != "INBOX|Lists" || p.Backlog != b.opts.MaxBacklog || !p.MarkRead || p.Signature != "Alice\nExample Inc." {
+		t.Errorf("prefs: %+v", p)
+	}
+	if p := b.parsePrefs(nil); len(p.Folders) != 1 || p.Folders[0] != "INBOX" || p.Backlog != b.opts.Backlog {
+		t.Errorf("default prefs: %+v", p)
+	}
+}
+
+// testBridge is a bridge with a real store and one registered account.
+func testBridge(t *testing.T, raw map[string]any, jids ...string) *Bridge {
+	t.Helper()
+	ctx := context.Background()
+	sealer, err := registry.NewSealer(make([]byte, registry.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := registry.Open(ctx, filepath.Join(t.TempDir(), "db"), sealer, registry.Options{AutoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	br, err := Factory("mail.gw", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := br.(*Bridge)
+	b.UseStore(store)
+	for _, j := range jids {
+		if err := store.PutAccount(ctx, registry.Account{Transport: "mail.gw", JID: j, Fields: map[string]string{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestAliasCommands(t *testing.T) {
+	ctx := context.Background()
+	b := testBridge(t, map[string]any{"relay": map[string]any{"domain": "relay.test", "max_addresses": int64(2)}},
+		"alice@x.org", "bob@x.org")
+	if len(b.Commands()) != 3 {
+		t.Fatalf("commands: %+v", b.Commands())
+	}
+	out, err := b.RunCommand(ctx, "alice@x.org", nodeAliasAdd, map[string]string{"name": "Alerts", "senders": "@mon.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.Fields(strings.TrimPrefix(out, "Created "))[0]
+	addr = strings.TrimSuffix(addr, ":")
+	if !strings.HasPrefix(addr, "alerts.") || !strings.HasSuffix(addr, "@relay.test") {
+		t.Fatalf("created %q", out)
+	}
+	r, ok, err := directory{b}.Lookup(ctx, addr)
+	if err != nil || !ok || r.Owner != "alice@x.org" || len(r.Senders) != 1 || r.Senders[0] != "@mon.example.org" {
+		t.Fatalf("lookup: %+v %v %v", r, ok, err)
+	}
+	if _, ok, _ := (directory{b}).Lookup(ctx, "nosuch.aaaaaa@relay.test"); ok {
+		t.Error("unknown address found")
+	}
+	if out, _ := b.RunCommand(ctx, "bob@x.org", nodeAliasList, nil); strings.Contains(out, addr) {
+		t.Errorf("bob sees alice's address: %q", out)
+	}
+	if _, err := b.RunCommand(ctx, "bob@x.org", nodeAliasDelete, map[string]string{"address": addr}); !isCond(err, bridges.ItemNotFound) {
+		t.Errorf("bob deleting alice's address: %v", err)
+	}
+	if _, err := b.RunCommand(ctx, "alice@x.org", nodeAliasAdd, map[string]string{"name": "bad name"}); !isCond(err, bridges.NotAcceptable) {
+		t.Errorf("bad name: %v", err)
+	}
+	if _, err := b.RunCommand(ctx, "alice@x.org", nodeAliasAdd, map[string]string{"name": "two"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.RunCommand(ctx, "alice@x.org", nodeAliasAdd, map[string]string{"name": "three"}); !isCond(err, bridges.PolicyViolation) {
+		t.Errorf("over the limit: %v", err)
+	}
+	if out, _ := b.RunCommand(ctx, "alice@x.org", nodeAliasList, nil); !strings.Contains(out, addr) || !strings.Contains(out, "(2)") {
+		t.Errorf("list: %q", out)
+	}
+	if _, err := b.RunCommand(ctx, "alice@x.org", nodeAliasDelete, map[string]string{"address": strings.ToUpper(addr)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := (directory{b}).Lookup(ctx, addr); ok {
+		t.Error("deleted address still found")
+	}
+}
+
+func isCond(err error, c bridges.Condition) bool {
+	be, ok := err.(*bridges.Error)
+	return ok && be.Condition == c
+}
+
+func TestAttachmentLinks(t *testing.T) {
+	ctx := context.Background()
+	b := testBridge(t, map[string]any{"public_url": "https://gw.example/f/"}, "alice@x.org", "bob@x.org")
+	s := &session{b: b, jid: "alice@x.org"}
+	link, err := s.attachmentLink(ctx, origin{Folder: "INBOX", UIDValidity: 7, UID: 42, Via: "x"}, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, ok := strings.CutPrefix(link, "https://gw.example/f"+attachmentPath)
+	if !ok {
+		t.Fatalf("link %q", link)
+	}
+	got, err := b.verifyLink(ctx, token)
+	if err != nil || got.JID != "alice@x.org" || got.Origin.UID != 42 || got.Origin.Folder != "INBOX" || got.Part != "2" {
+		t.Fatalf("verify: %+v %v", got, err)
+	}
+	// Altering the target (here: claiming bob's mailbox) breaks the signature.
+	for _, bad := range []string{token[:len(token)-2] + "AA", "x" + token, "nodot", ""} {
+		if _, err := b.verifyLink(ctx, bad); err == nil {
+			t.Errorf("tampered token %q accepted", bad)
+		}
+	}
+	// The key is per user and stable.
+	again, _ := s.attachmentLink(ctx, origin{Folder: "INBOX", UIDValidity: 7, UID: 42}, "2")
+	if again != link {
+		t.Errorf("same target, different links: %q %q", link, again)
+	}
+}
+
+func TestFolderStateRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	b := testBridge(t, nil, "alice@x.org")
+	fs := folderState{b: b, jid: "alice@x.org", account: "alice@x.org"}
+	if _, ok, err := fs.Load(ctx, "INBOX"); ok || err != nil {
+		t.Fatalf("empty load: %v %v", ok, err)
+	}
+	for _, uid := range []uint32{5, 9} {
+		if err := fs.Save(ctx, "INBOX", stateOf(3, uid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, ok, err := fs.Load(ctx, "INBOX")
+	if !ok || err != nil || st.UIDValidity != 3 || st.LastUID != 9 {
+		t.Fatalf("load: %+v %v %v", st, ok, err)
+	}
+	if _, ok, _ := fs.Load(ctx, "Lists"); ok {
+		t.Error("another folder shares the state")
+	}
+}
+
+func stateOf(v, uid uint32) imapwatch.State { return imapwatch.State{UIDValidity: v, LastUID: uid} }

@@ -1,0 +1,240 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/email/compose"
+	"github.com/ferry-xmpp/ferry/bridges/email/relay"
+	"github.com/ferry-xmpp/ferry/bridges/email/submit"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+// How long finished work stays in the store: sent mail so a late bounce
+// still finds its stanza, relay mail so its attachment links keep working.
+const keepFinished = 7 * 24 * time.Hour
+
+// Run serves attachment links and the relay domain, and delivers queued
+// mail, until ctx ends.
+func (b *Bridge) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", b.opts.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: b.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	slog.Info("email attachment links listening", "transport", b.domain, "addr", ln.Addr().String())
+	if b.opts.Relay != nil {
+		stop, err := b.serveRelay()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	go b.loop(ctx, b.wakeRelay, b.relayDue)
+	b.loop(ctx, b.wakeOut, b.deliverDue)
+	return nil
+}
+
+// serveRelay starts the relay domain's SMTP server.
+func (b *Bridge) serveRelay() (stop func(), err error) {
+	r := b.opts.Relay
+	srv, err := relay.New(relay.Config{Domains: []string{r.Domain}, Hostname: b.domain, MaxSize: r.MaxSize,
+		PerAddressPerHour: r.PerAddressPerHour, Logger: slog.With("transport", b.domain)}, directory{b}, b.storeRelayMail)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", r.Listen)
+	if err != nil {
+		return nil, err
+	}
+	go func() { _ = srv.Serve(ln) }()
+	slog.Info("email relay domain listening", "transport", b.domain, "domain", r.Domain, "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}
+
+// loop runs work when woken or when it says it is due again.
+func (b *Bridge) loop(ctx context.Context, wake chan struct{}, work func(context.Context) time.Duration) {
+	for {
+		next := b.safely(ctx, work)
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (b *Bridge) safely(ctx context.Context, work func(context.Context) time.Duration) (next time.Duration) {
+	defer func() {
+		if r := recover(); r != nil {
+			slog.Error("email queue panicked", "transport", b.domain, "panic", r)
+			next = b.opts.RetryMin
+		}
+	}()
+	return work(ctx)
+}
+
+// deliverDue sends every due mail and returns how long to sleep.
+func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
+	if b.store == nil {
+		return time.Minute
+	}
+	for _, state := range []string{stateSent, stateFailed, stateBounced, stateDelivered} {
+		if _, err := b.store.DeleteJobsBefore(ctx, b.domain, state, time.Now().Add(-keepFinished)); err != nil {
+			slog.Error("pruning the mail queue", "transport", b.domain, "error", err)
+		}
+	}
+	jobs, err := b.store.DueJobs(ctx, b.domain, kindOut, statePending, time.Now(), 50)
+	if err != nil {
+		slog.Error("reading the mail queue", "transport", b.domain, "error", err)
+		return b.opts.RetryMin
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return 0
+		}
+		b.deliver(ctx, j)
+	}
+	if len(jobs) >= 50 {
+		return 0
+	}
+	return b.opts.RetryMin
+}
+
+// deliver hands one mail to the submission server (or the smarthost for
+// relay addresses) and reports the outcome on its stanza.
+func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
+	s := b.sessionFor(j.JID)
+	if s == nil {
+		// Sending needs the account and reporting needs its sink: wait
+		// for the session (it opens when the user or Ferry comes back).
+		j.NextAt = time.Now().Add(b.opts.RetryMin)
+		b.update(ctx, j)
+		return
+	}
+	o, err := decodeOut(j.Payload)
+	if err != nil {
+		j.State, j.LastError = stateFailed, "unreadable queue entry"
+		b.update(ctx, j)
+		return
+	}
+	raw, err := compose.Build(compose.Mail{From: compose.Address{Name: s.acct.Name, Addr: o.From},
+		To: []compose.Address{{Addr: o.To}}, Subject: o.Subject, Date: o.Date, MessageID: o.MessageID,
+		InReplyTo: o.InReplyTo, References: o.References, Body: o.Body, Signature: s.prefsNow().Signature})
+	if err != nil {
+		j.State, j.LastError = stateFailed, err.Error()
+		b.update(ctx, j)
+		s.report(ctx, o, bridges.NotAcceptable, "the mail could not be built: "+err.Error())
+		return
+	}
+	server := s.acct.smtpServer()
+	if o.Via != "" {
+		server = b.smarthost()
+	}
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = submit.Send(sctx, server, o.From, []string{o.To}, raw)
+	cancel()
+	var se *submit.Error
+	switch {
+	case err == nil:
+		j.State = stateSent
+		if o.WantsReceipt {
+			s.delivered(ctx, o)
+		}
+	case errors.As(err, &se) && se.Permanent:
+		j.State, j.LastError = stateFailed, se.Text
+		s.report(ctx, o, permanentCondition(se), se.Text)
+	default:
+		j.Attempts++
+		j.LastError = errorTextOf(err)
+		if j.Attempts >= b.opts.Attempts {
+			j.State = stateFailed
+			s.report(ctx, o, bridges.RemoteServerTmout, "the mail server did not take the mail after several tries: "+j.LastError)
+		} else {
+			j.NextAt = time.Now().Add(b.backoff(j.Attempts))
+		}
+	}
+	b.update(ctx, j)
+}
+
+func permanentCondition(se *submit.Error) bridges.Condition {
+	switch {
+	case se.Auth:
+		return bridges.NotAuthorized
+	case se.Recipient != "":
+		return bridges.ItemNotFound
+	default:
+		return bridges.NotAcceptable
+	}
+}
+
+func errorTextOf(err error) string {
+	var se *submit.Error
+	if errors.As(err, &se) {
+		return se.Text
+	}
+	return err.Error()
+}
+
+func (b *Bridge) smarthost() submit.Server {
+	r := b.opts.Relay
+	return submit.Server{Addr: r.Smarthost, Security: submit.Security(r.SmarthostSecurity),
+		Username: r.SmarthostUser, Password: r.SmarthostPassword, HeloName: b.domain}
+}
+
+func (b *Bridge) update(ctx context.Context, j registry.Job) {
+	if err := b.store.UpdateJob(ctx, j); err != nil {
+		slog.Error("updating the mail queue", "transport", b.domain, "job", j.ID, "error", err)
+	}
+}
+
+func (b *Bridge) backoff(attempt int) time.Duration {
+	d := b.opts.RetryMin << min(attempt-1, 20)
+	if d <= 0 || d > b.opts.RetryMax {
+		d = b.opts.RetryMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func (s *session) prefsNow() prefs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.prefs
+}
+
+// report bounces a mail back to its sender as an error on the stanza.
+func (s *session) report(ctx context.Context, o outMail, cond bridges.Condition, text string) {
+	d := s.delivery()
+	if d == nil || o.StanzaID == "" {
+		s.log.Warn("mail not delivered", "to", o.To, "error", text)
+		return
+	}
+	if err := d.Failed(ctx, o.Peer, o.StanzaID, o.Sender, cond, text); err != nil {
+		s.log.Error("reporting a failed mail", "error", err)
+	}
+}
+
+// delivered acknowledges a mail the server took (XEP-0184).
+func (s *session) delivered(ctx context.Context, o outMail) {
+	if d := s.delivery(); d != nil && o.StanzaID != "" {
+		if err := d.Delivered(ctx, o.Peer, o.StanzaID, o.Sender); err != nil {
+			s.log.Error("sending a receipt", "error", err)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+)
+
+// Per-account settings.
+const (
+	settingFolders   = "folders"
+	settingBacklog   = "backlog"
+	settingMarkRead  = "mark_read"
+	settingSignature = "signature"
+)
+
+func (b *Bridge) settingsFields() []bridges.Field {
+	return []bridges.Field{
+		{Var: settingFolders, Label: "Folders to watch", Type: bridges.TextSingle, Default: "INBOX",
+			Desc: "Comma-separated IMAP folder names, e.g. INBOX, Lists."},
+		{Var: settingBacklog, Label: "Old mails shown when a folder is first watched", Type: bridges.TextSingle,
+			Default: strconv.Itoa(b.opts.Backlog), Desc: fmt.Sprintf("0 to %d.", b.opts.MaxBacklog)},
+		{Var: settingMarkRead, Label: "Mark mail read once it reached me", Type: bridges.Boolean, Default: "false"},
+		{Var: settingSignature, Label: "Signature added to mail I send", Type: bridges.TextSingle,
+			Desc: "One line; \\n starts a new one."},
+	}
+}
+
+// prefs are the parsed settings of one account.
+type prefs struct {
+	Folders   []string
+	Backlog   int
+	MarkRead  bool
+	Signature string
+}
+
+func (b *Bridge) parsePrefs(s map[string]string) prefs {
+	p := prefs{Backlog: b.opts.Backlog}
+	for _, f := range strings.Split(s[settingFolders], ",") {
+		if f = strings.TrimSpace(f); f != "" && !strings.ContainsAny(f, "\r\n\x00") {
+			p.Folders = append(p.Folders, f)
+		}
+	}
+	if len(p.Folders) == 0 {
+		p.Folders = []string{"INBOX"}
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(s[settingBacklog])); err == nil {
+		p.Backlog = min(max(n, 0), b.opts.MaxBacklog)
+	}
+	p.MarkRead, _ = strconv.ParseBool(s[settingMarkRead])
+	p.Signature = strings.ReplaceAll(s[settingSignature], `\n`, "\n")
+	return p
+}
+
+// session is one account: its folder watchers and its sink.
+type session struct {
+	b    *Bridge
+	jid  string
+	acct account
+	sink bridges.Events
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	prefs    prefs
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	watchers map[string]watcherState // folder -> last report
+	closed   bool
+}
+
+type watcherState struct {
+	connected bool
+	err       error
+}
+
+func newSession(b *Bridge, jid string, a account, settings map[string]string, sink bridges.Events) *session {
+	return &session{b: b, jid: jid, acct: a, sink: sink, prefs: b.parsePrefs(settings),
+		log: slog.With("transport", b.domain, "user", jid)}
+}
+
+// start launches one watcher per folder.
+func (s *session) start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acct.Email == "" {
+		s.sink.Status(bridges.Connected, "Relay addresses only (no mailbox registered)")
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.watchers = map[string]watcherState{}
+	s.sink.Status(bridges.Connecting, "Connecting to "+s.acct.IMAP.addr())
+	for _, folder := range s.prefs.Folders {
+		s.watchers[folder] = watcherState{}
+		cfg := imapwatch.Config{
+			Server: s.acct.imapServer(), Folder: folder, Backlog: s.prefs.Backlog, MarkRead: s.prefs.MarkRead,
+			MaxSize: s.b.opts.MaxMailSize, PollInterval: s.b.opts.PollInterval, Logger: s.log,
+			Status: func(connected bool, err error) { s.watcherStatus(folder, connected, err) },
+		}
+		store := folderState{b: s.b, jid: s.jid, account: s.acct.Email}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					s.log.Error("mail watcher panicked", "folder", folder, "panic", r)
+				}
+			}()
+			if err := imapwatch.Run(ctx, cfg, store, s.handleMail); err != nil && ctx.Err() == nil {
+				s.log.Error("mail watcher stopped", "folder", folder, "error", err)
+			}
+		}()
+	}
+}
+
+// stop ends the watchers and waits for them.
+func (s *session) stop() {
+	s.mu.Lock()
+	cancel := s.cancel
+	s.cancel = nil
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.wg.Wait()
+}
+
+// watcherStatus folds the folders' states into the account's state.
+func (s *session) watcherStatus(folder string, connected bool, err error) {
+	s.mu.Lock()
+	if s.closed || s.watchers == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.watchers[folder] = watcherState{connected: connected, err: err}
+	var up, total int
+	var authErr, lastErr error
+	for _, w := range s.watchers {
+		total++
+		if w.connected {
+			up++
+		}
+		var ie *imapwatch.Error
+		if errors.As(w.err, &ie) && ie.Auth {
+			authErr = w.err
+		} else if w.err != nil {
+			lastErr = w.err
+		}
+	}
+	s.mu.Unlock()
+	switch {
+	case authErr != nil:
+		s.sink.Status(bridges.Failed, "Mail login refused: "+errorText(authErr)+" (register again with the right password)")
+	case up == total:
+		s.sink.Status(bridges.Connected, "Watching "+strings.Join(s.prefs.Folders, ", ")+" of "+s.acct.Email)
+	case lastErr != nil:
+		s.sink.Status(bridges.Connecting, "Reconnecting to "+s.acct.IMAP.addr()+": "+errorText(lastErr))
+	default:
+		s.sink.Status(bridges.Connecting, "Connecting to "+s.acct.IMAP.addr())
+	}
+}
+
+func errorText(err error) string {
+	var ie *imapwatch.Error
+	if errors.As(err, &ie) {
+		return ie.Text
+	}
+	var be *bridges.Error
+	if errors.As(err, &be) {
+		return be.Text
+	}
+	return err.Error()
+}
+
+// SettingsChanged restarts the watchers with the new folders and options.
+func (s *session) SettingsChanged(settings map[string]string) {
+	s.stop()
+	s.mu.Lock()
+	s.prefs = s.b.parsePrefs(settings)
+	closed := s.closed
+	s.mu.Unlock()
+	if !closed {
+		s.start()
+	}
+}
+
+// Close stops watching; queued mail stays queued for the next session.
+func (s *session) Close(context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.b.forget(s)
+	s.stop()
+	return nil
+}
+
+// delivery reports an outgoing mail's fate.
+func (s *session) delivery() bridges.DeliveryEvents {
+	d, _ := s.sink.(bridges.DeliveryEvents)
+	return d
+}
