@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README.md):
-#   make demo   local Prosody, ngIRCd, Kannel + Ferry (IRC, SMS, echo) on loopback
+#   make demo   local Prosody, ngIRCd, Kannel, Dovecot, Postfix + Ferry (IRC, SMS, email, echo) on loopback
 #   make test   install the servers the tests use, then run every check
 
 .PHONY: demo test build fuzz
@@ -18,3 +18,8 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./internal/xmlnode/
 	go test -run=NONE -fuzz=FuzzOpen -fuzztime=30s ./registry/
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./config/
+	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./bridges/email/mailparse/
+	go test -run=NONE -fuzz=FuzzBuild -fuzztime=30s ./bridges/email/compose/
+	go test -run=NONE -fuzz=FuzzSession -fuzztime=30s ./bridges/email/relay/
+	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
+	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
