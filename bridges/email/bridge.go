@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -85,8 +86,8 @@ func (b *Bridge) Open(_ context.Context, acct bridges.Account, sink bridges.Even
 	b.byJID[s.jid] = s
 	b.mu.Unlock()
 	s.start()
-	kick(b.wakeOut) // mail queued before a restart goes out now
-	kick(b.wakeRelay)
+	backoff.Kick(b.wakeOut) // mail queued before a restart goes out now
+	backoff.Kick(b.wakeRelay)
 	return s, nil
 }
 
@@ -101,13 +102,6 @@ func (b *Bridge) forget(s *session) {
 	defer b.mu.Unlock()
 	if b.byJID[s.jid] == s {
 		delete(b.byJID, s.jid)
-	}
-}
-
-func kick(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
 	}
 }
 

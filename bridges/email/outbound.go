@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/compose"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -113,7 +114,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	if err := s.saveOutbound(ctx, m.Peer, c, newThread); err != nil {
 		s.log.Error("saving the conversation", "error", err) // the mail still goes out
 	}
-	kick(s.b.wakeOut)
+	backoff.Kick(s.b.wakeOut)
 	return nil
 }
 

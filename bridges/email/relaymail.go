@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/email/relay"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -40,7 +41,7 @@ func (b *Bridge) storeRelayMail(ctx context.Context, e relay.Envelope) error {
 		Kind: kindRelayIn, Payload: payload, State: statePending}); err != nil {
 		return err
 	}
-	kick(b.wakeRelay)
+	backoff.Kick(b.wakeRelay)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/email/compose"
 	"github.com/ferry-xmpp/ferry/bridges/email/relay"
 	"github.com/ferry-xmpp/ferry/bridges/email/submit"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -42,8 +42,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	go b.loop(ctx, b.wakeRelay, b.relayDue)
-	b.loop(ctx, b.wakeOut, b.deliverDue)
+	go backoff.Run(ctx, b.wakeRelay, b.safely(b.relayDue))
+	backoff.Run(ctx, b.wakeOut, b.safely(b.deliverDue))
 	return nil
 }
 
@@ -64,30 +64,17 @@ func (b *Bridge) serveRelay() (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-// loop runs work when woken or when it says it is due again.
-func (b *Bridge) loop(ctx context.Context, wake chan struct{}, work func(context.Context) time.Duration) {
-	for {
-		next := b.safely(ctx, work)
-		t := time.NewTimer(next)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-wake:
-		case <-t.C:
-		}
-		t.Stop()
+// safely keeps a queue loop alive through a panic in one pass.
+func (b *Bridge) safely(work func(context.Context) time.Duration) func(context.Context) time.Duration {
+	return func(ctx context.Context) (next time.Duration) {
+		defer func() {
+			if r := recover(); r != nil {
+				slog.Error("email queue panicked", "transport", b.domain, "panic", r)
+				next = b.opts.RetryMin
+			}
+		}()
+		return work(ctx)
 	}
-}
-
-func (b *Bridge) safely(ctx context.Context, work func(context.Context) time.Duration) (next time.Duration) {
-	defer func() {
-		if r := recover(); r != nil {
-			slog.Error("email queue panicked", "transport", b.domain, "panic", r)
-			next = b.opts.RetryMin
-		}
-	}()
-	return work(ctx)
 }
 
 // deliverDue sends every due mail and returns how long to sleep.
@@ -205,11 +192,7 @@ func (b *Bridge) update(ctx context.Context, j registry.Job) {
 }
 
 func (b *Bridge) backoff(attempt int) time.Duration {
-	d := b.opts.RetryMin << min(attempt-1, 20)
-	if d <= 0 || d > b.opts.RetryMax {
-		d = b.opts.RetryMax
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return backoff.Delay(b.opts.RetryMin, b.opts.RetryMax, attempt-1)
 }
 
 func (s *session) prefsNow() prefs {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
 // network is one user's connection to one IRC server. Its goroutine owns
@@ -268,12 +268,7 @@ func (n *network) failJoins(err error, all bool) {
 }
 
 func (n *network) backoff(attempt int) time.Duration {
-	o := n.s.b.opts
-	d := o.ReconnectMin << min(attempt, 20)
-	if d <= 0 || d > o.ReconnectMax {
-		d = o.ReconnectMax
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return backoff.Delay(n.s.b.opts.ReconnectMin, n.s.b.opts.ReconnectMax, attempt)
 }
 
 // While not connected the goroutine keeps serving requests, so a message

@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/sms/kannel"
 	"github.com/ferry-xmpp/ferry/bridges/sms/numbers"
 	"github.com/ferry-xmpp/ferry/bridges/sms/twilio"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -193,9 +194,4 @@ func (b *Bridge) sessionForNumber(e164 string) *session {
 	return b.byNumber[e164]
 }
 
-func (b *Bridge) kick() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
-	}
-}
+func (b *Bridge) kick() { backoff.Kick(b.wake) }

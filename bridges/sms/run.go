@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -31,25 +31,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	}()
 	slog.Info("sms webhooks listening", "transport", b.domain, "addr", ln.Addr().String(), "provider", b.provider.Name())
-	b.deliverLoop(ctx)
+	// Due texts go to the provider, oldest first, when a new one is
+	// queued or the next retry is due.
+	backoff.Run(ctx, b.wake, b.deliverDue)
 	return nil
-}
-
-// deliverLoop hands due texts to the provider, oldest first, waking when a
-// new text is queued or the next retry is due.
-func (b *Bridge) deliverLoop(ctx context.Context) {
-	for {
-		next := b.deliverDue(ctx)
-		t := time.NewTimer(next)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-b.wake:
-		case <-t.C:
-		}
-		t.Stop()
-	}
 }
 
 // deliverDue sends every due text and returns how long to sleep.
@@ -117,11 +102,7 @@ func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
 }
 
 func (b *Bridge) backoff(attempt int) time.Duration {
-	d := b.opts.RetryMin << min(attempt-1, 20)
-	if d <= 0 || d > b.opts.RetryMax {
-		d = b.opts.RetryMax
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return backoff.Delay(b.opts.RetryMin, b.opts.RetryMax, attempt-1)
 }
 
 // fail bounces a text back to its sender as an error on the stanza.

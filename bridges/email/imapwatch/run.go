@@ -7,13 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
 // State is what must survive restarts for one folder: the folder's
@@ -227,16 +228,7 @@ func (w *worker) status(connected bool, err error) {
 // that failed together (a server restart) do not retry together, and at most
 // BackoffMax.
 func (w *worker) backoff(n int) time.Duration {
-	return backoffDelay(w.cfg.BackoffMin, w.cfg.BackoffMax, n)
-}
-
-func backoffDelay(lo, hi time.Duration, n int) time.Duration {
-	d := lo
-	for i := 0; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return min(d+rand.N(d/2+1), hi)
+	return backoff.Delay(w.cfg.BackoffMin, w.cfg.BackoffMax, n)
 }
 
 // sleep waits for d or until ctx ends.

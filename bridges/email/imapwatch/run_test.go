@@ -536,16 +536,3 @@ func TestRunNeedsStoreAndHandler(t *testing.T) {
 		t.Error("nil handler accepted")
 	}
 }
-
-func TestBackoffDelay(t *testing.T) {
-	lo, hi := 2*time.Second, 5*time.Minute
-	for n := range 20 {
-		step := min(lo<<min(n, 20), hi)
-		for range 50 {
-			d := backoffDelay(lo, hi, n)
-			if d < lo || d > hi || d < step || d > step+step/2 {
-				t.Fatalf("backoffDelay(%d) = %v, want within [%v, %v] and [%v, %v]", n, d, step, step+step/2, lo, hi)
-			}
-		}
-	}
-}
