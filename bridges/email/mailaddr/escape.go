@@ -1,6 +1,9 @@
 package mailaddr
 
-import "strings"
+import (
+	"encoding/hex"
+	"strings"
+)
 
 // special lists the ten characters XEP-0106 escapes, all ASCII, so a byte
 // scan never splits a multi-byte UTF-8 sequence.
@@ -40,12 +43,10 @@ func escapeAt(s string, i int) (byte, bool) {
 	if i+3 > len(s) || s[i] != '\\' {
 		return 0, false
 	}
-	hi, ok1 := hexVal(s[i+1])
-	lo, ok2 := hexVal(s[i+2])
-	if !ok1 || !ok2 {
+	c, ok := unhexPair(s[i+1], s[i+2])
+	if !ok {
 		return 0, false
 	}
-	c := hi<<4 | lo
 	if strings.IndexByte(special, c) < 0 {
 		return 0, false
 	}
@@ -95,14 +96,9 @@ func toLowerASCII(c byte) byte {
 	return c
 }
 
-func hexVal(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+// unhexPair decodes two hex digits, either case.
+func unhexPair(a, b byte) (byte, bool) {
+	var out [1]byte
+	_, err := hex.Decode(out[:], []byte{a, b})
+	return out[0], err == nil
 }

@@ -246,8 +246,9 @@ func isAtext(r rune) bool {
 	return !strings.ContainsRune(`()<>[]:;@\,."`, r)
 }
 
-// isDotAtom reports whether s can be written as an unquoted local part.
-func isDotAtom(s string) bool {
+// IsDotAtom reports whether s is an RFC 5322 dot-atom (RFC 6532 allows
+// non-ASCII): a local part that can be written unquoted.
+func IsDotAtom(s string) bool {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
 		return false
 	}
@@ -261,7 +262,7 @@ func isDotAtom(s string) bool {
 
 // quoteLocal writes the decoded local part s in its shortest form.
 func quoteLocal(s string) string {
-	if isDotAtom(s) {
+	if IsDotAtom(s) {
 		return s
 	}
 	var b strings.Builder

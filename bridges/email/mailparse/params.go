@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 )
@@ -188,19 +189,7 @@ func percentDecode(s string) []byte {
 }
 
 func unhex2(a, b byte) (byte, bool) {
-	x, ok1 := unhex(a)
-	y, ok2 := unhex(b)
-	return x<<4 | y, ok1 && ok2
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	var out [1]byte
+	_, err := hex.Decode(out[:], []byte{a, b})
+	return out[0], err == nil
 }

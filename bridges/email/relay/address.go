@@ -73,7 +73,7 @@ func requote(addr string) string {
 		return addr
 	}
 	local, domain := addr[:at], addr[at+1:]
-	if local == "" || isDotAtom(local) {
+	if local == "" || mailaddr.IsDotAtom(local) {
 		return addr
 	}
 	var b strings.Builder
@@ -90,35 +90,10 @@ func requote(addr string) string {
 	return b.String()
 }
 
-// isAtext reports whether r is RFC 5322 atext, extended to non-ASCII by
-// RFC 6532.
-func isAtext(r rune) bool {
-	if r >= utf8.RuneSelf {
-		return true
-	}
-	if r <= ' ' || r == 0x7f {
-		return false
-	}
-	return !strings.ContainsRune(`()<>[]:;@\,."`, r)
-}
-
-// isDotAtom reports whether s is an RFC 5322 dot-atom.
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for _, r := range s {
-		if r != '.' && !isAtext(r) {
-			return false
-		}
-	}
-	return true
-}
-
 // validLocalPart reports whether s, as produced by requote, is a dot-atom
 // or a single quoted string.
 func validLocalPart(s string) bool {
-	if isDotAtom(s) {
+	if mailaddr.IsDotAtom(s) {
 		return true
 	}
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {

@@ -1,6 +1,9 @@
 package ircaddr
 
-import "strings"
+import (
+	"encoding/hex"
+	"strings"
+)
 
 // escapable holds the ten characters XEP-0106 §3.2 escapes as a backslash and
 // two lower-case hex digits: space \20, " \22, & \26, ' \27, / \2f, : \3a,
@@ -61,9 +64,7 @@ func unescape(s string) string {
 	for ; i < len(s); i++ {
 		c := s[i]
 		if c == '\\' && i+2 < len(s) {
-			hi, ok1 := unhex(s[i+1])
-			lo, ok2 := unhex(s[i+2])
-			if v := hi<<4 | lo; ok1 && ok2 && strings.IndexByte(escapable, v) >= 0 {
+			if v, ok := unhexPair(s[i+1], s[i+2]); ok && strings.IndexByte(escapable, v) >= 0 {
 				b.WriteByte(v)
 				i += 2
 				continue
@@ -74,14 +75,9 @@ func unescape(s string) string {
 	return b.String()
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+// unhexPair decodes two hex digits, either case.
+func unhexPair(a, b byte) (byte, bool) {
+	var out [1]byte
+	_, err := hex.Decode(out[:], []byte{a, b})
+	return out[0], err == nil
 }
