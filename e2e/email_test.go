@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
 	"net/mail"
 	"net/smtp"
 	"os"
@@ -297,16 +296,11 @@ func b64lines(s string) string {
 
 func httpGet(t *testing.T, url string, want int) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	code, body := fetch(t, url)
+	if code != want {
+		t.Fatalf("GET %s: %d %s (want %d)", url, code, body, want)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("GET %s: %d %s (want %d)", url, resp.StatusCode, b, want)
-	}
-	return string(b)
+	return body
 }
 
 // dsn is a delivery status notification shaped like Postfix's.

@@ -135,13 +135,20 @@ func TestHealthAndMetrics(t *testing.T) {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
+	_, body := fetch(t, url)
+	return body
+}
+
+// fetch GETs url and returns the status and the body.
+func fetch(t *testing.T, url string) (int, string) {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 func getJSON(t *testing.T, url string, v any) int {
