@@ -1,16 +1,10 @@
 package submit
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
@@ -18,6 +12,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
 // received is one message the test backend accepted.
@@ -205,51 +201,17 @@ type certs struct {
 var (
 	certOnce sync.Once
 	certVal  certs
-	certErr  error
 )
 
 // testCert returns TLS configurations for a self-signed certificate for
-// 127.0.0.1 and localhost, made once per test binary.
+// 127.0.0.1 and localhost, made once per test binary (a server and the
+// clients that must trust it ask separately).
 func testCert(t *testing.T) certs {
-	t.Helper()
-	certOnce.Do(func() { certVal, certErr = makeCert() })
-	if certErr != nil {
-		t.Fatal(certErr)
-	}
+	certOnce.Do(func() {
+		cert, pool := testenv.SelfSigned(t, "localhost")
+		certVal = certs{server: &tls.Config{Certificates: []tls.Certificate{cert}}, client: &tls.Config{RootCAs: pool}}
+	})
 	return certs{server: certVal.server.Clone(), client: certVal.client.Clone()}
-}
-
-func makeCert() (certs, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return certs{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "ferry submit test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return certs{}, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return certs{}, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return certs{
-		server: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}},
-		client: &tls.Config{RootCAs: pool},
-	}, nil
 }
 
 // stallListener accepts connections and never says anything. accepted gets
