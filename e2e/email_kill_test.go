@@ -1,0 +1,129 @@
+//go:build unix
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/testenv"
+)
+
+const killMails = 40
+
+// TestEmailKill9MidDelivery kills the real ferry binary with SIGKILL while
+// mail is flowing from IMAP to XMPP, starts it again on the same database
+// and checks that every mail reaches the user: none is skipped (the last
+// UID is saved only after a mail is stored), none is delivered twice from
+// IMAP (the core de-duplicates by Message-ID), and only the few stanzas in
+// flight at the kill are resent from the outbox, with their stanza id.
+func TestEmailKill9MidDelivery(t *testing.T) {
+	d := testenv.StartDovecot(t, map[string]string{"alice@mail.test": "alice-mail-pw"})
+	p := testenv.StartPostfix(t, testenv.PostfixOptions{Dovecot: d, Submission: true,
+		Domains: map[string]string{"mail.test": "dovecot"}})
+	testenv.Need(t, "prosody")
+	xmpp := testenv.StartProsody(t, testenv.ProsodyOptions{
+		Components: map[string]string{mailDomain: secret},
+		Users:      map[string]string{"alice": "alicepw"},
+	})
+	bin := buildFerryBinary(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "ferry.toml")
+	cfg := fmt.Sprintf(`database = "ferry.db"
+secrets_key_file = "ferry.key"
+[xmpp]
+address = %q
+server_domain = "localhost"
+reconnect_min = "50ms"
+reconnect_max = "500ms"
+[[transport]]
+kind = "email"
+domain = %q
+secret = %q
+[transport.options]
+allow_plain = true
+allow_private_hosts = true
+backlog = 0
+listen = "127.0.0.1:%d"
+`, xmpp.ComponentAddr, mailDomain, secret, testenv.FreePort(t))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	first := startFerryProc(t, bin, cfgPath, "first run")
+	c := xmpp.Login(t, "alice", "alicepw", "mail")
+	waitTransport(t, c, mailDomain)
+	s := &mailSetup{dovecot: d, postfix: p}
+	if r := mailRegister(t, c, s.aliceFields()); r.Attr["type"] != "result" {
+		t.Fatalf("register: %s", r.XML)
+	}
+	c.Expect(t, wait, func(st *testenv.Stanza) bool { return strings.Contains(st.XML, "Watching INBOX") })
+
+	for i := range killMails {
+		d.Deliver(t, "alice@mail.test", mailMsg(fmt.Sprintf(`
+From: Bob <bob@remote.test>
+To: alice@mail.test
+Subject: burst %d
+Message-ID: <burst-%d@remote.test>
+`, i, i), fmt.Sprintf("kill9 mail %d.\n", i)))
+	}
+	seen := map[int]int{}
+	ids := map[int]string{}
+	re := regexp.MustCompile(`kill9 mail (\d+)\.`)
+	count := func(st *testenv.Stanza) {
+		m := re.FindStringSubmatch(st.XML)
+		if m == nil {
+			return
+		}
+		var n int
+		fmt.Sscan(m[1], &n)
+		seen[n]++
+		// A resend from the outbox repeats the stanza id, so clients
+		// can drop it; a second delivery from IMAP would have a new one.
+		if id, ok := ids[n]; ok && id != st.Attr["id"] {
+			t.Errorf("mail %d delivered twice as different stanzas (%s, %s)", n, id, st.Attr["id"])
+		}
+		ids[n] = st.Attr["id"]
+	}
+	take := func() { count(c.Expect(t, time.Minute, fromPuppet(bobJID, "kill9 mail "))) }
+	for len(seen) < 5 {
+		take()
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.waitExit(t, wait)
+	t.Logf("killed after %d of %d mails", len(seen), killMails)
+
+	startFerryProc(t, bin, cfgPath, "after kill")
+	for len(seen) < killMails {
+		take()
+	}
+	// Nothing more comes: a marker mail is the next one to arrive.
+	d.Deliver(t, "alice@mail.test", mailMsg(`
+From: Bob <bob@remote.test>
+To: alice@mail.test
+Subject: marker
+Message-ID: <kill-marker@remote.test>
+`, "the marker\n"))
+	c.Expect(t, time.Minute, fromPuppet(bobJID, "the marker"))
+	for _, st := range c.Pending() {
+		count(st)
+	}
+	twice := 0
+	for n, k := range seen {
+		if k > 1 {
+			twice++
+			t.Logf("mail %d arrived %d times (in flight at the kill)", n, k)
+		}
+	}
+	if twice > 3 {
+		t.Errorf("%d mails arrived more than once; only those in flight at the kill may", twice)
+	}
+}
