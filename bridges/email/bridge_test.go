@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
@@ -243,3 +244,5 @@ func TestFolderStateRoundTrip(t *testing.T) {
 }
 
 func stateOf(v, uid uint32) imapwatch.State { return imapwatch.State{UIDValidity: v, LastUID: uid} }
+
+func farFuture() time.Time { return time.Now().Add(24 * time.Hour) }
