@@ -2,10 +2,13 @@ package email
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
@@ -246,3 +249,41 @@ func TestFolderStateRoundTrip(t *testing.T) {
 func stateOf(v, uid uint32) imapwatch.State { return imapwatch.State{UIDValidity: v, LastUID: uid} }
 
 func farFuture() time.Time { return time.Now().Add(24 * time.Hour) }
+
+// The annotated email block of the example config (commented out there)
+// must stay valid.
+func TestExampleConfigBlock(t *testing.T) {
+	raw, err := os.ReadFile("../../config/ferry.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "# kind = \"email\"")
+	end := strings.Index(text[start:], "#\n# [[transport]]")
+	if start < 0 || end < 0 {
+		t.Fatal("no email block in the example config")
+	}
+	var block []string
+	for _, line := range strings.Split(text[start:start+end], "\n") {
+		line = strings.TrimPrefix(strings.TrimPrefix(line, "#"), " ")
+		if strings.Contains(line, "_file") {
+			continue // files that exist only on a real gateway
+		}
+		block = append(block, line)
+	}
+	var doc struct {
+		Kind    string
+		Options map[string]any `toml:"options"`
+	}
+	src := strings.ReplaceAll(strings.Join(block, "\n"), "[transport.options", "[options")
+	if _, err := toml.Decode(src, &doc); err != nil {
+		t.Fatalf("example block does not parse: %v\n%s", err, src)
+	}
+	o, err := parseOptions(doc.Options)
+	if err != nil {
+		t.Errorf("example options: %v", err)
+	}
+	if doc.Kind != "email" || o.Relay == nil || o.Relay.Domain != "relay.example.org" || o.PublicURL == "" {
+		t.Errorf("example block read as kind %q, options %+v", doc.Kind, o)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,4 +174,24 @@ func newJobID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// AccountReport gives administrators a user's mail volume and queue, for
+// the show-user command.
+func (b *Bridge) AccountReport(ctx context.Context, jid string) (string, error) {
+	now := time.Now()
+	hour, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-time.Hour))
+	if err != nil {
+		return "", err
+	}
+	day, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-24*time.Hour))
+	if err != nil {
+		return "", err
+	}
+	aliases, err := b.listAliases(ctx, jid)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("mail sent: %d in the last hour, %d in the last 24 hours (limits %d/hour, %d/day); relay addresses: %d",
+		hour, day, b.opts.PerHour, b.opts.PerDay, len(aliases)), nil
 }
