@@ -154,12 +154,13 @@ func (s *session) watcherStatus(folder string, connected bool, err error) {
 			lastErr = w.err
 		}
 	}
+	folders := strings.Join(s.prefs.Folders, ", ")
 	s.mu.Unlock()
 	switch {
 	case authErr != nil:
 		s.sink.Status(bridges.Failed, "Mail login refused: "+errorText(authErr)+" (register again with the right password)")
 	case up == total:
-		s.sink.Status(bridges.Connected, "Watching "+strings.Join(s.prefs.Folders, ", ")+" of "+s.acct.Email)
+		s.sink.Status(bridges.Connected, "Watching "+folders+" of "+s.acct.Email)
 	case lastErr != nil:
 		s.sink.Status(bridges.Connecting, "Reconnecting to "+s.acct.IMAP.addr()+": "+errorText(lastErr))
 	default:
