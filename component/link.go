@@ -148,11 +148,18 @@ func (l *Link) SendDurable(ctx context.Context, n *xmlnode.Node) error {
 	if _, err := l.cfg.Outbox.Enqueue(ctx, l.cfg.Domain, b); err != nil {
 		return fmt.Errorf("component: persist stanza: %w", err)
 	}
+	l.Flush()
+	return nil
+}
+
+// Flush wakes the writer to send what the outbox holds, for callers that
+// stored a stanza themselves (together with other rows, in one
+// transaction).
+func (l *Link) Flush() {
 	select {
 	case l.kick <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // Request sends an IQ and waits for its result or error.

@@ -2,13 +2,13 @@ package component
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"mellium.im/xmpp/jid"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
-	"mellium.im/xmpp/jid"
 )
 
 // sink turns a bridge session's events into stanzas for one user.
@@ -25,15 +25,6 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	from := s.t.puppet(m.Peer)
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", m.Peer)
-	}
-	if m.ID != "" {
-		_, err := s.t.store.MessageByLegacyID(ctx, s.t.domain, s.user, m.ID)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, registry.ErrNotFound) {
-			return err
-		}
 	}
 	msg := message(from, s.user, inboundBody(m))
 	for _, url := range m.MediaURLs {
@@ -57,14 +48,23 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		msg.Add(delayElem(s.t.domain, m))
 	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
-	if err := s.t.link.SendDurable(ctx, msg); err != nil {
+	if m.ID == "" {
+		return s.t.link.SendDurable(ctx, msg)
+	}
+	// The stanza and its legacy id are stored in one transaction: after a
+	// crash the message is either queued and known (a replay from the
+	// network is dropped) or neither (the replay delivers it).
+	b, err := xmlnode.Marshal(msg)
+	if err != nil {
 		return err
 	}
-	if m.ID != "" {
-		return s.t.store.PutMessageID(ctx, registry.MessageID{
-			Transport: s.t.domain, JID: s.user, LegacyID: m.ID, XMPPID: msg.Attr("id"), Peer: m.Peer,
-		})
+	_, _, err = s.t.store.EnqueueMessage(ctx, s.t.domain, b, registry.MessageID{
+		Transport: s.t.domain, JID: s.user, LegacyID: m.ID, XMPPID: msg.Attr("id"), Peer: m.Peer,
+	})
+	if err != nil {
+		return err
 	}
+	s.t.link.Flush()
 	return nil
 }
 

@@ -32,6 +32,50 @@ func (s *SQLite) Enqueue(ctx context.Context, transport string, stanza []byte) (
 	return id, err
 }
 
+// EnqueueMessage implements Store.
+func (s *SQLite) EnqueueMessage(ctx context.Context, transport string, stanza []byte, m MessageID) (id int64, dup bool, err error) {
+	if transport == "" || len(stanza) == 0 {
+		return 0, false, errors.New("registry: enqueue needs a transport and a stanza")
+	}
+	if m.LegacyID == "" || m.XMPPID == "" {
+		return 0, false, errors.New("registry: message id mapping needs a legacy id and an XMPP id")
+	}
+	now := s.now()
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM message_ids WHERE transport = ? AND jid = ? AND legacy_id = ?",
+			m.Transport, m.JID, m.LegacyID).Scan(&n); err != nil {
+			return fmt.Errorf("registry: enqueue message: %w", err)
+		}
+		if n > 0 {
+			dup = true
+			return nil
+		}
+		_, err := tx.ExecContext(ctx,
+			"INSERT INTO message_ids (transport, jid, legacy_id, xmpp_id, peer, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+			m.Transport, m.JID, m.LegacyID, m.XMPPID, m.Peer, dbTime(now))
+		switch {
+		case isForeignKeyViolation(err):
+			return fmt.Errorf("%w: no account %s on %s", ErrNotFound, m.JID, m.Transport)
+		case isUniqueViolation(err):
+			return fmt.Errorf("%w: XMPP id %q of %s is mapped to another legacy message", ErrConflict, m.XMPPID, m.JID)
+		case err != nil:
+			return fmt.Errorf("registry: enqueue message: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, "INSERT INTO outbox (transport, stanza, created_at) VALUES (?, ?, ?)",
+			transport, stanza, dbTime(now))
+		if err != nil {
+			return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return id, dup, nil
+}
+
 // Pending implements Store. Ids grow with every Enqueue (AUTOINCREMENT), so
 // id order is FIFO order.
 func (s *SQLite) Pending(ctx context.Context, transport string, limit int) ([]Outbound, error) {

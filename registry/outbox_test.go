@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -91,5 +92,44 @@ func TestEnqueueValidates(t *testing.T) {
 	}
 	if _, err := s.Enqueue(t.Context(), "t", nil); err == nil {
 		t.Error("Enqueue of an empty stanza succeeded")
+	}
+}
+
+// EnqueueMessage stores the stanza and its legacy id together, or neither.
+func TestEnqueueMessage(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := t.Context()
+	putAccount(t, s, "t", "alice@x")
+	m := MessageID{Transport: "t", JID: "alice@x", LegacyID: "L1", XMPPID: "X1", Peer: "bob"}
+	id, dup, err := s.EnqueueMessage(ctx, "t", []byte("<message id='X1'/>"), m)
+	if err != nil || dup || id == 0 {
+		t.Fatalf("first: id %d dup %v err %v", id, dup, err)
+	}
+	if got, err := s.MessageByLegacyID(ctx, "t", "alice@x", "L1"); err != nil || got.XMPPID != "X1" || got.Peer != "bob" {
+		t.Fatalf("mapping: %+v %v", got, err)
+	}
+	// The same legacy message again (a replay): nothing stored.
+	m.XMPPID = "X2"
+	if _, dup, err := s.EnqueueMessage(ctx, "t", []byte("<message id='X2'/>"), m); err != nil || !dup {
+		t.Fatalf("replay: dup %v err %v", dup, err)
+	}
+	// No account: refused, and the stanza is not queued either.
+	orphan := MessageID{Transport: "t", JID: "nobody@x", LegacyID: "L9", XMPPID: "X9"}
+	if _, _, err := s.EnqueueMessage(ctx, "t", []byte("<message id='X9'/>"), orphan); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("no account: %v", err)
+	}
+	// An XMPP id already used for another legacy message: refused likewise.
+	clash := MessageID{Transport: "t", JID: "alice@x", LegacyID: "L3", XMPPID: "X1"}
+	if _, _, err := s.EnqueueMessage(ctx, "t", []byte("<message id='X1'/>"), clash); !errors.Is(err, ErrConflict) {
+		t.Fatalf("xmpp id clash: %v", err)
+	}
+	items, err := s.Pending(ctx, "t", 0)
+	if err != nil || len(items) != 1 || string(items[0].Stanza) != "<message id='X1'/>" {
+		t.Fatalf("outbox: %v %v", items, err)
+	}
+	for _, bad := range []MessageID{{Transport: "t", JID: "alice@x", XMPPID: "X"}, {Transport: "t", JID: "alice@x", LegacyID: "L"}} {
+		if _, _, err := s.EnqueueMessage(ctx, "t", []byte("<m/>"), bad); err == nil {
+			t.Errorf("mapping %+v accepted", bad)
+		}
 	}
 }

@@ -102,6 +102,11 @@ type Store interface {
 
 	// Enqueue appends a stanza to the transport's outbox and returns its id.
 	Enqueue(ctx context.Context, transport string, stanza []byte) (int64, error)
+	// EnqueueMessage is Enqueue for an inbound legacy message: the stanza
+	// and its id mapping m are stored in one transaction, so a crash leaves
+	// both or neither. If m's legacy id is already mapped, nothing is
+	// stored and dup is true: the message was delivered before.
+	EnqueueMessage(ctx context.Context, transport string, stanza []byte, m MessageID) (id int64, dup bool, err error)
 	// Pending returns up to limit queued stanzas, oldest first; limit <= 0
 	// means all of them.
 	Pending(ctx context.Context, transport string, limit int) ([]Outbound, error)
