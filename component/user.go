@@ -311,7 +311,8 @@ func (u *user) sendTransportPresence(to string) {
 	case bridges.Connected:
 		p.Add(xmlnode.Elem("", "status", nonEmpty(u.stateText, "Connected")))
 	case bridges.Connecting:
-		p.Add(xmlnode.Elem("", "show", "away"), xmlnode.Elem("", "status", "Connecting…"))
+		// The bridge says what it is doing ("Reconnecting to …: refused").
+		p.Add(xmlnode.Elem("", "show", "away"), xmlnode.Elem("", "status", nonEmpty(u.stateText, "Connecting…")))
 	case bridges.Failed:
 		p.Add(xmlnode.Elem("", "show", "dnd"), xmlnode.Elem("", "status", "Error: "+u.stateText))
 	default:

@@ -33,7 +33,7 @@ type mailSetup struct {
 // (submission with SASL through Dovecot; mail.test and remote.test
 // delivered into Dovecot; relay.test routed to Ferry) and Ferry with an
 // email transport.
-func startMail(t *testing.T) *mailSetup {
+func startMail(t *testing.T, mutate ...func(opts map[string]any)) *mailSetup {
 	t.Helper()
 	d := testenv.StartDovecot(t, map[string]string{"alice@mail.test": "alice-mail-pw", "bob@remote.test": "bob-mail-pw"})
 	relayPort := testenv.FreePort(t)
@@ -45,6 +45,9 @@ func startMail(t *testing.T) *mailSetup {
 		"allow_plain": true, "allow_private_hosts": true, "backlog": int64(1), "listen": linkAddr,
 		"retry_min": "100ms", "retry_max": "500ms", "attempts": int64(3),
 		"relay": map[string]any{"domain": "relay.test", "listen": relayAddr, "smarthost": p.SMTPAddr, "smarthost_security": "plain"},
+	}
+	for _, m := range mutate {
+		m(opts)
 	}
 	tc := config.Transport{Kind: "email", Domain: mailDomain, Secret: secret, Options: opts}
 	s := start(t, func(c *config.Config) { c.Transports = []config.Transport{tc} })
@@ -477,4 +480,36 @@ func waitSeen(t *testing.T, maildir, text string) {
 		time.Sleep(20 * time.Millisecond) // a maildir can only be polled
 	}
 	t.Fatalf("mail %q never marked seen in %s", text, maildir)
+}
+
+// Dovecot vanishes (IMAP, and SMTP logins, which Postfix checks with
+// Dovecot): the status says so, a reply waits in the queue, and once
+// Dovecot is back the reply goes out and mail that came meanwhile arrives.
+func TestEmailServersVanish(t *testing.T) {
+	s := startMail(t, func(o map[string]any) { o["attempts"] = int64(1000) })
+	c := mailLogin(t, s, "alice")
+	if r := mailRegister(t, c, s.aliceFields()); r.Attr["type"] != "result" {
+		t.Fatalf("register: %s", r.XML)
+	}
+	c.Expect(t, wait, func(st *testenv.Stanza) bool { return strings.Contains(st.XML, "Watching INBOX") })
+
+	s.dovecot.Stop(t)
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Attr["from"] == mailDomain && strings.Contains(st.XML, "Reconnecting to "+s.dovecot.IMAPAddr)
+	})
+	c.SendRaw(t, `<message to="`+bobJID+`" type="chat" id="queued"><body>sent while the servers were away</body><request xmlns="urn:xmpp:receipts"/></message>`)
+	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
+From: Bob <bob@remote.test>
+To: alice@mail.test
+Subject: while away
+Message-ID: <away-1@remote.test>
+`, "arrived while Dovecot was down\n"))
+	// Nothing is lost, nothing bounced while the servers are away.
+	c.ExpectNone(t, time.Second, func(st *testenv.Stanza) bool { return st.Attr["id"] == "queued" && st.Attr["type"] == "error" })
+	s.dovecot.Start(t)
+	c.Expect(t, time.Minute, fromPuppet(bobJID, "arrived while Dovecot was down"))
+	s.dovecot.WaitMail(t, "bob@remote.test", func(b []byte) bool { return bytes.Contains(b, []byte("sent while the servers were away")) }, time.Minute)
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Attr["from"] == bobJID && strings.Contains(st.XML, `<received xmlns="urn:xmpp:receipts" id="queued"`)
+	})
 }
