@@ -221,6 +221,8 @@ Content-Type: multipart/mixed; boundary="BOUNDARY"
 	c.Expect(t, wait, func(st *testenv.Stanza) bool {
 		return st.Attr["from"] == bobJID && strings.Contains(st.XML, `<received xmlns="urn:xmpp:receipts" id="reply-1"`)
 	})
+	// A copy is kept in Alice's Sent folder (made on first use), read.
+	waitFile(t, filepath.Join(s.dovecot.Maildir("alice@mail.test"), ".Sent", "cur", "*:2,*S*"), "noon is fine")
 	// Header injection through the subject is impossible.
 	c.SendRaw(t, `<message to="`+bobJID+`" type="chat" id="inj"><subject>Hi&#13;&#10;Bcc: alice@mail.test</subject><body>injected?</body></message>`)
 	raw = s.dovecot.WaitMail(t, "bob@remote.test", func(b []byte) bool { return bytes.Contains(b, []byte("injected?")) }, wait)
@@ -469,9 +471,15 @@ Message-ID: <seen-1@remote.test>
 // waitSeen waits until the maildir file holding text has the S flag.
 func waitSeen(t *testing.T, maildir, text string) {
 	t.Helper()
+	waitFile(t, filepath.Join(maildir, "cur", "*:2,*S*"), text)
+}
+
+// waitFile waits until a file matching pattern holds text.
+func waitFile(t *testing.T, pattern, text string) {
+	t.Helper()
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(filepath.Join(maildir, "cur", "*:2,*S*"))
+		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(text)) {
 				return
@@ -479,7 +487,7 @@ func waitSeen(t *testing.T, maildir, text string) {
 		}
 		time.Sleep(20 * time.Millisecond) // a maildir can only be polled
 	}
-	t.Fatalf("mail %q never marked seen in %s", text, maildir)
+	t.Fatalf("no file %s holds %q", pattern, text)
 }
 
 // Dovecot vanishes (IMAP, and SMTP logins, which Postfix checks with

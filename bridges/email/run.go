@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/compose"
+	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
 	"github.com/ferry-xmpp/ferry/bridges/email/relay"
 	"github.com/ferry-xmpp/ferry/bridges/email/submit"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
@@ -144,6 +145,7 @@ func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
 		if o.WantsReceipt {
 			s.delivered(ctx, o)
 		}
+		s.keepSentCopy(ctx, o, raw)
 	case errors.As(err, &se) && se.Permanent:
 		j.State, j.LastError = stateFailed, se.Text
 		s.report(ctx, o, permanentCondition(se), se.Text)
@@ -219,5 +221,19 @@ func (s *session) delivered(ctx context.Context, o outMail) {
 		if err := d.Delivered(ctx, o.Peer, o.StanzaID, o.Sender); err != nil {
 			s.log.Error("sending a receipt", "error", err)
 		}
+	}
+}
+
+// keepSentCopy stores what the user sent in their mailbox's Sent folder,
+// as a mail client does. A failure does not undo the sending: it is logged.
+func (s *session) keepSentCopy(ctx context.Context, o outMail, raw []byte) {
+	p := s.prefsNow()
+	if o.Via != "" || s.acct.Email == "" || !p.SaveSent {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if _, err := imapwatch.AppendSent(actx, s.acct.imapServer(), p.SentBox, raw, o.Date); err != nil {
+		s.log.Warn("could not keep a copy of a sent mail", "error", errorText(err))
 	}
 }

@@ -19,6 +19,8 @@ const (
 	settingBacklog   = "backlog"
 	settingMarkRead  = "mark_read"
 	settingSignature = "signature"
+	settingSaveSent  = "save_sent"
+	settingSentBox   = "sent_folder"
 )
 
 func (b *Bridge) settingsFields() []bridges.Field {
@@ -30,6 +32,9 @@ func (b *Bridge) settingsFields() []bridges.Field {
 		{Var: settingMarkRead, Label: "Mark mail read once it reached me", Type: bridges.Boolean, Default: "false"},
 		{Var: settingSignature, Label: "Signature added to mail I send", Type: bridges.TextSingle,
 			Desc: "One line; \\n starts a new one."},
+		{Var: settingSaveSent, Label: "Keep a copy of mail I send in my mailbox", Type: bridges.Boolean, Default: "true"},
+		{Var: settingSentBox, Label: "Folder for those copies", Type: bridges.TextSingle,
+			Desc: "Empty: the folder your server marks as Sent, else \"Sent\"."},
 	}
 }
 
@@ -39,6 +44,8 @@ type prefs struct {
 	Backlog   int
 	MarkRead  bool
 	Signature string
+	SaveSent  bool
+	SentBox   string
 }
 
 func (b *Bridge) parsePrefs(s map[string]string) prefs {
@@ -55,6 +62,13 @@ func (b *Bridge) parsePrefs(s map[string]string) prefs {
 		p.Backlog = min(max(n, 0), b.opts.MaxBacklog)
 	}
 	p.MarkRead, _ = strconv.ParseBool(s[settingMarkRead])
+	p.SaveSent = true
+	if v, err := strconv.ParseBool(s[settingSaveSent]); err == nil {
+		p.SaveSent = v
+	}
+	if f := strings.TrimSpace(s[settingSentBox]); !strings.ContainsAny(f, "\r\n\x00") {
+		p.SentBox = f
+	}
 	p.Signature = strings.ReplaceAll(s[settingSignature], `\n`, "\n")
 	return p
 }
