@@ -347,6 +347,15 @@ Subject: this one will bounce
 func TestEmailRelay(t *testing.T) {
 	s := startMail(t)
 	c := mailLogin(t, s, "bob")
+	// The transport says what it is, and maps a typed address (XEP-0100).
+	info := c.IQ(t, wait, `<iq type="get" to="`+mailDomain+`"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+	if !strings.Contains(info.XML, `category="gateway"`) || !strings.Contains(info.XML, `type="smtp"`) {
+		t.Errorf("disco#info: %s", info.XML)
+	}
+	gw := c.IQ(t, wait, `<iq type="set" to="`+mailDomain+`"><query xmlns="jabber:iq:gateway"><prompt>Alice@Mail.Test</prompt></query></iq>`)
+	if !strings.Contains(gw.XML, `alice\40mail.test@`+mailDomain) {
+		t.Errorf("jabber:iq:gateway: %s", gw.XML)
+	}
 	// No mailbox: relay addresses only.
 	if r := mailRegister(t, c, map[string]string{"name": "Bob"}); r.Attr["type"] != "result" {
 		t.Fatalf("register: %s", r.XML)
