@@ -42,7 +42,7 @@ func startMail(t *testing.T, mutate ...func(opts map[string]any)) *mailSetup {
 		"mail.test": "dovecot", "remote.test": "dovecot", "relay.test": "smtp:[" + "127.0.0.1" + fmt.Sprintf("]:%d", relayPort)}})
 	linkAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	opts := map[string]any{
-		"allow_plain": true, "allow_private_hosts": true, "backlog": int64(1), "listen": linkAddr,
+		"allow_plain": true, "allow_private_hosts": true, "backlog": int64(1), "listen": linkAddr, "ca_file": d.CAFile,
 		"retry_min": "100ms", "retry_max": "500ms", "attempts": int64(3),
 		"relay": map[string]any{"domain": "relay.test", "listen": relayAddr, "smarthost": p.SMTPAddr, "smarthost_security": "plain"},
 	}
@@ -529,4 +529,32 @@ Message-ID: <away-1@remote.test>
 	c.Expect(t, wait, func(st *testenv.Stanza) bool {
 		return st.Attr["from"] == bobJID && strings.Contains(st.XML, `<received xmlns="urn:xmpp:receipts" id="queued"`)
 	})
+}
+
+// The production defaults: IMAP with implicit TLS and submission with
+// STARTTLS, certificates checked (against the operator's ca_file).
+func TestEmailOverTLS(t *testing.T) {
+	s := startMail(t)
+	c := mailLogin(t, s, "alice")
+	f := s.aliceFields()
+	f["imap_port"] = strings.Split(s.dovecot.IMAPSAddr, ":")[1]
+	f["imap_security"] = "tls"
+	f["smtp_security"] = "starttls"
+	if r := mailRegister(t, c, f); r.Attr["type"] != "result" {
+		t.Fatalf("register over TLS: %s", r.XML)
+	}
+	c.Expect(t, wait, func(st *testenv.Stanza) bool { return strings.Contains(st.XML, "Watching INBOX") })
+	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
+From: Bob <bob@remote.test>
+To: alice@mail.test
+Subject: over TLS
+Message-ID: <tls-1@remote.test>
+`, "read over implicit TLS\n"))
+	c.Expect(t, wait, fromPuppet(bobJID, "read over implicit TLS"))
+	c.SendRaw(t, `<message to="`+bobJID+`" type="chat" id="tls-reply"><body>sent after STARTTLS</body></message>`)
+	raw := s.dovecot.WaitMail(t, "bob@remote.test", func(b []byte) bool { return bytes.Contains(b, []byte("sent after STARTTLS")) }, wait)
+	// Postfix notes the TLS session in its Received header.
+	if !bytes.Contains(raw, []byte("with ESMTPSA")) {
+		t.Errorf("not submitted over TLS:\n%s", raw)
+	}
 }

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,7 @@ type account struct {
 	Email, Name        string
 	Username, Password string
 	IMAP, SMTP         endpoint
+	tls                *tls.Config // the operator's extra roots (ca_file), or nil
 }
 
 type endpoint struct {
@@ -49,12 +51,12 @@ func (e endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e
 
 func (a account) imapServer() imapwatch.Server {
 	return imapwatch.Server{Addr: a.IMAP.addr(), Security: imapwatch.Security(a.IMAP.Security),
-		Username: a.Username, Password: a.Password}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls}
 }
 
 func (a account) smtpServer() submit.Server {
 	return submit.Server{Addr: a.SMTP.addr(), Security: submit.Security(a.SMTP.Security),
-		Username: a.Username, Password: a.Password}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls}
 }
 
 func (b *Bridge) securityOptions() []bridges.Option {
@@ -87,8 +89,8 @@ func (b *Bridge) fields() []bridges.Field {
 }
 
 // accountFrom parses stored values.
-func accountFrom(v map[string]string) (account, error) {
-	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword]}
+func (b *Bridge) accountFrom(v map[string]string) (account, error) {
+	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword], tls: b.tls}
 	if a.Email == "" {
 		return a, nil
 	}
@@ -141,7 +143,7 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	if err := b.completeEndpoint(v, "SMTP", fieldSMTPHost, fieldSMTPPort, fieldSMTPSecurity, "smtp."+domain, 465, 587); err != nil {
 		return nil, err
 	}
-	a, err := accountFrom(v)
+	a, err := b.accountFrom(v)
 	if err != nil {
 		return nil, internal("could not read the registration", err)
 	}

@@ -2,6 +2,10 @@ package email
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 
@@ -19,6 +23,7 @@ type Bridge struct {
 	domain string
 	opts   Options
 	store  registry.Store
+	tls    *tls.Config // trusts the system's roots and ca_file's; nil: the system's
 
 	mu    sync.Mutex
 	byJID map[string]*session
@@ -33,8 +38,14 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{domain: domain, opts: opts, byJID: map[string]*session{},
-		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}, nil
+	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{},
+		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
+	if opts.CAFile != "" {
+		if b.tls, err = loadRoots(opts.CAFile); err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+	}
+	return b, nil
 }
 
 // UseStore receives Ferry's store: queued mail, IMAP progress, threads,
@@ -77,7 +88,7 @@ func (b *Bridge) MapPrompt(_ context.Context, prompt string) (string, error) {
 // Open starts the account's folder watchers (if it has a mailbox) and
 // makes it reachable for relay mail and queued outgoing mail.
 func (b *Bridge) Open(_ context.Context, acct bridges.Account, sink bridges.Events) (bridges.Session, error) {
-	a, err := accountFrom(acct.Values)
+	a, err := b.accountFrom(acct.Values)
 	if err != nil {
 		return nil, &bridges.Error{Condition: bridges.NotAcceptable, Text: "your registration is incomplete: register again", Cause: err}
 	}
@@ -108,4 +119,21 @@ func (b *Bridge) forget(s *session) {
 // internal wraps a store failure as a user-safe error.
 func internal(text string, err error) error {
 	return &bridges.Error{Condition: bridges.InternalServer, Text: text, Cause: err}
+}
+
+// loadRoots trusts the system's roots and the certificates of a PEM file
+// (a private CA of the operator's mail servers).
+func loadRoots(file string) (*tls.Config, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/internal/testenv"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -213,7 +215,8 @@ func TestAttachmentLinks(t *testing.T) {
 		t.Fatalf("verify: %+v %v", got, err)
 	}
 	// Altering the target (here: claiming bob's mailbox) breaks the signature.
-	for _, bad := range []string{token[:len(token)-2] + "AA", "x" + token, "nodot", ""} {
+	flipped := token[:len(token)-1] + map[bool]string{true: "B", false: "A"}[token[len(token)-1] == 'A']
+	for _, bad := range []string{flipped, "x" + token, "nodot", ""} {
 		if _, err := b.verifyLink(ctx, bad); err == nil {
 			t.Errorf("tampered token %q accepted", bad)
 		}
@@ -285,5 +288,35 @@ func TestExampleConfigBlock(t *testing.T) {
 	}
 	if doc.Kind != "email" || o.Relay == nil || o.Relay.Domain != "relay.example.org" || o.PublicURL == "" {
 		t.Errorf("example block read as kind %q, options %+v", doc.Kind, o)
+	}
+}
+
+func TestCAFile(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dir, "missing.pem"), junk} {
+		if _, err := Factory("mail.gw", map[string]any{"ca_file": f}); err == nil || !strings.Contains(err.Error(), "ca_file") {
+			t.Errorf("ca_file %s: %v", f, err)
+		}
+	}
+	cert, _ := testenv.SelfSigned(t, "imap.test")
+	good := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	br, err := Factory("mail.gw", map[string]any{"ca_file": good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := br.(*Bridge)
+	if b.tls == nil || b.tls.RootCAs == nil {
+		t.Fatal("ca_file not used")
+	}
+	if a, _ := b.accountFrom(map[string]string{fieldEmail: "a@b.org", fieldIMAPHost: "h", fieldIMAPPort: "993", fieldIMAPSecurity: "tls",
+		fieldSMTPHost: "h", fieldSMTPPort: "587", fieldSMTPSecurity: "starttls"}); a.imapServer().TLSConfig != b.tls || a.smtpServer().TLSConfig != b.tls {
+		t.Error("the account's servers do not use the operator's roots")
 	}
 }

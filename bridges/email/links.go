@@ -181,7 +181,7 @@ func (b *Bridge) fetchOrigin(ctx context.Context, t linkTarget) ([]byte, error) 
 	for k, v := range acct.Secrets {
 		values[k] = v
 	}
-	a, err := accountFrom(values)
+	a, err := b.accountFrom(values)
 	if err != nil || a.Email == "" {
 		return nil, errors.New("the account has no mailbox")
 	}

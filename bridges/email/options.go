@@ -18,17 +18,20 @@ type Options struct {
 	// addresses. Off, a registration naming such a host is refused, so the
 	// gateway cannot be used to probe the operator's own network.
 	AllowPrivateHosts bool
-	Backlog           int // default number of old mails shown on the first sync
-	MaxBacklog        int // the most a user may ask for
-	PollInterval      time.Duration
-	MaxMailSize       int64 // bytes fetched of one mail
-	Listen            string
-	PublicURL         string // how users' clients reach Listen (attachment links)
-	PerHour, PerDay   int    // mails a user may send
-	RetryMin          time.Duration
-	RetryMax          time.Duration
-	Attempts          int
-	Relay             *RelayOptions // nil: no relay domain
+	// CAFile is a PEM bundle trusted besides the system's roots, for mail
+	// servers with certificates of a private CA.
+	CAFile          string
+	Backlog         int // default number of old mails shown on the first sync
+	MaxBacklog      int // the most a user may ask for
+	PollInterval    time.Duration
+	MaxMailSize     int64 // bytes fetched of one mail
+	Listen          string
+	PublicURL       string // how users' clients reach Listen (attachment links)
+	PerHour, PerDay int    // mails a user may send
+	RetryMin        time.Duration
+	RetryMax        time.Duration
+	Attempts        int
+	Relay           *RelayOptions // nil: no relay domain
 }
 
 // RelayOptions configure the mail-to-chat relay domain.
@@ -116,6 +119,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.boolOpt(key, v, &o.AllowPlain)
 		case "allow_private_hosts":
 			p.boolOpt(key, v, &o.AllowPrivateHosts)
+		case "ca_file":
+			p.stringOpt(key, v, &o.CAFile)
 		case "backlog":
 			p.intOpt(key, v, 0, 10000, &o.Backlog)
 		case "max_backlog":

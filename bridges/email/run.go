@@ -184,7 +184,7 @@ func errorTextOf(err error) string {
 func (b *Bridge) smarthost() submit.Server {
 	r := b.opts.Relay
 	return submit.Server{Addr: r.Smarthost, Security: submit.Security(r.SmarthostSecurity),
-		Username: r.SmarthostUser, Password: r.SmarthostPassword, HeloName: b.domain}
+		Username: r.SmarthostUser, Password: r.SmarthostPassword, HeloName: b.domain, TLSConfig: b.tls}
 }
 
 func (b *Bridge) update(ctx context.Context, j registry.Job) {

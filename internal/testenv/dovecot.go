@@ -40,8 +40,15 @@ const (
 // Dovecot is one Dovecot IMAP server run by a test. Its port stays the same
 // across Stop and Start.
 type Dovecot struct {
-	IMAPAddr string // "127.0.0.1:PORT", plain text IMAP with LOGIN and AUTHENTICATE PLAIN
-	Dir      string // the temporary directory; users' maildirs are Dir/mail/<user>
+	IMAPAddr string // "127.0.0.1:PORT", plain text IMAP with LOGIN and AUTHENTICATE PLAIN, and STARTTLS
+	// IMAPSAddr is "127.0.0.1:PORT" with implicit TLS. The certificate is
+	// for 127.0.0.1, localhost and mail.testenv.invalid, from the test CA
+	// in CAFile (PEM).
+	IMAPSAddr string
+	CAFile    string
+	certFile  string // server certificate and CA, PEM (Postfix uses it too)
+	keyFile   string
+	Dir       string // the temporary directory; users' maildirs are Dir/mail/<user>
 
 	// AuthSocket is the absolute path of a Unix socket (mode 0666) of
 	// Dovecot's auth server speaking its client protocol: what Postfix's
@@ -100,8 +107,9 @@ func needRoot(t testing.TB, server string) {
 //
 // users maps each login name (a plain name or a full address such as
 // alice@mail.test) to its password. Mail is kept in maildirs under
-// Dir/mail/<user>; nothing of /etc/dovecot is read. There is no TLS, and
-// plain text logins are allowed. The same logins work over AuthSocket, for
+// Dir/mail/<user>; nothing of /etc/dovecot is read. IMAPAddr offers
+// STARTTLS and IMAPSAddr implicit TLS, with a certificate of a test CA
+// (CAFile); plain text logins are allowed too. The same logins work over AuthSocket, for
 // Postfix's SMTP AUTH. A failed login is answered after about half a second
 // (Dovecot's own timer; there is no growing penalty). WaitMail and Mails
 // read what was delivered.
@@ -120,10 +128,14 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 		AuthSocket: filepath.Join(dir, "run", dovecotAuthListener),
 	}
 	d.uid, d.gid = mailUID, mailGID
-	for _, sub := range []string{"run", "mail"} {
+	for _, sub := range []string{"run", "mail", "tls"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
+	}
+	var err error
+	if d.CAFile, d.certFile, d.keyFile, err = writeTestCA(filepath.Join(dir, "tls"), "mail.testenv.invalid"); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 	// The temporary directory is private to root; Dovecot's mail processes
 	// (and Postfix's virtual delivery) run as d.uid and must reach the
@@ -150,9 +162,9 @@ func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
 			d.dumpLog(t)
 		}
 	})
-	var err error
 	for attempt := 1; attempt <= startAttempts; attempt++ {
 		d.IMAPAddr = loopback(FreePort(t))
+		d.IMAPSAddr = loopback(FreePort(t))
 		if err = d.writeConfig(); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
@@ -176,6 +188,7 @@ const dovecotAuthListener = "auth-postfix"
 
 func (d *Dovecot) writeConfig() error {
 	_, port, _ := net.SplitHostPort(d.IMAPAddr)
+	_, tlsPort, _ := net.SplitHostPort(d.IMAPSAddr)
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("# Written by internal/testenv for one test run.")
@@ -185,7 +198,9 @@ func (d *Dovecot) writeConfig() error {
 	w("state_dir = %s", filepath.Join(d.Dir, "run"))
 	w("log_path = %s", d.logFile)
 	w("info_log_path = %s", d.logFile)
-	w("ssl = no")
+	w("ssl = yes")
+	w("ssl_cert = <%s", d.certFile)
+	w("ssl_key = <%s", d.keyFile)
 	w("auth_mechanisms = plain login")
 	w("disable_plaintext_auth = no")
 	// Short delays after failed logins, which tests try on purpose: no
@@ -207,7 +222,9 @@ func (d *Dovecot) writeConfig() error {
 	w("    port = %s", port)
 	w("  }")
 	w("  inet_listener imaps {")
-	w("    port = 0")
+	w("    address = 127.0.0.1")
+	w("    port = %s", tlsPort)
+	w("    ssl = yes")
 	w("  }")
 	w("}")
 	// SASL for Postfix's submission smtpd, which runs as user postfix:

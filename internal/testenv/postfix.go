@@ -25,8 +25,9 @@ type Postfix struct {
 	// ("Relay access denied").
 	SMTPAddr string
 	// SubmissionAddr is "127.0.0.1:PORT" when PostfixOptions.Submission
-	// is set, else "": SMTP submission in plain text (no TLS, no
-	// STARTTLS) with AUTH PLAIN and LOGIN checked by Dovecot (its users
+	// is set, else "": SMTP submission, STARTTLS offered (Dovecot's
+	// certificate, trusted by Dovecot.CAFile) but not required, with
+	// AUTH PLAIN and LOGIN checked by Dovecot (its users
 	// and passwords). Only authenticated clients may send, from any
 	// sender address, and only to the domains in PostfixOptions.Domains:
 	// without AUTH every recipient is refused with "554 5.7.1 ... Client
@@ -96,7 +97,7 @@ func NeedPostfix(t testing.TB) (postfix, postconf string) {
 // failed, the end of its log is written to the test log.
 //
 // There is no local delivery, no aliases, no DNS lookup for the routed
-// domains and no TLS.
+// domains and no TLS on SMTPAddr.
 func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 	t.Helper()
 	_, postconf := NeedPostfix(t)
@@ -189,7 +190,7 @@ func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 		addSMTPD(p.SMTPAddr)
 		if o.Submission {
 			p.SubmissionAddr = loopback(ports[1])
-			addSMTPD(p.SubmissionAddr, postfixSubmissionOptions(o.Dovecot.AuthSocket)...)
+			addSMTPD(p.SubmissionAddr, postfixSubmissionOptions(o.Dovecot)...)
 		}
 		err = p.start(dir)
 		if !errors.Is(err, errPortTaken) {
@@ -206,15 +207,18 @@ func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
 // postfixSubmissionOptions are the master.cf overrides ("-o name=value")
 // that make an smtpd a submission service authenticating through
 // Dovecot's auth socket.
-func postfixSubmissionOptions(authSocket string) []string {
+func postfixSubmissionOptions(d *Dovecot) []string {
 	return []string{
 		"syslog_name=postfix/submission",
-		// No TLS: AUTH is offered in plain text (smtpd_tls_auth_only
-		// is no by default).
-		"smtpd_tls_security_level=none",
+		// STARTTLS offered with Dovecot's certificate (Dovecot.CAFile
+		// trusts it), not required: AUTH is offered in plain text too
+		// (smtpd_tls_auth_only is no by default).
+		"smtpd_tls_security_level=may",
+		"smtpd_tls_cert_file=" + d.certFile,
+		"smtpd_tls_key_file=" + d.keyFile,
 		"smtpd_sasl_auth_enable=yes",
 		"smtpd_sasl_type=dovecot",
-		"smtpd_sasl_path=" + authSocket,
+		"smtpd_sasl_path=" + d.AuthSocket,
 		"smtpd_sasl_security_options=noanonymous",
 		"smtpd_sasl_authenticated_header=yes",
 		// Authenticated clients only, from 127.0.0.1 too: mynetworks
