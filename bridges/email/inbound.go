@@ -3,8 +3,11 @@ package email
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
@@ -57,12 +60,21 @@ func (s *session) deliverMail(ctx context.Context, raw []byte, truncated bool, o
 	if err != nil {
 		return err
 	}
-	id := pm.MessageID
-	if id == "" {
-		id = fmt.Sprintf("imap:%s:%d:%d:%s", o.Folder, o.UIDValidity, o.UID, o.RelayJob)
-	}
-	return s.sink.Receive(ctx, bridges.Message{ID: "mid:" + id, Peer: peer, Nick: pm.FromName, Body: body,
+	return s.sink.Receive(ctx, bridges.Message{ID: legacyID(pm, o), Peer: peer, Nick: pm.FromName, Body: body,
 		Subject: pm.Subject, Thread: thread, Time: pm.Date})
+}
+
+// legacyID is what the core de-duplicates on: the same mail seen twice (in
+// two watched folders, through the mailbox and a relay address, fetched
+// again after a crash) is shown once. The Message-ID alone is not enough:
+// a careless or hostile sender can reuse one, and a different mail must
+// not vanish for it, so its sender, subject and date are part of the key.
+func legacyID(pm *mailparse.Mail, o origin) string {
+	if pm.MessageID == "" {
+		return fmt.Sprintf("imap:%s:%d:%d:%s", o.Folder, o.UIDValidity, o.UID, o.RelayJob)
+	}
+	h := sha256.Sum256([]byte(pm.From + "\x00" + pm.Subject + "\x00" + pm.Date.UTC().Format(time.RFC3339)))
+	return "mid:" + pm.MessageID + ":" + hex.EncodeToString(h[:8])
 }
 
 // chatBody is what the chat shows: a label for what is not a person's

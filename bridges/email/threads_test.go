@@ -179,3 +179,30 @@ func TestSendRefusesNonAddresses(t *testing.T) {
 		}
 	}
 }
+
+func TestSameMailOnceDifferentMailAlways(t *testing.T) {
+	ctx := context.Background()
+	s, sink := mailSession(t)
+	mail := func(subject string) []byte {
+		return crlf(`
+From: Bob <bob@remote.test>
+Subject: ` + subject + `
+Date: Tue, 24 Nov 2026 10:00:00 +0000
+Message-ID: <same@remote.test>
+
+text
+`)
+	}
+	ids := map[string]bool{}
+	for i, m := range [][]byte{mail("one"), mail("one"), mail("two")} {
+		if err := s.deliverMail(ctx, m, false, origin{Folder: "INBOX", UIDValidity: 1, UID: uint32(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+		ids[sink.last(t).ID] = true
+	}
+	// The sink de-duplicates by ID: the copy shares its ID, the reuse of
+	// the Message-ID by a different mail does not.
+	if len(ids) != 2 {
+		t.Errorf("legacy ids %v: want the copy to share one and the other mail to differ", ids)
+	}
+}
