@@ -112,6 +112,10 @@ func TestParsePrefs(t *testing.T) {
 	if strings.Join(p.Folders, "|") != "INBOX|Lists" || p.Backlog != b.opts.MaxBacklog || !p.MarkRead || p.Signature != "Alice\nExample Inc." {
 		t.Errorf("prefs: %+v", p)
 	}
+	many := b.parsePrefs(map[string]string{settingFolders: "INBOX,INBOX,a,b,c,d,e,f,g,h,i,j"})
+	if len(many.Folders) != maxFolders || many.Folders[0] != "INBOX" || many.Folders[1] != "a" {
+		t.Errorf("folders not distinct and bounded: %v", many.Folders)
+	}
 	if p := b.parsePrefs(nil); len(p.Folders) != 1 || p.Folders[0] != "INBOX" || p.Backlog != b.opts.Backlog {
 		t.Errorf("default prefs: %+v", p)
 	}

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
 // Per-account settings.
@@ -38,6 +42,10 @@ func (b *Bridge) settingsFields() []bridges.Field {
 	}
 }
 
+// maxFolders bounds the folders one account watches (one IMAP connection
+// each; servers limit connections per user, Dovecot to 10 by default).
+const maxFolders = 8
+
 // prefs are the parsed settings of one account.
 type prefs struct {
 	Folders   []string
@@ -51,7 +59,9 @@ type prefs struct {
 func (b *Bridge) parsePrefs(s map[string]string) prefs {
 	p := prefs{Backlog: b.opts.Backlog}
 	for _, f := range strings.Split(s[settingFolders], ",") {
-		if f = strings.TrimSpace(f); f != "" && !strings.ContainsAny(f, "\r\n\x00") {
+		// Each folder is a connection of its own: a bounded, distinct few.
+		f = strings.TrimSpace(f)
+		if f != "" && !strings.ContainsAny(f, "\r\n\x00") && !slices.Contains(p.Folders, f) && len(p.Folders) < maxFolders {
 			p.Folders = append(p.Folders, f)
 		}
 	}
@@ -122,16 +132,35 @@ func (s *session) start() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					s.log.Error("mail watcher panicked", "folder", folder, "panic", r)
+			// A panic (a bug) restarts the watcher after a pause rather
+			// than leaving the folder unwatched until the next login.
+			for n := 0; ctx.Err() == nil; n++ {
+				if !s.watch(ctx, cfg, store) {
+					return
 				}
-			}()
-			if err := imapwatch.Run(ctx, cfg, store, s.handleMail); err != nil && ctx.Err() == nil {
-				s.log.Error("mail watcher stopped", "folder", folder, "error", err)
+				t := time.NewTimer(backoff.Delay(time.Second, time.Minute, n))
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
 			}
 		}()
 	}
+}
+
+// watch runs one folder's watcher; it reports whether it panicked.
+func (s *session) watch(ctx context.Context, cfg imapwatch.Config, store folderState) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("mail watcher panicked; restarting it", "folder", cfg.Folder, "panic", r, "stack", string(debug.Stack()))
+			panicked = true
+		}
+	}()
+	if err := imapwatch.Run(ctx, cfg, store, s.handleMail); err != nil && ctx.Err() == nil {
+		s.log.Error("mail watcher stopped", "folder", cfg.Folder, "error", err)
+	}
+	return false
 }
 
 // stop ends the watchers and waits for them.
