@@ -66,12 +66,7 @@ listen = "127.0.0.1:%d"
 	c.Expect(t, wait, func(st *testenv.Stanza) bool { return strings.Contains(st.XML, "Watching INBOX") })
 
 	for i := range killMails {
-		d.Deliver(t, "alice@mail.test", mailMsg(fmt.Sprintf(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: burst %d
-Message-ID: <burst-%d@remote.test>
-`, i, i), fmt.Sprintf("kill9 mail %d.\n", i)))
+		d.Deliver(t, "alice@mail.test", bobMail(fmt.Sprintf("burst %d", i), fmt.Sprintf("burst-%d@remote.test", i), fmt.Sprintf("kill9 mail %d.\n", i)))
 	}
 	seen := map[int]int{}
 	ids := map[int]string{}
@@ -106,12 +101,7 @@ Message-ID: <burst-%d@remote.test>
 		take()
 	}
 	// Nothing more comes: a marker mail is the next one to arrive.
-	d.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: marker
-Message-ID: <kill-marker@remote.test>
-`, "the marker\n"))
+	d.Deliver(t, "alice@mail.test", bobMail("marker", "kill-marker@remote.test", "the marker\n"))
 	c.Expect(t, time.Minute, fromPuppet(bobJID, "the marker"))
 	for _, st := range c.Pending() {
 		count(st)

@@ -87,6 +87,11 @@ func mailMsg(headers, body string) []byte {
 	return []byte(strings.ReplaceAll(strings.TrimLeft(headers, "\n")+"\n"+body, "\n", "\r\n"))
 }
 
+// bobMail is a plain mail from bob@remote.test to alice@mail.test.
+func bobMail(subject, messageID, body string) []byte {
+	return mailMsg("From: Bob <bob@remote.test>\nTo: alice@mail.test\nSubject: "+subject+"\nMessage-ID: <"+messageID+">\n", body)
+}
+
 func fromPuppet(addr string, contains ...string) func(*testenv.Stanza) bool {
 	return func(st *testenv.Stanza) bool {
 		if st.Name != "message" || strings.SplitN(st.Attr["from"], "/", 2)[0] != addr || st.Attr["type"] == "error" {
@@ -107,18 +112,8 @@ func TestEmailMailbox(t *testing.T) {
 	s := startMail(t)
 	// Two mails wait in the mailbox before Alice registers: with a
 	// backlog of 1 only the newest is shown.
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: old one
-Message-ID: <old1@remote.test>
-`, "too old to show\n"))
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: backlog
-Message-ID: <old2@remote.test>
-`, "the newest old mail\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("old one", "old1@remote.test", "too old to show\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("backlog", "old2@remote.test", "the newest old mail\n"))
 
 	c := mailLogin(t, s, "alice")
 	// Bad credentials: refused, naming the server, nothing stored.
@@ -260,24 +255,14 @@ Content-Type: multipart/mixed; boundary="BOUNDARY"
 	// nothing seen before comes again.
 	s.ferry.stop(t)
 	for i := 1; i <= 2; i++ {
-		s.dovecot.Deliver(t, "alice@mail.test", mailMsg(fmt.Sprintf(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: while down %d
-Message-ID: <down-%d@remote.test>
-`, i, i), fmt.Sprintf("sent while Ferry was down %d\n", i)))
+		s.dovecot.Deliver(t, "alice@mail.test", bobMail(fmt.Sprintf("while down %d", i), fmt.Sprintf("down-%d@remote.test", i), fmt.Sprintf("sent while Ferry was down %d\n", i)))
 	}
 	c.Close()
 	s.ferry = runFerry(t, s.ferry.cfg)
 	c = mailLogin(t, s, "alice")
 	c.Expect(t, wait, fromPuppet(bobJID, "sent while Ferry was down 1"))
 	c.Expect(t, wait, fromPuppet(bobJID, "sent while Ferry was down 2"))
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: marker
-Message-ID: <marker@remote.test>
-`, "the marker\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("marker", "marker@remote.test", "the marker\n"))
 	c.Expect(t, wait, fromPuppet(bobJID, "the marker"))
 	for _, st := range c.Pending() {
 		if fromPuppet(bobJID)(st) && st.Name == "message" {
@@ -459,12 +444,7 @@ List-Id: <news.remote.test>
 
 	c.Expect(t, wait, fromPuppet(`list\40remote.test@`+mailDomain, "news from the list folder", "Bulk or list mail"))
 
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: read me
-Message-ID: <seen-1@remote.test>
-`, "mark me read\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("read me", "seen-1@remote.test", "mark me read\n"))
 	c.Expect(t, wait, fromPuppet(bobJID, "mark me read"))
 	// Marked \Seen on the server: Dovecot moves it to cur/ with the S flag.
 	s.dovecot.WaitMail(t, "alice@mail.test", func(b []byte) bool { return bytes.Contains(b, []byte("mark me read")) }, wait)
@@ -515,12 +495,7 @@ func TestEmailServersVanish(t *testing.T) {
 		return st.Attr["from"] == mailDomain && strings.Contains(st.XML, "Reconnecting to "+s.dovecot.IMAPAddr)
 	})
 	c.SendRaw(t, `<message to="`+bobJID+`" type="chat" id="queued"><body>sent while the servers were away</body><request xmlns="urn:xmpp:receipts"/></message>`)
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: while away
-Message-ID: <away-1@remote.test>
-`, "arrived while Dovecot was down\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("while away", "away-1@remote.test", "arrived while Dovecot was down\n"))
 	// Nothing is lost, nothing bounced while the servers are away.
 	c.ExpectNone(t, time.Second, func(st *testenv.Stanza) bool { return st.Attr["id"] == "queued" && st.Attr["type"] == "error" })
 	s.dovecot.Start(t)
@@ -544,12 +519,7 @@ func TestEmailOverTLS(t *testing.T) {
 		t.Fatalf("register over TLS: %s", r.XML)
 	}
 	c.Expect(t, wait, func(st *testenv.Stanza) bool { return strings.Contains(st.XML, "Watching INBOX") })
-	s.dovecot.Deliver(t, "alice@mail.test", mailMsg(`
-From: Bob <bob@remote.test>
-To: alice@mail.test
-Subject: over TLS
-Message-ID: <tls-1@remote.test>
-`, "read over implicit TLS\n"))
+	s.dovecot.Deliver(t, "alice@mail.test", bobMail("over TLS", "tls-1@remote.test", "read over implicit TLS\n"))
 	c.Expect(t, wait, fromPuppet(bobJID, "read over implicit TLS"))
 	c.SendRaw(t, `<message to="`+bobJID+`" type="chat" id="tls-reply"><body>sent after STARTTLS</body></message>`)
 	raw := s.dovecot.WaitMail(t, "bob@remote.test", func(b []byte) bool { return bytes.Contains(b, []byte("sent after STARTTLS")) }, wait)

@@ -195,6 +195,10 @@ func TestAliasCommands(t *testing.T) {
 	if _, ok, _ := (directory{b}).Lookup(ctx, addr); ok {
 		t.Error("deleted address still found")
 	}
+	if rep, err := b.AccountReport(ctx, "alice@x.org"); err != nil || !strings.Contains(rep, "mail sent: 0 in the last hour") ||
+		!strings.HasSuffix(rep, "relay addresses: 1") {
+		t.Errorf("admin report: %q %v", rep, err)
+	}
 }
 
 func isCond(err error, c bridges.Condition) bool {

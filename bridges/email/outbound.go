@@ -152,22 +152,27 @@ func firstLine(s string, n int) string {
 
 // checkLimits applies the per-user hour and day caps on sent mail.
 func (s *session) checkLimits(ctx context.Context) error {
-	now := time.Now()
-	hour, err := s.b.store.CountJobs(ctx, s.b.domain, s.jid, kindOut, now.Add(-time.Hour))
+	hour, day, err := s.b.sentCounts(ctx, s.jid)
 	if err != nil {
 		return internal("could not check your limits", err)
 	}
 	if hour >= s.b.opts.PerHour {
 		return bridges.Errorf(bridges.PolicyViolation, "limit reached: %d mails in the last hour (at most %d)", hour, s.b.opts.PerHour)
 	}
-	day, err := s.b.store.CountJobs(ctx, s.b.domain, s.jid, kindOut, now.Add(-24*time.Hour))
-	if err != nil {
-		return internal("could not check your limits", err)
-	}
 	if day >= s.b.opts.PerDay {
 		return bridges.Errorf(bridges.PolicyViolation, "daily limit reached: %d mails in 24 hours (at most %d)", day, s.b.opts.PerDay)
 	}
 	return nil
+}
+
+// sentCounts is how many mails a user queued in the last hour and day.
+func (b *Bridge) sentCounts(ctx context.Context, jid string) (hour, day int, err error) {
+	now := time.Now()
+	if hour, err = b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-time.Hour)); err != nil {
+		return 0, 0, err
+	}
+	day, err = b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-24*time.Hour))
+	return hour, day, err
 }
 
 func newJobID() string {
@@ -179,12 +184,7 @@ func newJobID() string {
 // AccountReport gives administrators a user's mail volume and queue, for
 // the show-user command.
 func (b *Bridge) AccountReport(ctx context.Context, jid string) (string, error) {
-	now := time.Now()
-	hour, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-time.Hour))
-	if err != nil {
-		return "", err
-	}
-	day, err := b.store.CountJobs(ctx, b.domain, jid, kindOut, now.Add(-24*time.Hour))
+	hour, day, err := b.sentCounts(ctx, jid)
 	if err != nil {
 		return "", err
 	}
