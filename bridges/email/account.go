@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
@@ -39,6 +40,7 @@ type account struct {
 	Username, Password string
 	IMAP, SMTP         endpoint
 	tls                *tls.Config // the operator's extra roots (ca_file), or nil
+	dialer             *net.Dialer // refuses private addresses unless allowed
 }
 
 type endpoint struct {
@@ -51,12 +53,12 @@ func (e endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e
 
 func (a account) imapServer() imapwatch.Server {
 	return imapwatch.Server{Addr: a.IMAP.addr(), Security: imapwatch.Security(a.IMAP.Security),
-		Username: a.Username, Password: a.Password, TLSConfig: a.tls}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.dialer}
 }
 
 func (a account) smtpServer() submit.Server {
 	return submit.Server{Addr: a.SMTP.addr(), Security: submit.Security(a.SMTP.Security),
-		Username: a.Username, Password: a.Password, TLSConfig: a.tls}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.dialer}
 }
 
 func (b *Bridge) securityOptions() []bridges.Option {
@@ -90,7 +92,7 @@ func (b *Bridge) fields() []bridges.Field {
 
 // accountFrom parses stored values.
 func (b *Bridge) accountFrom(v map[string]string) (account, error) {
-	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword], tls: b.tls}
+	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword], tls: b.tls, dialer: b.dialer}
 	if a.Email == "" {
 		return a, nil
 	}
@@ -249,7 +251,8 @@ func loginError(name string, e endpoint, err error) error {
 
 // checkHost refuses user-supplied servers on loopback or private networks
 // unless the operator allows them: otherwise any user could make the
-// gateway connect to services only it can reach.
+// gateway connect to services only it can reach. This gives a clear
+// answer at registration; publicOnly enforces it on every connection.
 func (b *Bridge) checkHost(ctx context.Context, host string) error {
 	if b.opts.AllowPrivateHosts {
 		return nil
@@ -259,10 +262,32 @@ func (b *Bridge) checkHost(ctx context.Context, host string) error {
 		return bridges.Errorf(bridges.RemoteServerNotFnd, "cannot find the server %s: %v", host, err)
 	}
 	for _, ip := range ips {
-		ip = ip.Unmap()
-		if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return bridges.Errorf(bridges.NotAllowed, "the server %s is on a private network (%s), which this gateway does not connect to", host, ip)
+		if !isPublic(ip) {
+			return bridges.Errorf(bridges.NotAllowed, "the server %s is on a private network (%s), which this gateway does not connect to", host, ip.Unmap())
 		}
+	}
+	return nil
+}
+
+func isPublic(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsValid() && !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast())
+}
+
+// publicOnly is a net.Dialer Control func: it vets the address actually
+// dialled, after name resolution, so a name that resolves to a private
+// address later (DNS rebinding) is refused too.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	if !isPublic(ip) {
+		return fmt.Errorf("%s is a private address, which this gateway does not connect to", ip.Unmap())
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ type Bridge struct {
 	opts   Options
 	store  registry.Store
 	tls    *tls.Config // trusts the system's roots and ca_file's; nil: the system's
+	dialer *net.Dialer // for users' servers: public addresses only, unless allowed
 
 	mu    sync.Mutex
 	byJID map[string]*session
@@ -40,6 +42,9 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	}
 	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{},
 		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
+	if !opts.AllowPrivateHosts {
+		b.dialer = &net.Dialer{Control: publicOnly}
+	}
 	if opts.CAFile != "" {
 		if b.tls, err = loadRoots(opts.CAFile); err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/bridges/email/submit"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -326,5 +328,50 @@ func TestCAFile(t *testing.T) {
 	if a, _ := b.accountFrom(map[string]string{fieldEmail: "a@b.org", fieldIMAPHost: "h", fieldIMAPPort: "993", fieldIMAPSecurity: "tls",
 		fieldSMTPHost: "h", fieldSMTPPort: "587", fieldSMTPSecurity: "starttls"}); a.imapServer().TLSConfig != b.tls || a.smtpServer().TLSConfig != b.tls {
 		t.Error("the account's servers do not use the operator's roots")
+	}
+}
+
+// Users cannot make the gateway connect inward: refused at registration,
+// and by the dialer on every connection (a name may resolve elsewhere
+// later).
+func TestPrivateHostsRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	br, err := Factory("mail.gw", map[string]any{"allow_plain": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := br.(*Bridge)
+	values := map[string]string{fieldEmail: "a@example.org", fieldPassword: "pw", fieldIMAPHost: "127.0.0.1", fieldIMAPPort: port,
+		fieldIMAPSecurity: "plain", fieldSMTPHost: "127.0.0.1", fieldSMTPPort: port, fieldSMTPSecurity: "plain"}
+	_, err = b.Validate(context.Background(), bridges.Registration{JID: "a@x.org", Values: values})
+	if !isCond(err, bridges.NotAllowed) || !strings.Contains(err.Error(), "private network") {
+		t.Errorf("registration naming 127.0.0.1: %v", err)
+	}
+	a, err := b.accountFrom(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := imapwatch.Check(ctx, a.imapServer()); err == nil || !strings.Contains(err.Error(), "private address") {
+		t.Errorf("IMAP dial to 127.0.0.1: %v", err)
+	}
+	if err := submit.Check(ctx, a.smtpServer()); err == nil || !strings.Contains(err.Error(), "private address") {
+		t.Errorf("SMTP dial to 127.0.0.1: %v", err)
+	}
+	// Allowed by the operator: the dialer lets it through.
+	br, _ = Factory("mail.gw", map[string]any{"allow_plain": true, "allow_private_hosts": true})
+	if a, _ := br.(*Bridge).accountFrom(values); a.dialer != nil {
+		t.Error("allow_private_hosts still vets addresses")
+	}
+	for addr, public := range map[string]bool{"8.8.8.8:1": true, "[2001:4860::1]:1": true, "10.1.2.3:1": false, "[::1]:1": false,
+		"169.254.1.1:1": false, "[::ffff:127.0.0.1]:1": false, "0.0.0.0:1": false} {
+		if err := publicOnly("tcp", addr, nil); (err == nil) != public {
+			t.Errorf("publicOnly(%s) = %v", addr, err)
+		}
 	}
 }

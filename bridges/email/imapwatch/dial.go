@@ -35,8 +35,11 @@ type Server struct {
 	Addr               string // host:port
 	Security           Security
 	Username, Password string
-	TLSConfig          *tls.Config   // optional (tests); ServerName defaults to the host of Addr
-	Timeout            time.Duration // dial + login, and each command; 0 = 30s
+	TLSConfig          *tls.Config // optional (tests); ServerName defaults to the host of Addr
+	// Dialer, if set, makes the connection (its Control func may vet the
+	// address actually dialled); Options.Dialer wins over it.
+	Dialer  *net.Dialer
+	Timeout time.Duration // dial + login, and each command; 0 = 30s
 }
 
 func (s Server) timeout() time.Duration {
@@ -171,8 +174,11 @@ func Dial(ctx context.Context, s Server, opts *imapclient.Options) (*imapclient.
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var dialer net.Dialer
-	if o.Dialer != nil {
+	switch {
+	case o.Dialer != nil:
 		dialer = *o.Dialer
+	case s.Dialer != nil:
+		dialer = *s.Dialer
 	}
 	conn, err := dialer.DialContext(dctx, "tcp", s.Addr)
 	if err != nil {

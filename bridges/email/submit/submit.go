@@ -51,6 +51,9 @@ type Server struct {
 	Username, Password string
 	// TLSConfig is optional; its ServerName defaults to the host of Addr.
 	TLSConfig *tls.Config
+	// Dialer, if set, makes the connection (its Control func may vet the
+	// address actually dialled).
+	Dialer *net.Dialer
 	// HeloName is the optional EHLO name; the default is "localhost".
 	HeloName string
 	// Timeout applies to the dial and to each command; 0 means
@@ -184,7 +187,11 @@ func dial(ctx context.Context, s Server) (*session, error) {
 
 	dctx, cancel := context.WithTimeout(ctx, sess.timeout)
 	defer cancel()
-	raw, err := new(net.Dialer).DialContext(dctx, "tcp", s.Addr)
+	dialer := s.Dialer
+	if dialer == nil {
+		dialer = new(net.Dialer)
+	}
+	raw, err := dialer.DialContext(dctx, "tcp", s.Addr)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, sess.stopped(err)
