@@ -1,12 +1,12 @@
 package email
 
 import (
-	"fmt"
 	"net"
 	"os"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges/options"
 )
 
 // Options are the operator's settings for an email transport.
@@ -58,184 +58,116 @@ func defaultRelay() *RelayOptions {
 		SmarthostSecurity: "starttls"}
 }
 
-// optionParser collects every problem, each naming its key.
-type optionParser struct{ errs []string }
-
-func (p *optionParser) bad(key, f string, a ...any) {
-	p.errs = append(p.errs, key+": "+fmt.Sprintf(f, a...))
-}
-
-func (p *optionParser) intOpt(key string, v any, lo, hi int64, dst *int) {
-	n, ok := v.(int64)
-	if !ok || n < lo || n > hi {
-		p.bad(key, "must be a whole number from %d to %d", lo, hi)
-		return
-	}
-	*dst = int(n)
-}
-
-func (p *optionParser) sizeOpt(key string, v any, dst *int64) {
-	n, ok := v.(int64)
-	if !ok || n < 1024 || n > 1<<30 {
-		p.bad(key, "must be a size in bytes from 1024 to 1073741824")
-		return
-	}
-	*dst = n
-}
-
-func (p *optionParser) boolOpt(key string, v any, dst *bool) {
-	b, ok := v.(bool)
-	if !ok {
-		p.bad(key, "must be true or false")
-	}
-	*dst = b
-}
-
-func (p *optionParser) durationOpt(key string, v any, dst *time.Duration) {
-	s, _ := v.(string)
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		p.bad(key, "must be a duration such as \"30s\"")
-		return
-	}
-	*dst = d
-}
-
-func (p *optionParser) stringOpt(key string, v any, dst *string) {
-	s, ok := v.(string)
-	if !ok {
-		p.bad(key, "must be a string")
-	}
-	*dst = s
-}
-
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
-	p := &optionParser{}
+	p := &options.Problems{}
 	for key, v := range raw {
 		switch key {
 		case "allow_plain":
-			p.boolOpt(key, v, &o.AllowPlain)
+			p.Bool(key, v, &o.AllowPlain)
 		case "allow_private_hosts":
-			p.boolOpt(key, v, &o.AllowPrivateHosts)
+			p.Bool(key, v, &o.AllowPrivateHosts)
 		case "ca_file":
-			p.stringOpt(key, v, &o.CAFile)
+			p.String(key, v, &o.CAFile)
 		case "backlog":
-			p.intOpt(key, v, 0, 10000, &o.Backlog)
+			p.Int(key, v, 0, 10000, &o.Backlog)
 		case "max_backlog":
-			p.intOpt(key, v, 0, 10000, &o.MaxBacklog)
+			p.Int(key, v, 0, 10000, &o.MaxBacklog)
 		case "poll_interval":
-			p.durationOpt(key, v, &o.PollInterval)
+			p.Duration(key, v, "30s", &o.PollInterval)
 		case "max_mail_size":
-			p.sizeOpt(key, v, &o.MaxMailSize)
+			p.Size(key, v, &o.MaxMailSize)
 		case "listen":
-			p.stringOpt(key, v, &o.Listen)
+			p.String(key, v, &o.Listen)
 		case "public_url":
-			p.stringOpt(key, v, &o.PublicURL)
+			p.String(key, v, &o.PublicURL)
 		case "per_hour":
-			p.intOpt(key, v, 1, 100000, &o.PerHour)
+			p.Int(key, v, 1, 100000, &o.PerHour)
 		case "per_day":
-			p.intOpt(key, v, 1, 10000000, &o.PerDay)
+			p.Int(key, v, 1, 10000000, &o.PerDay)
 		case "attempts":
-			p.intOpt(key, v, 1, 1000, &o.Attempts)
+			p.Int(key, v, 1, 1000, &o.Attempts)
 		case "retry_min":
-			p.durationOpt(key, v, &o.RetryMin)
+			p.Duration(key, v, "30s", &o.RetryMin)
 		case "retry_max":
-			p.durationOpt(key, v, &o.RetryMax)
+			p.Duration(key, v, "30s", &o.RetryMax)
 		case "relay":
 			m, ok := v.(map[string]any)
 			if !ok {
-				p.bad(key, "must be a table")
+				p.Bad(key, "must be a table")
 				continue
 			}
 			o.Relay = parseRelay(p, m)
 		default:
-			p.bad(key, "unknown option")
+			p.Bad(key, "unknown option")
 		}
 	}
-	p.checkListen("listen", o.Listen, o.PublicURL)
+	p.Listen("listen", o.Listen, o.PublicURL != "", "set public_url to the address users' clients reach")
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + o.Listen
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	if o.Backlog > o.MaxBacklog {
-		p.bad("backlog", "must not exceed max_backlog (%d)", o.MaxBacklog)
+		p.Bad("backlog", "must not exceed max_backlog (%d)", o.MaxBacklog)
 	}
 	if o.RetryMin > o.RetryMax {
-		p.bad("retry_min", "must not exceed retry_max")
+		p.Bad("retry_min", "must not exceed retry_max")
 	}
-	sort.Strings(p.errs)
-	if len(p.errs) > 0 {
-		return o, fmt.Errorf("%s", strings.Join(p.errs, "; "))
-	}
-	return o, nil
+	return o, p.Err()
 }
 
-func parseRelay(p *optionParser, m map[string]any) *RelayOptions {
+func parseRelay(p *options.Problems, m map[string]any) *RelayOptions {
 	r := defaultRelay()
 	for k, v := range m {
 		key := "relay." + k
 		switch k {
 		case "domain":
-			p.stringOpt(key, v, &r.Domain)
+			p.String(key, v, &r.Domain)
 			r.Domain = strings.ToLower(strings.TrimSpace(r.Domain))
 		case "listen":
-			p.stringOpt(key, v, &r.Listen)
+			p.String(key, v, &r.Listen)
 		case "max_size":
-			p.sizeOpt(key, v, &r.MaxSize)
+			p.Size(key, v, &r.MaxSize)
 		case "per_address_per_hour":
-			p.intOpt(key, v, 1, 100000, &r.PerAddressPerHour)
+			p.Int(key, v, 1, 100000, &r.PerAddressPerHour)
 		case "max_addresses":
-			p.intOpt(key, v, 1, 10000, &r.MaxAddresses)
+			p.Int(key, v, 1, 10000, &r.MaxAddresses)
 		case "smarthost":
-			p.stringOpt(key, v, &r.Smarthost)
+			p.String(key, v, &r.Smarthost)
 		case "smarthost_security":
-			p.stringOpt(key, v, &r.SmarthostSecurity)
+			p.String(key, v, &r.SmarthostSecurity)
 		case "smarthost_username":
-			p.stringOpt(key, v, &r.SmarthostUser)
+			p.String(key, v, &r.SmarthostUser)
 		case "smarthost_password":
-			p.stringOpt(key, v, &r.SmarthostPassword)
+			p.String(key, v, &r.SmarthostPassword)
 		case "smarthost_password_file":
 			var name string
-			p.stringOpt(key, v, &name)
+			p.String(key, v, &name)
 			b, err := os.ReadFile(name)
 			if err != nil {
-				p.bad(key, "%v", err)
+				p.Bad(key, "%v", err)
 				continue
 			}
 			r.SmarthostPassword = strings.TrimRight(string(b), "\r\n")
 		default:
-			p.bad(key, "unknown option")
+			p.Bad(key, "unknown option")
 		}
 	}
 	if r.Domain == "" || strings.ContainsAny(r.Domain, "@ /") || !strings.Contains(r.Domain, ".") {
-		p.bad("relay.domain", "must be a mail domain such as relay.example.org")
+		p.Bad("relay.domain", "must be a mail domain such as relay.example.org")
 	}
-	// The relay server is meant to sit behind the operator's MTA.
-	p.checkListen("relay.listen", r.Listen, "-")
+	// The relay server sits behind the operator's MTA, wherever that is.
+	p.Listen("relay.listen", r.Listen, true, "")
 	if r.Smarthost != "" {
 		if _, _, err := net.SplitHostPort(r.Smarthost); err != nil {
-			p.bad("relay.smarthost", "must be host:port")
+			p.Bad("relay.smarthost", "must be host:port")
 		}
 	}
 	switch r.SmarthostSecurity {
 	case "tls", "starttls", "plain":
 	default:
-		p.bad("relay.smarthost_security", "must be tls, starttls or plain")
+		p.Bad("relay.smarthost_security", "must be tls, starttls or plain")
 	}
 	return r
-}
-
-// checkListen insists on loopback unless the operator says how the
-// listener is reached from outside (public, non-empty).
-func (p *optionParser) checkListen(key, addr, public string) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		p.bad(key, "must be host:port")
-		return
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && public == "" {
-		p.bad(key, "listens beyond loopback: set public_url to the address users' clients reach")
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges/options"
 )
 
 // Options are the operator's settings for an IRC transport, read from the
@@ -56,51 +58,31 @@ func defaultOptions() Options {
 // parseOptions validates the raw table; every error names its key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
-	var errs []string
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
-	}
+	p := &options.Problems{}
 	explicitAllow := false
 	for key, v := range raw {
 		switch key {
 		case "fixed_server":
 			o.FixedServer, _ = v.(string)
 			if !validHost(o.FixedServer) {
-				bad(key, "must be a server name")
+				p.Bad(key, "must be a server name")
 			}
 		case "allow_other_servers":
-			b, ok := v.(bool)
-			if !ok {
-				bad(key, "must be true or false")
-			}
-			o.AllowOtherServers, explicitAllow = b, true
+			p.Bool(key, v, &o.AllowOtherServers)
+			explicitAllow = true
 		case "require_registration":
-			b, ok := v.(bool)
-			if !ok {
-				bad(key, "must be true or false")
-			}
-			o.RequireRegistration = b
+			p.Bool(key, v, &o.RequireRegistration)
 		case "burst":
-			n, ok := v.(int64)
-			if !ok || n < 1 || n > 100 {
-				bad(key, "must be a whole number from 1 to 100")
-			}
-			o.Burst = int(n)
+			p.Int(key, v, 1, 100, &o.Burst)
 		case "rate":
 			f, ok := toFloat(v)
 			if !ok || f <= 0 || f > 100 {
-				bad(key, "must be a number of lines per second, above 0")
+				p.Bad(key, "must be a number of lines per second, above 0")
 			}
 			o.Rate = f
 		case "ping_interval", "ping_timeout", "reconnect_min", "reconnect_max":
-			s, _ := v.(string)
-			d, err := time.ParseDuration(s)
-			if err != nil || d <= 0 {
-				bad(key, "must be a duration such as \"60s\"")
-				continue
-			}
-			*map[string]*time.Duration{"ping_interval": &o.PingInterval, "ping_timeout": &o.PingTimeout,
-				"reconnect_min": &o.ReconnectMin, "reconnect_max": &o.ReconnectMax}[key] = d
+			p.Duration(key, v, "60s", map[string]*time.Duration{"ping_interval": &o.PingInterval, "ping_timeout": &o.PingTimeout,
+				"reconnect_min": &o.ReconnectMin, "reconnect_max": &o.ReconnectMax}[key])
 		case "network":
 			list, ok := v.([]map[string]any)
 			if !ok {
@@ -114,19 +96,19 @@ func parseOptions(raw map[string]any) (Options, error) {
 				}
 			}
 			if !ok {
-				bad(key, "must be [[transport.options.network]] tables")
+				p.Bad(key, "must be [[transport.options.network]] tables")
 				continue
 			}
 			for i, m := range list {
 				n, err := parseNetwork(m)
 				if err != nil {
-					bad(fmt.Sprintf("network[%d]", i), "%v", err)
+					p.Bad(fmt.Sprintf("network[%d]", i), "%v", err)
 					continue
 				}
 				o.Networks[n.Name] = n
 			}
 		default:
-			bad(key, "unknown option")
+			p.Bad(key, "unknown option")
 		}
 	}
 	if o.FixedServer != "" {
@@ -135,12 +117,9 @@ func parseOptions(raw map[string]any) (Options, error) {
 		o.AllowOtherServers = false
 	}
 	if o.ReconnectMin > o.ReconnectMax {
-		bad("reconnect_min", "must not exceed reconnect_max")
+		p.Bad("reconnect_min", "must not exceed reconnect_max")
 	}
-	if len(errs) > 0 {
-		return o, fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return o, nil
+	return o, p.Err()
 }
 
 func parseNetwork(m map[string]any) (Network, error) {

@@ -2,12 +2,11 @@ package sms
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/bridges/options"
 	"github.com/ferry-xmpp/ferry/bridges/sms/numbers"
 )
 
@@ -37,16 +36,7 @@ func defaultOptions() Options {
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
-	var errs []string
-	bad := func(key, f string, a ...any) { errs = append(errs, key+": "+fmt.Sprintf(f, a...)) }
-	intOpt := func(key string, v any, min, max int64, dst *int) {
-		n, ok := v.(int64)
-		if !ok || n < min || n > max {
-			bad(key, "must be a whole number from %d to %d", min, max)
-			return
-		}
-		*dst = int(n)
-	}
+	p := &options.Problems{}
 	for key, v := range raw {
 		switch key {
 		case "provider":
@@ -61,61 +51,53 @@ func parseOptions(raw map[string]any) (Options, error) {
 		case "numbers":
 			list, ok := v.([]any)
 			if !ok {
-				bad(key, "must be a list of E.164 numbers")
+				p.Bad(key, "must be a list of E.164 numbers")
 				continue
 			}
 			for _, item := range list {
 				s, _ := item.(string)
 				n, err := numbers.Parse(s, "US")
 				if err != nil || n.E164 == "" || n.E164 != s {
-					bad(key, "%q is not an E.164 number like +15551234567", s)
+					p.Bad(key, "%q is not an E.164 number like +15551234567", s)
 					continue
 				}
 				o.Pool = append(o.Pool, s)
 			}
 		case "max_parts":
-			intOpt(key, v, 1, 255, &o.MaxParts)
+			p.Int(key, v, 1, 255, &o.MaxParts)
 		case "per_minute":
-			intOpt(key, v, 1, 100000, &o.PerMinute)
+			p.Int(key, v, 1, 100000, &o.PerMinute)
 		case "per_day":
-			intOpt(key, v, 1, 10000000, &o.PerDay)
+			p.Int(key, v, 1, 10000000, &o.PerDay)
 		case "attempts":
-			intOpt(key, v, 1, 1000, &o.Attempts)
+			p.Int(key, v, 1, 1000, &o.Attempts)
 		case "per_number_rate":
 			f, ok := v.(float64)
 			if !ok || f <= 0 {
-				bad(key, "must be texts per second, above 0")
+				p.Bad(key, "must be texts per second, above 0")
 			}
 			o.PerNumber = f
-		case "retry_min", "retry_max":
-			s, _ := v.(string)
-			d, err := time.ParseDuration(s)
-			if err != nil || d <= 0 {
-				bad(key, "must be a duration such as \"5s\"")
-				continue
-			}
-			if key == "retry_min" {
-				o.RetryMin = d
-			} else {
-				o.RetryMax = d
-			}
+		case "retry_min":
+			p.Duration(key, v, "5s", &o.RetryMin)
+		case "retry_max":
+			p.Duration(key, v, "5s", &o.RetryMax)
 		case "kannel", "twilio":
 			m, ok := v.(map[string]any)
 			if !ok {
-				bad(key, "must be a table")
+				p.Bad(key, "must be a table")
 				continue
 			}
 			strs := map[string]string{}
 			for k, val := range m {
 				s, ok := val.(string)
 				if !ok {
-					bad(key+"."+k, "must be a string")
+					p.Bad(key+"."+k, "must be a string")
 					continue
 				}
 				strs[k] = s
 			}
 			if err := resolveFiles(strs); err != nil {
-				bad(key, "%v", err)
+				p.Bad(key, "%v", err)
 			}
 			if key == "kannel" {
 				o.Kannel = strs
@@ -123,31 +105,23 @@ func parseOptions(raw map[string]any) (Options, error) {
 				o.Twilio = strs
 			}
 		default:
-			bad(key, "unknown option")
+			p.Bad(key, "unknown option")
 		}
 	}
 	if o.Provider != "kannel" && o.Provider != "twilio" {
-		bad("provider", "must be \"kannel\" or \"twilio\"")
+		p.Bad("provider", "must be \"kannel\" or \"twilio\"")
 	}
-	if host, _, err := net.SplitHostPort(o.Listen); err != nil {
-		bad("listen", "must be host:port")
-	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && o.PublicURL == "" {
-		bad("listen", "listens beyond loopback: set public_url to the address the provider calls")
-	}
+	p.Listen("listen", o.Listen, o.PublicURL != "", "set public_url to the address the provider calls")
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + o.Listen
 	}
 	if !numbers.ValidRegion(o.Region) {
-		bad("region", "%q is not a region code like US or GB", o.Region)
+		p.Bad("region", "%q is not a region code like US or GB", o.Region)
 	}
 	if o.RetryMin > o.RetryMax {
-		bad("retry_min", "must not exceed retry_max")
+		p.Bad("retry_min", "must not exceed retry_max")
 	}
-	sort.Strings(errs)
-	if len(errs) > 0 {
-		return o, fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	return o, nil
+	return o, p.Err()
 }
 
 // resolveFiles replaces "x_file" keys by the file's content under "x", so

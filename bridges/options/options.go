@@ -1,0 +1,93 @@
+// Package options reads a bridge's [transport.options] table: typed
+// readers that collect every problem, each naming its key, so that
+// check-config can list them all at once.
+package options
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Problems collects what is wrong with an options table.
+type Problems struct{ list []string }
+
+// Bad records a problem with key.
+func (p *Problems) Bad(key, format string, args ...any) {
+	p.list = append(p.list, key+": "+fmt.Sprintf(format, args...))
+}
+
+// Int reads a whole number from lo to hi into dst.
+func (p *Problems) Int(key string, v any, lo, hi int64, dst *int) {
+	n, ok := v.(int64)
+	if !ok || n < lo || n > hi {
+		p.Bad(key, "must be a whole number from %d to %d", lo, hi)
+		return
+	}
+	*dst = int(n)
+}
+
+// Size reads a size in bytes from 1 KiB to 1 GiB into dst.
+func (p *Problems) Size(key string, v any, dst *int64) {
+	n, ok := v.(int64)
+	if !ok || n < 1024 || n > 1<<30 {
+		p.Bad(key, "must be a size in bytes from 1024 to 1073741824")
+		return
+	}
+	*dst = n
+}
+
+// Bool reads true or false into dst (false when it is neither).
+func (p *Problems) Bool(key string, v any, dst *bool) {
+	b, ok := v.(bool)
+	if !ok {
+		p.Bad(key, "must be true or false")
+	}
+	*dst = b
+}
+
+// Duration reads a positive duration into dst; example is shown when it
+// is not one ("30s").
+func (p *Problems) Duration(key string, v any, example string, dst *time.Duration) {
+	s, _ := v.(string)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		p.Bad(key, "must be a duration such as %q", example)
+		return
+	}
+	*dst = d
+}
+
+// String reads a string into dst.
+func (p *Problems) String(key string, v any, dst *string) {
+	s, ok := v.(string)
+	if !ok {
+		p.Bad(key, "must be a string")
+	}
+	*dst = s
+}
+
+// Listen checks a listener's host:port. Listening beyond loopback is a
+// problem unless published is set (the operator said how it is reached);
+// hint says what to set then.
+func (p *Problems) Listen(key, addr string, published bool, hint string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.Bad(key, "must be host:port")
+		return
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !published {
+		p.Bad(key, "listens beyond loopback: %s", hint)
+	}
+}
+
+// Err is every problem in one error, sorted, or nil.
+func (p *Problems) Err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	sort.Strings(p.list)
+	return fmt.Errorf("%s", strings.Join(p.list, "; "))
+}
