@@ -24,7 +24,8 @@
 // There are no accounts on this server, so there is nothing to authenticate
 // and AUTH is neither advertised nor accepted. Offering it would only invite
 // password guessing, and clients would believe an authenticated session lets
-// them relay. VRFY gives a non-committal 252 and EXPN is not implemented.
+// them relay. Nor does it say who exists: VRFY gives a non-committal 252,
+// EXPN is refused (502).
 //
 // # Limits
 //
