@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
@@ -32,6 +33,7 @@ type Bridge struct {
 
 	wakeOut   chan struct{} // an outgoing mail was queued
 	wakeRelay chan struct{} // a relay mail was stored
+	pruned    time.Time     // last prune of finished work; only the delivery loop uses it
 }
 
 // Factory builds the bridge from [transport.options].

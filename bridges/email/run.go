@@ -83,11 +83,7 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 	if b.store == nil {
 		return time.Minute
 	}
-	for _, state := range []string{stateSent, stateFailed, stateBounced, stateDelivered} {
-		if _, err := b.store.DeleteJobsBefore(ctx, b.domain, state, time.Now().Add(-keepFinished)); err != nil {
-			slog.Error("pruning the mail queue", "transport", b.domain, "error", err)
-		}
-	}
+	b.prune(ctx)
 	jobs, err := b.store.DueJobs(ctx, b.domain, kindOut, statePending, time.Now(), 50)
 	if err != nil {
 		slog.Error("reading the mail queue", "transport", b.domain, "error", err)
@@ -103,6 +99,20 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 		return 0
 	}
 	return b.opts.RetryMin
+}
+
+// prune deletes finished work older than keepFinished, at most hourly:
+// the queue pass runs on every mail sent.
+func (b *Bridge) prune(ctx context.Context) {
+	if time.Since(b.pruned) < time.Hour {
+		return
+	}
+	b.pruned = time.Now()
+	for _, state := range []string{stateSent, stateFailed, stateBounced, stateDelivered} {
+		if _, err := b.store.DeleteJobsBefore(ctx, b.domain, state, time.Now().Add(-keepFinished)); err != nil {
+			slog.Error("pruning the mail queue", "transport", b.domain, "error", err)
+		}
+	}
 }
 
 // deliver hands one mail to the submission server (or the smarthost for
