@@ -179,7 +179,7 @@ kind = "irc"
 domain = "irc.localhost"
 secret = "$irc_secret"
 name = "IRC (demo)"
-# Ferry's default pacing (burst 4, then 0.5 lines/s) suits ngIRCd's flood
+# Ferry's default pacing (burst 10, then 1 line/s) suits ngIRCd's flood
 # protection, which this demo keeps on as on a real network.
 [[transport.options.network]]
 name = "$irc_name"

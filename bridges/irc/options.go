@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/options"
 )
 
@@ -26,11 +27,13 @@ type Options struct {
 	// registering them implicitly with defaults.
 	RequireRegistration bool
 	Burst               int
-	Rate                float64 // lines per second after the burst
-	PingInterval        time.Duration
-	PingTimeout         time.Duration
-	ReconnectMin        time.Duration
-	ReconnectMax        time.Duration
+	// Rate is lines per second after the burst; 0 switches pacing off
+	// (for a network of the operator's own that trusts the gateway).
+	Rate         float64
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
 }
 
 // Network is how to reach one IRC server.
@@ -46,12 +49,14 @@ func defaultOptions() Options {
 	return Options{
 		Networks:          map[string]Network{},
 		AllowOtherServers: true,
-		Burst:             4,
-		Rate:              0.5,
-		PingInterval:      90 * time.Second,
-		PingTimeout:       60 * time.Second,
-		ReconnectMin:      2 * time.Second,
-		ReconnectMax:      5 * time.Minute,
+		// biboumi's pacing, which every public network tolerates: a user
+		// who types a line a second never waits.
+		Burst:        ircconn.DefaultBurst,
+		Rate:         ircconn.DefaultRate,
+		PingInterval: 90 * time.Second,
+		PingTimeout:  60 * time.Second,
+		ReconnectMin: 2 * time.Second,
+		ReconnectMax: 5 * time.Minute,
 	}
 }
 
@@ -76,8 +81,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Int(key, v, 1, 100, &o.Burst)
 		case "rate":
 			f, ok := toFloat(v)
-			if !ok || f <= 0 || f > 100 {
-				p.Bad(key, "must be a number of lines per second, above 0")
+			if !ok || f < 0 || f > 1000 {
+				p.Bad(key, "must be a number of lines per second from 0 (pacing off) to 1000")
 			}
 			o.Rate = f
 		case "ping_interval", "ping_timeout", "reconnect_min", "reconnect_max":

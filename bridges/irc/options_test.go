@@ -14,7 +14,7 @@ func TestParseOptions(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, func(t *testing.T, o Options) {
-			if !o.AllowOtherServers || o.Burst != 4 || o.PingInterval != 90*time.Second {
+			if !o.AllowOtherServers || o.PingInterval != 90*time.Second {
 				t.Errorf("%+v", o)
 			}
 		}, ""},
@@ -46,6 +46,17 @@ func TestParseOptions(t *testing.T) {
 		}, ""},
 		{"unknown key", map[string]any{"colour": "blue"}, nil, "colour: unknown option"},
 		{"bad burst", map[string]any{"burst": int64(0)}, nil, "burst:"},
+		{"defaults pace like biboumi", map[string]any{}, func(t *testing.T, o Options) {
+			if o.Burst != 10 || o.Rate != 1 {
+				t.Errorf("burst %d rate %v, want 10 and 1", o.Burst, o.Rate)
+			}
+		}, ""},
+		{"rate 0 switches pacing off", map[string]any{"rate": int64(0)}, func(t *testing.T, o Options) {
+			if o.Rate != 0 {
+				t.Errorf("rate %v", o.Rate)
+			}
+		}, ""},
+		{"negative rate", map[string]any{"rate": -1.0}, nil, "rate:"},
 		{"bad duration", map[string]any{"ping_interval": "soon"}, nil, "ping_interval:"},
 		{"min above max", map[string]any{"reconnect_min": "10m", "reconnect_max": "1m"}, nil, "reconnect_min:"},
 		{"network without name", map[string]any{"network": []map[string]any{{"address": "x:1"}}}, nil, "network[0]"},

@@ -30,7 +30,7 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
-		Burst: b.opts.Burst, Rate: b.opts.Rate,
+		Burst: b.opts.Burst, Rate: pace(b.opts.Rate),
 		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
 	}
 	if nw.TLS {
@@ -56,6 +56,15 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 		cfg.SASL, cfg.SASLUser, cfg.SASLPass = "PLAIN", nonEmpty(v["sasl_user"], nick), v["sasl_password"]
 	}
 	return cfg, nil
+}
+
+// pace maps the operator's rate to ircconn's: 0 there means the default,
+// while an operator's 0 switches pacing off.
+func pace(rate float64) float64 {
+	if rate == 0 {
+		return -1
+	}
+	return rate
 }
 
 func nonEmpty(s, fallback string) string {

@@ -11,15 +11,13 @@ import (
 
 // Defaults applied by Dial to zero Config fields.
 const (
-	// DefaultBurst and DefaultRate pace outgoing lines: four lines at once,
-	// then one line every two seconds. That is the pace of the common
-	// desktop clients' flood protection (irssi, WeeChat and HexChat all wait
-	// about two seconds between queued lines after a small burst), which the
-	// big networks' excess-flood limits are tuned to tolerate; a faster pace
-	// risks the puppet being killed with "Excess Flood", which costs far more
-	// than a queued line waiting a few seconds.
-	DefaultBurst = 4
-	DefaultRate  = 0.5 // lines per second
+	// DefaultBurst and DefaultRate pace outgoing lines: ten lines at once,
+	// then one a second. That is biboumi's pace, which the big networks'
+	// excess-flood limits tolerate (their penalty budgets allow about ten
+	// queued lines and refill at a line a second), and it keeps a person
+	// typing a line a second from ever waiting.
+	DefaultBurst = 10
+	DefaultRate  = 1.0 // lines per second
 
 	DefaultQueueSize       = 1024
 	DefaultMessageBuffer   = 1024
