@@ -10,7 +10,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"mellium.im/sasl"
@@ -118,7 +117,7 @@ func findPath(n *xmlnode.Node, segs []string) *xmlnode.Node {
 // with SCRAM, binds the resource and sends initial presence (so messages to
 // the bare JID and stored offline messages are delivered). The client is
 // closed when the test ends.
-func (p *Prosody) Login(t testing.TB, local, password, resource string) *Client {
+func (p *Prosody) Login(t TB, local, password, resource string) *Client {
 	t.Helper()
 	c := p.Connect(t, local, password, resource)
 	c.SendRaw(t, "<presence/>")
@@ -127,7 +126,7 @@ func (p *Prosody) Login(t testing.TB, local, password, resource string) *Client 
 
 // Connect is Login without the initial presence: the session is bound but
 // the user is not available yet.
-func (p *Prosody) Connect(t testing.TB, local, password, resource string) *Client {
+func (p *Prosody) Connect(t TB, local, password, resource string) *Client {
 	t.Helper()
 	c, err := p.connect(local, password, resource)
 	if err != nil {
@@ -428,7 +427,7 @@ func parseStanza(text string) ([]xml.Token, error) {
 // SendRaw sends one stanza written as XML text. The top element needs no
 // namespace: jabber:client applies, and children without xmlns inherit it.
 // Mellium adds an id when there is none.
-func (c *Client) SendRaw(t testing.TB, stanzaXML string) {
+func (c *Client) SendRaw(t TB, stanzaXML string) {
 	t.Helper()
 	toks, err := parseStanza(stanzaXML)
 	if err != nil {
@@ -452,7 +451,7 @@ func (c *Client) send(toks []xml.Token) error {
 
 // IQ sends an iq given as XML text, adding an id if it has none, and waits
 // for the result or error with that id.
-func (c *Client) IQ(t testing.TB, timeout time.Duration, iqXML string) *Stanza {
+func (c *Client) IQ(t TB, timeout time.Duration, iqXML string) *Stanza {
 	t.Helper()
 	toks, err := parseStanza(iqXML)
 	if err != nil {
@@ -496,7 +495,7 @@ func newID() string {
 // Expect returns the first received stanza that match accepts, waiting up to
 // timeout for it. Stanzas that do not match stay queued for later calls. On
 // timeout the test fails with a list of the stanzas still queued.
-func (c *Client) Expect(t testing.TB, timeout time.Duration, match func(*Stanza) bool) *Stanza {
+func (c *Client) Expect(t TB, timeout time.Duration, match func(*Stanza) bool) *Stanza {
 	t.Helper()
 	s, err := c.expect(timeout, match)
 	if err != nil {
@@ -507,7 +506,7 @@ func (c *Client) Expect(t testing.TB, timeout time.Duration, match func(*Stanza)
 
 // ExpectNone fails the test if a stanza that match accepts arrives within d.
 // Use it after the event that would cause the stanza, with a short d.
-func (c *Client) ExpectNone(t testing.TB, d time.Duration, match func(*Stanza) bool) {
+func (c *Client) ExpectNone(t TB, d time.Duration, match func(*Stanza) bool) {
 	t.Helper()
 	if s, err := c.expect(d, match); err == nil {
 		t.Fatalf("testenv: %s: unexpected stanza: %s", c.JID, s.XML)

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -81,7 +80,7 @@ type mailProc struct {
 // the system's dovecot and dovenull users for its login and auth processes
 // and keeps mail as nobody (a set-up as an ordinary user is not supported).
 // Like Need, it skips the test, or fails it in CI.
-func NeedDovecot(t testing.TB) string {
+func NeedDovecot(t TB) string {
 	t.Helper()
 	bin := needIn(t, "dovecot", "/usr/sbin", "/usr/local/sbin")
 	needRoot(t, "dovecot")
@@ -89,7 +88,7 @@ func NeedDovecot(t testing.TB) string {
 }
 
 // needRoot skips the test unless it runs as root, or fails it in CI.
-func needRoot(t testing.TB, server string) {
+func needRoot(t TB, server string) {
 	t.Helper()
 	if os.Geteuid() == 0 {
 		return
@@ -113,7 +112,7 @@ func needRoot(t testing.TB, server string) {
 // Postfix's SMTP AUTH. A failed login is answered after about half a second
 // (Dovecot's own timer; there is no growing penalty). WaitMail and Mails
 // read what was delivered.
-func StartDovecot(t testing.TB, users map[string]string) *Dovecot {
+func StartDovecot(t TB, users map[string]string) *Dovecot {
 	t.Helper()
 	bin := NeedDovecot(t)
 	dir := t.TempDir()
@@ -255,14 +254,14 @@ func (d *Dovecot) writeConfig() error {
 // processes still running (on Linux). Stopping a stopped server does
 // nothing. Logged-in clients see their connection closed, and Postfix's
 // AUTH (PostfixOptions.Submission) fails.
-func (d *Dovecot) Stop(t testing.TB) {
+func (d *Dovecot) Stop(t TB) {
 	t.Helper()
 	d.stop()
 }
 
 // Start starts Dovecot again after Stop, with the same configuration, mail
 // and port, and waits until it greets IMAP clients.
-func (d *Dovecot) Start(t testing.TB) {
+func (d *Dovecot) Start(t TB) {
 	t.Helper()
 	d.mu.Lock()
 	running := d.proc != nil
@@ -279,14 +278,14 @@ func (d *Dovecot) Log() string {
 // Deliver puts a message into user's INBOX: it writes the message to the
 // maildir's tmp/ and renames it into new/, as a delivery agent does, so a
 // client in IDLE is told of it. It works whether Dovecot runs or not.
-func (d *Dovecot) Deliver(t testing.TB, user string, rfc822 []byte) {
+func (d *Dovecot) Deliver(t TB, user string, rfc822 []byte) {
 	t.Helper()
 	d.DeliverTo(t, user, "INBOX", rfc822)
 }
 
 // DeliverTo is Deliver into another folder of user's mailbox (a Maildir++
 // folder such as "Lists", made if missing).
-func (d *Dovecot) DeliverTo(t testing.TB, user, folder string, rfc822 []byte) {
+func (d *Dovecot) DeliverTo(t TB, user, folder string, rfc822 []byte) {
 	t.Helper()
 	if _, ok := d.users[user]; !ok {
 		t.Fatalf("testenv: dovecot has no user %q", user)
@@ -363,7 +362,7 @@ func (d *Dovecot) Mails(user string) [][]byte {
 // Mails. It looks every 20 ms; after timeout it fails the test, listing the
 // messages that are there. A message stays in the maildir: a second call
 // with the same match returns it again.
-func (d *Dovecot) WaitMail(t testing.TB, user string, match func(raw []byte) bool, timeout time.Duration) []byte {
+func (d *Dovecot) WaitMail(t TB, user string, match func(raw []byte) bool, timeout time.Duration) []byte {
 	t.Helper()
 	if _, ok := d.users[user]; !ok || !validMaildirUser(user) {
 		t.Fatalf("testenv: dovecot has no user %q", user)
@@ -565,7 +564,7 @@ func (d *Dovecot) stop() {
 	}
 }
 
-func (d *Dovecot) dumpLog(t testing.TB) {
+func (d *Dovecot) dumpLog(t TB) {
 	t.Helper()
 	dumpTail(t, d.logFile, d.Log())
 	if b, _ := os.ReadFile(d.console); len(strings.TrimSpace(string(b))) > 0 {
@@ -573,7 +572,7 @@ func (d *Dovecot) dumpLog(t testing.TB) {
 	}
 }
 
-func dumpTail(t testing.TB, name, log string) {
+func dumpTail(t TB, name, log string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
 	if len(lines) > logTailLines {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
@@ -61,14 +60,14 @@ var (
 // RPL_WELCOME and then for the end of the MOTD, and fails the test if the
 // server refuses the registration (a numeric error or ERROR) or does not
 // finish it in time. The client is closed when the test ends.
-func (s *IRCServer) Connect(t testing.TB, nick string) *IRCClient {
+func (s *IRCServer) Connect(t TB, nick string) *IRCClient {
 	t.Helper()
 	return s.connect(t, nick, false)
 }
 
 // ConnectTLS is Connect over the TLS port, trusting only the server's test
 // CA (CACertFile). The server must have been started with TLS.
-func (s *IRCServer) ConnectTLS(t testing.TB, nick string) *IRCClient {
+func (s *IRCServer) ConnectTLS(t TB, nick string) *IRCClient {
 	t.Helper()
 	if s.TLSAddr == "" {
 		t.Fatalf("testenv: %s %s has no TLS port", s.kind, s.Name)
@@ -76,7 +75,7 @@ func (s *IRCServer) ConnectTLS(t testing.TB, nick string) *IRCClient {
 	return s.connect(t, nick, true)
 }
 
-func (s *IRCServer) connect(t testing.TB, nick string, useTLS bool) *IRCClient {
+func (s *IRCServer) connect(t TB, nick string, useTLS bool) *IRCClient {
 	t.Helper()
 	c, err := s.dial(useTLS)
 	if err != nil {
@@ -231,7 +230,7 @@ func (c *IRCClient) read() {
 
 // Send sends one raw IRC line; "\r\n" is appended. A line containing CR or
 // LF fails the test.
-func (c *IRCClient) Send(t testing.TB, line string) {
+func (c *IRCClient) Send(t TB, line string) {
 	t.Helper()
 	if strings.ContainsAny(line, "\r\n") {
 		t.Fatalf("testenv: IRC line with a line break: %q", line)
@@ -255,7 +254,7 @@ func (c *IRCClient) send(line string) error {
 // to timeout for it. Messages that do not match stay queued for later calls.
 // On timeout, or if the connection ends first, the test fails with a list of
 // the lines still queued.
-func (c *IRCClient) Expect(t testing.TB, timeout time.Duration, match func(m ircmsg.Message) bool) ircmsg.Message {
+func (c *IRCClient) Expect(t TB, timeout time.Duration, match func(m ircmsg.Message) bool) ircmsg.Message {
 	t.Helper()
 	m, err := c.expect(timeout, match)
 	if err != nil {
@@ -266,7 +265,7 @@ func (c *IRCClient) Expect(t testing.TB, timeout time.Duration, match func(m irc
 
 // ExpectNone fails the test if a message that match accepts arrives within
 // d (or is already queued).
-func (c *IRCClient) ExpectNone(t testing.TB, d time.Duration, match func(m ircmsg.Message) bool) {
+func (c *IRCClient) ExpectNone(t TB, d time.Duration, match func(m ircmsg.Message) bool) {
 	t.Helper()
 	if m, err := c.expect(d, match); err == nil {
 		t.Fatalf("testenv: IRC %s: unexpected message: %s", c.name, mustLine(m))
@@ -328,7 +327,7 @@ func (c *IRCClient) pendingList() string {
 // Sync sends a PING with a token of its own and waits for the server's PONG:
 // once it returns, the server has processed everything this client sent
 // before, and everything the server sent before the PONG is queued.
-func (c *IRCClient) Sync(t testing.TB) {
+func (c *IRCClient) Sync(t TB) {
 	t.Helper()
 	syncMu.Lock()
 	syncNext++

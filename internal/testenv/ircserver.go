@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -75,14 +74,14 @@ func (s *IRCServer) Password() string { return s.password }
 // Stop stops the server (SIGTERM, then SIGKILL if it lingers) and waits for
 // it to exit. Stopping a stopped server does nothing. Connected clients see
 // their connection closed.
-func (s *IRCServer) Stop(t testing.TB) {
+func (s *IRCServer) Stop(t TB) {
 	t.Helper()
 	s.stop()
 }
 
 // Start starts the server again after Stop, with the same configuration and
 // ports, and waits until it accepts connections.
-func (s *IRCServer) Start(t testing.TB) {
+func (s *IRCServer) Start(t TB) {
 	t.Helper()
 	s.mu.Lock()
 	running := s.proc != nil
@@ -102,7 +101,7 @@ func (s *IRCServer) Log() string {
 // port picked by FreePort can be taken by another process before the server
 // binds it; then writeConfig is called again with new ports, up to
 // startAttempts times.
-func (s *IRCServer) launch(t testing.TB, nports int, writeConfig func(ports []int) error) {
+func (s *IRCServer) launch(t TB, nports int, writeConfig func(ports []int) error) {
 	t.Helper()
 	t.Cleanup(func() {
 		s.stop()
@@ -224,7 +223,7 @@ func (s *IRCServer) stop() {
 }
 
 // dumpLog writes the end of the server's console output to the test log.
-func (s *IRCServer) dumpLog(t testing.TB) {
+func (s *IRCServer) dumpLog(t TB) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(s.Log(), "\n"), "\n")
 	if len(lines) > logTailLines {

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -168,12 +167,12 @@ type concatParts struct {
 // NeedKannel checks, like Need, that bearerbox, smsbox and fakesmsc are
 // installed (Debian's kannel and kannel-extras), also looking in /usr/sbin
 // and /usr/lib/kannel/test.
-func NeedKannel(t testing.TB) {
+func NeedKannel(t TB) {
 	t.Helper()
 	needKannel(t)
 }
 
-func needKannel(t testing.TB) kannelBins {
+func needKannel(t TB) kannelBins {
 	t.Helper()
 	var b kannelBins
 	b.bearerbox = needIn(t, "bearerbox", "/usr/sbin", "/usr/local/sbin")
@@ -183,7 +182,7 @@ func needKannel(t testing.TB) kannelBins {
 }
 
 // needIn is Need, also looking for binary in dirs.
-func needIn(t testing.TB, binary string, dirs ...string) string {
+func needIn(t TB, binary string, dirs ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath(binary); err != nil {
 		for _, dir := range dirs {
@@ -206,7 +205,7 @@ func needIn(t testing.TB, binary string, dirs ...string) string {
 // smsbox with mo-recode (inbound UCS-2 arrives as UTF-8) and HTTP retries,
 // the sendsms user with concatenation, and a catch-all sms-service with
 // max-messages = 0, so nothing the post-url answers is texted back.
-func StartKannel(t testing.TB, o KannelOptions) *Kannel {
+func StartKannel(t TB, o KannelOptions) *Kannel {
 	t.Helper()
 	bins := needKannel(t)
 	if o.Username == "" {
@@ -331,14 +330,14 @@ func (k *Kannel) writeConfig(ports []int) error {
 // SIGKILL) and waits for bearerbox, smsbox and fakesmsc to exit; it takes
 // about 2.5s. Stopping a stopped Kannel does nothing. Texts queued in Kannel
 // are lost.
-func (k *Kannel) Stop(t testing.TB) {
+func (k *Kannel) Stop(t TB) {
 	t.Helper()
 	k.stop()
 }
 
 // Start starts Kannel again after Stop, with the same configuration and
 // ports, and waits until it is ready.
-func (k *Kannel) Start(t testing.TB) {
+func (k *Kannel) Start(t TB) {
 	t.Helper()
 	k.mu.Lock()
 	running := k.procs != nil
@@ -347,7 +346,7 @@ func (k *Kannel) Start(t testing.TB) {
 }
 
 // Status returns bearerbox's status page (status.txt).
-func (k *Kannel) Status(t testing.TB) string {
+func (k *Kannel) Status(t TB) string {
 	t.Helper()
 	s, err := k.status()
 	if err != nil {
@@ -644,7 +643,7 @@ func (p *kannelProc) terminate() {
 }
 
 // dumpLogs writes the end of each process's log to the test log.
-func (k *Kannel) dumpLogs(t testing.TB) {
+func (k *Kannel) dumpLogs(t TB) {
 	t.Helper()
 	for _, name := range []string{"bearerbox", "smsbox", "fakesmsc", "smsbox-access"} {
 		b, err := os.ReadFile(k.logPath(name))
@@ -685,7 +684,7 @@ func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 // and returns once fakesmsc has handed it to Kannel. Printable ASCII goes
 // as a GSM 7-bit text, anything else (non-ASCII, line breaks) as UCS-2,
 // which smsbox recodes to UTF-8. The text goes as one SMS, however long.
-func (k *Kannel) SendFromPhone(t testing.TB, from, to, text string) {
+func (k *Kannel) SendFromPhone(t TB, from, to, text string) {
 	t.Helper()
 	for _, n := range []string{from, to} {
 		if n == "" || strings.ContainsFunc(n, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
@@ -744,7 +743,7 @@ func fakeSMSCCanRead(line string) bool {
 // (URL-encoded UTF-16BE), udh-text (URL-encoded UDH, plain text), udh-data,
 // route and dlr-mask. The parts of a concatenated text, each a udh-text
 // line with the same reference, reach the post-url as one text.
-func (k *Kannel) SendRawFromPhone(t testing.TB, line string) {
+func (k *Kannel) SendRawFromPhone(t TB, line string) {
 	t.Helper()
 	if strings.ContainsAny(line, "\x00\r\n") {
 		t.Fatalf("testenv: fakesmsc line with NUL or a line break: %q", line)
@@ -993,7 +992,7 @@ func (k *Kannel) queue(m FakeSMS) {
 // match stay queued for later calls. On timeout the test fails with a list
 // of the texts still queued. fakesmsc looks for texts from Kannel about once
 // a second while idle, so allow a few seconds.
-func (k *Kannel) ExpectAtPhone(t testing.TB, timeout time.Duration, match func(FakeSMS) bool) FakeSMS {
+func (k *Kannel) ExpectAtPhone(t TB, timeout time.Duration, match func(FakeSMS) bool) FakeSMS {
 	t.Helper()
 	m, err := k.expectAtPhone(timeout, match)
 	if err != nil {
@@ -1004,7 +1003,7 @@ func (k *Kannel) ExpectAtPhone(t testing.TB, timeout time.Duration, match func(F
 
 // ExpectNoneAtPhone fails the test if a text that match accepts (nil: any)
 // reaches the phone within d (or is already queued).
-func (k *Kannel) ExpectNoneAtPhone(t testing.TB, d time.Duration, match func(FakeSMS) bool) {
+func (k *Kannel) ExpectNoneAtPhone(t TB, d time.Duration, match func(FakeSMS) bool) {
 	t.Helper()
 	if m, err := k.expectAtPhone(d, match); err == nil {
 		t.Fatalf("testenv: kannel phone: unexpected text: %s", m)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
 // NgircdOptions configures StartNgircd. The zero value is a server named
@@ -20,6 +19,11 @@ type NgircdOptions struct {
 	// 9s), and each PING costs it a second. Nothing is dropped. Off, every
 	// line is handled as it arrives.
 	FloodProtection bool
+	// RelaxedFlood gives every user mode F ("relaxed flood protection"),
+	// so ngIRCd handles more of a client's queued lines per pass of its
+	// main loop: what a load test needs on top of FloodProtection off.
+	// It adds a MODE line after the MOTD.
+	RelaxedFlood bool
 	// TLS adds a TLS port (IRCServer.TLSAddr) with a certificate for Name,
 	// 127.0.0.1 and localhost, signed by a CA made for this server alone
 	// (IRCServer.CACertFile).
@@ -34,7 +38,7 @@ type NgircdOptions struct {
 // Nicks may be up to 30 characters long, a user may join any number of
 // channels, and there is no limit on connections per IP address. There is
 // no DNS or ident lookup, and no operator, service or linked server.
-func StartNgircd(t testing.TB, o NgircdOptions) *IRCServer {
+func StartNgircd(t TB, o NgircdOptions) *IRCServer {
 	t.Helper()
 	bin := NeedNgircd(t)
 	if o.Name == "" {
@@ -131,6 +135,9 @@ func StartNgircd(t testing.TB, o NgircdOptions) *IRCServer {
 		w("\tIdent = no")
 		w("\tPAM = no")
 		w("\tIncludeDir = %s", includeDir)
+		if o.RelaxedFlood {
+			w("\tDefaultUserModes = F")
+		}
 		if o.TLS {
 			s.TLSAddr = loopback(ports[1])
 			w("[SSL]")
@@ -147,7 +154,7 @@ func StartNgircd(t testing.TB, o NgircdOptions) *IRCServer {
 // NeedNgircd is Need(t, "ngircd"), also looking in /usr/sbin and
 // /usr/local/sbin, where Debian installs ngIRCd but which are not in an
 // ordinary user's PATH.
-func NeedNgircd(t testing.TB) string {
+func NeedNgircd(t TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("ngircd"); err != nil {
 		for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {

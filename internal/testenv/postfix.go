@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -74,7 +73,7 @@ type PostfixOptions struct {
 // postconf, also looked for in /usr/sbin and /usr/local/sbin), and that the
 // test runs as root, which Postfix's master process requires. It returns
 // the paths of postfix and postconf.
-func NeedPostfix(t testing.TB) (postfix, postconf string) {
+func NeedPostfix(t TB) (postfix, postconf string) {
 	t.Helper()
 	postfix = needIn(t, "postfix", "/usr/sbin", "/usr/local/sbin")
 	postconf = needIn(t, "postconf", "/usr/sbin", "/usr/local/sbin")
@@ -98,7 +97,7 @@ func NeedPostfix(t testing.TB) (postfix, postconf string) {
 //
 // There is no local delivery, no aliases, no DNS lookup for the routed
 // domains and no TLS on SMTPAddr.
-func StartPostfix(t testing.TB, o PostfixOptions) *Postfix {
+func StartPostfix(t TB, o PostfixOptions) *Postfix {
 	t.Helper()
 	_, postconf := NeedPostfix(t)
 	if o.Submission {
@@ -370,7 +369,7 @@ func postfixMainCF(dir string, o PostfixOptions) (string, error) {
 }
 
 // run runs a command that must succeed and returns its output.
-func run(t testing.TB, name string, args ...string) string {
+func run(t TB, name string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(name, args...)

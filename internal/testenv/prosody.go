@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -118,7 +117,7 @@ type ProsodyOptions struct {
 // Prosody in the foreground and waits until both its c2s and its component
 // port accept connections. Prosody is stopped when the test ends; if the test
 // failed, the end of Prosody's log is written to the test log.
-func StartProsody(t testing.TB, opts ProsodyOptions) *Prosody {
+func StartProsody(t TB, opts ProsodyOptions) *Prosody {
 	t.Helper()
 	bin := Need(t, "prosody")
 	if opts.Domain == "" {
@@ -180,14 +179,14 @@ func StartProsody(t testing.TB, opts ProsodyOptions) *Prosody {
 
 // Stop stops Prosody and waits for it to exit. Stopping a stopped server does
 // nothing. Clients logged in see their stream closed.
-func (p *Prosody) Stop(t testing.TB) {
+func (p *Prosody) Stop(t TB) {
 	t.Helper()
 	p.stop()
 }
 
 // Start starts Prosody again after Stop, with the same configuration, data
 // and ports, and waits until it accepts connections.
-func (p *Prosody) Start(t testing.TB) {
+func (p *Prosody) Start(t TB) {
 	t.Helper()
 	p.mu.Lock()
 	running := p.proc != nil
@@ -198,7 +197,7 @@ func (p *Prosody) Start(t testing.TB) {
 // AddUser creates (or changes the password of) an account. It writes the
 // account file that Prosody's internal_plain authentication reads on each
 // login, so it works while Prosody is running too.
-func (p *Prosody) AddUser(t testing.TB, local, password string) {
+func (p *Prosody) AddUser(t TB, local, password string) {
 	t.Helper()
 	j, err := jid.New(local, p.Domain, "")
 	if err != nil {
@@ -326,7 +325,7 @@ func (p *Prosody) stop() {
 
 // dumpLog writes the last lines of Prosody's log, and anything it printed on
 // its console, to the test log.
-func (p *Prosody) dumpLog(t testing.TB) {
+func (p *Prosody) dumpLog(t TB) {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(p.Log(), "\n"), "\n")
 	if len(lines) > logTailLines {

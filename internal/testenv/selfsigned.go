@@ -9,14 +9,13 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
-	"testing"
 	"time"
 )
 
 // SelfSigned makes a certificate that is its own CA, for 127.0.0.1 and the
 // given DNS names (the first is also the common name), valid from an hour
 // ago to a day from now, usable by a server or a client. pool trusts it.
-func SelfSigned(t testing.TB, names ...string) (cert tls.Certificate, pool *x509.CertPool) {
+func SelfSigned(t TB, names ...string) (cert tls.Certificate, pool *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -25,7 +25,7 @@ import (
 // Need returns the path of binary, looked up in PATH. When it is missing the
 // test is skipped, except under CI (the environment variable CI is "true"),
 // where a missing server is an error in the CI set-up and the test fails.
-func Need(t testing.TB, binary string) string {
+func Need(t TB, binary string) string {
 	t.Helper()
 	path, err := exec.LookPath(binary)
 	if err == nil {
@@ -46,7 +46,7 @@ func Need(t testing.TB, binary string) string {
 // port still free, even while other tests open connections. No port is
 // returned twice in one test binary. Another process can still bind it
 // first; StartProsody notices that and retries with new ports.
-func FreePort(t testing.TB) int {
+func FreePort(t TB) int {
 	t.Helper()
 	return freePorts(t, 1)[0]
 }
@@ -58,7 +58,7 @@ var (
 
 // freePorts returns n distinct ports, holding each open until all are
 // chosen.
-func freePorts(t testing.TB, n int) []int {
+func freePorts(t TB, n int) []int {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
@@ -112,7 +112,7 @@ func logSince(path string, off int64) string {
 
 // restart starts a stopped server again (same config, ports and data),
 // failing the test if it is still running or does not come up.
-func restart(t testing.TB, name string, running bool, start func() error) {
+func restart(t TB, name string, running bool, start func() error) {
 	t.Helper()
 	if running {
 		t.Fatalf("testenv: %s is already running", name)
@@ -121,3 +121,18 @@ func restart(t testing.TB, name string, running bool, start func() error) {
 		t.Fatalf("testenv: restarting %s: %v", name, err)
 	}
 }
+
+// TB is what the start-up code needs from its caller: testing.TB satisfies
+// it, and so can a program that runs these servers outside a test (the load
+// tool, cmd/ferry-load). Fatalf and Skipf must not return.
+type TB interface {
+	Helper()
+	Logf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Failed() bool
+	Cleanup(func())
+	TempDir() string
+}
+
+var _ TB = testing.TB(nil)
