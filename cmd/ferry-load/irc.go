@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +56,28 @@ func dialIRC(addr, nick string, handler func(line []byte)) (*ircClient, error) {
 	_ = conn.SetDeadline(time.Time{})
 	go c.read(r)
 	return c, nil
+}
+
+// ircDialers is how many connections the tool opens at once: ngIRCd
+// listens with a short accept queue, and a connection the kernel could not
+// queue is reset once the client speaks.
+const ircDialers = 8
+
+// dialIRCRetry is dialIRC with two more tries, with a suffix on the nick in
+// case the reset connection is still registered.
+func dialIRCRetry(addr, nick string, handler func(line []byte)) (*ircClient, error) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		n := nick
+		if attempt > 0 {
+			n = nick + "_" + strconv.Itoa(attempt)
+		}
+		var c *ircClient
+		if c, err = dialIRC(addr, n, handler); err == nil {
+			return c, nil
+		}
+	}
+	return nil, err
 }
 
 func (c *ircClient) waitWelcome(r *ircreader.Reader) error {
@@ -197,4 +221,61 @@ func parsePrivmsg(line []byte) (privmsg, error) {
 		return privmsg{}, errNotPrivmsg
 	}
 	return privmsg{from: m.Nick(), target: m.Params[0], text: m.Params[1]}, nil
+}
+
+// serverUsers asks the IRC server how many users are connected (LUSERS,
+// RPL_LOCALUSERS 265's first number, or RPL_LUSERCLIENT 251's), through
+// client c.
+func serverUsers(c *ircClient, timeout time.Duration) (int, error) {
+	got := make(chan int, 1)
+	c.mu.Lock()
+	prev := c.handler
+	c.handler = func(line []byte) {
+		m, err := ircmsg.ParseLine(string(line))
+		if err == nil && m.Command == "251" && len(m.Params) >= 2 {
+			if n, ok := parseLusers(m.Params[len(m.Params)-1]); ok {
+				select {
+				case got <- n:
+				default:
+				}
+			}
+			return
+		}
+		if prev != nil {
+			prev(line)
+		}
+	}
+	c.mu.Unlock()
+	defer c.setHandler(prev)
+	if err := c.sendLines("LUSERS"); err != nil {
+		return 0, err
+	}
+	select {
+	case n := <-got:
+		return n, nil
+	case <-c.done:
+		return 0, fmt.Errorf("%s: connection ended: %v", c.nick, c.err)
+	case <-time.After(timeout):
+		return 0, fmt.Errorf("%s: no LUSERS answer within %v", c.nick, timeout)
+	}
+}
+
+// parseLusers reads N from RPL_LUSERCLIENT's text, "There are N users and
+// M services on K servers" (invisible users, when the server counts them
+// apart, are added: "N users and I invisible").
+func parseLusers(text string) (int, bool) {
+	f := strings.Fields(text)
+	total, found := 0, false
+	for i := 1; i < len(f); i++ {
+		n, err := strconv.Atoi(f[i-1])
+		if err != nil {
+			continue
+		}
+		switch strings.TrimSuffix(f[i], ",") {
+		case "users", "invisible":
+			total += n
+			found = true
+		}
+	}
+	return total, found
 }

@@ -32,6 +32,18 @@ func newScenario(name string) scenario {
 		return &burstScenario{}
 	case "paced":
 		return &burstScenario{paced: true}
+	case "pm":
+		return pmScenario{}
+	case "join":
+		return &joinScenario{}
+	case "ramp":
+		return rampScenario{}
+	case "names":
+		return &namesScenario{}
+	case "flood":
+		return floodScenario{}
+	case "storm":
+		return stormScenario{}
 	}
 	return nil
 }

@@ -163,9 +163,10 @@ type rooms struct {
 	domain    string
 	onMessage func(user int, body string, at time.Time) // group-chat and chat messages with a body
 
-	mu    sync.Mutex
-	joins map[int]*joinState
-	ndone int
+	mu     sync.Mutex
+	joins  map[int]*joinState
+	ndone  int
+	events int // presences and subjects received: progress while a join is under way
 }
 
 func newRooms(g gateway, onMessage func(user int, body string, at time.Time)) *rooms {
@@ -188,6 +189,7 @@ func (r *rooms) handle(e *element) {
 	case "message":
 		if e.attr("type") == "groupchat" && e.child("subject") != nil && e.child("body") == nil {
 			r.mu.Lock()
+			r.events++
 			st := r.state(u)
 			if !st.subject {
 				st.subject = true
@@ -205,6 +207,7 @@ func (r *rooms) handle(e *element) {
 func (r *rooms) presence(u int, e *element, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.events++
 	st := r.state(u)
 	switch {
 	case e.attr("type") == "error":
@@ -235,6 +238,12 @@ func (r *rooms) finish(st *joinState, at time.Time) {
 		st.done = at
 		r.ndone++
 	}
+}
+
+func (r *rooms) progress() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events
 }
 
 func (r *rooms) completed() int {
@@ -296,7 +305,7 @@ func joinAll(e *env, o options, rs *rooms, users []int, room func(u int) string,
 	if err := e.users.sendBatch(batch); err != nil {
 		return err
 	}
-	if !waitFor(func() bool { return rs.completed() >= len(users) }, rs.completed, o.settle, o.deadline) {
+	if !waitFor(func() bool { return rs.completed() >= len(users) }, rs.progress, o.settle, o.deadline) {
 		s := rs.summary(users)
 		return fmt.Errorf("only %d of %d joins completed (own presence: %d, subject: %d, refused: %v)", s.complete, len(users), s.self, s.subject, s.errors)
 	}

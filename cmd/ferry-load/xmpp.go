@@ -65,16 +65,6 @@ func (e *element) child(name string) *element {
 	return nil
 }
 
-// find follows a path of local names ("x/status"), first match at each step.
-func (e *element) find(path string) *element {
-	cur := e
-	for _, seg := range strings.Split(path, "/") {
-		if cur = cur.child(seg); cur == nil {
-			return nil
-		}
-	}
-	return cur
-}
 
 // statusCodes returns the MUC status codes of a presence (x/status@code).
 func (e *element) statusCodes() []string {
