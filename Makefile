@@ -2,7 +2,7 @@
 #   make demo   local Prosody, ngIRCd, Kannel, Dovecot, Postfix + Ferry (IRC, SMS, email, echo) on loopback
 #   make test   install the servers the tests use, then run every check
 
-.PHONY: demo test build fuzz
+.PHONY: demo test build fuzz bench
 
 demo:
 	./scripts/demo.sh
@@ -12,6 +12,13 @@ test:
 
 build:
 	CGO_ENABLED=0 go build -o ferry ./cmd/ferry
+
+# The load tool (README, "Measuring"): every scenario at the issue's sizes,
+# on Ferry and on biboumi. BENCH_FLAGS picks scenarios and sizes, e.g.
+#   make bench BENCH_FLAGS="-scenario burst,pm -biboumi=false"
+bench:
+	./scripts/install-deps.sh prosody ngircd biboumi
+	go run ./cmd/ferry-load $(BENCH_FLAGS)
 
 # Short fuzzing pass over the parsers and escapers (seed corpora live in testdata/fuzz).
 fuzz:
@@ -23,3 +30,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzSession -fuzztime=30s ./bridges/email/relay/
 	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
+	go test -run=NONE -fuzz=FuzzParseBody -fuzztime=30s ./cmd/ferry-load/

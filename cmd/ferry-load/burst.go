@@ -51,7 +51,7 @@ func (s *burstScenario) measure(e *env, o options, g gateway) (*result, error) {
 	}
 	room := roomAddr(channel, g)
 	users := indices(0, o.users)
-	if err := g.prepare(users); err != nil {
+	if err := g.prepare(users, true); err != nil {
 		return nil, err
 	}
 

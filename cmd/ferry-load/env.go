@@ -73,6 +73,13 @@ func startEnv(tb testenv.TB, log io.Writer, withBiboumi bool) *env {
 	return e
 }
 
+// restartIRC stops and starts the IRC server (same ports, fresh state), so
+// a scenario does not inherit connections an earlier one left behind.
+func (e *env) restartIRC() {
+	e.irc.Stop(e.tb)
+	e.irc.Start(e.tb)
+}
+
 // buildFerry builds cmd/ferry of the module this tool belongs to into a
 // temporary directory.
 func buildFerry(tb testenv.TB) string {

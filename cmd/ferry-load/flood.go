@@ -26,7 +26,7 @@ func (floodScenario) measure(e *env, o options, g gateway) (*result, error) {
 	channel := "#flood" + t
 	room := roomAddr(channel, g)
 	users := indices(0, o.floodUsers)
-	if err := g.prepare(users); err != nil {
+	if err := g.prepare(users, true); err != nil {
 		return nil, err
 	}
 	tr := newTracker(o.floodLines)

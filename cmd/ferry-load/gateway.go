@@ -26,8 +26,9 @@ type gateway interface {
 	// gateway that has none.
 	goroutines() (int, error)
 	// prepare sets up what each of these users needs before they join
-	// (biboumi: the IRC server's port, no TLS, no throttle, no history).
-	prepare(users []int) error
+	// (biboumi: the IRC server's address and port, no TLS, no throttle;
+	// with channelMessages, no history recording either).
+	prepare(users []int, channelMessages bool) error
 	stop()
 }
 
@@ -170,7 +171,7 @@ func (g *ferryGateway) goroutines() (int, error) {
 
 // prepare has nothing to do: Ferry registers a user who joins a room with
 // the join nick.
-func (g *ferryGateway) prepare([]int) error { return nil }
+func (g *ferryGateway) prepare([]int, bool) error { return nil }
 
 func (g *ferryGateway) stop() { g.proc.stop(gatewayStopGrace) }
 
@@ -226,10 +227,12 @@ func (g *biboumiGateway) goroutines() (int, error) { return 0, errNotGo }
 func (g *biboumiGateway) stop()                    { g.proc.stop(gatewayStopGrace) }
 
 // prepare runs biboumi's ad-hoc command configure for each user, as a user
-// would in their client: on the IRC server's JID the port of our ngIRCd
-// with no TLS ports and the throttle off, on the gateway's JID no history
-// recording (the baseline is "biboumi, history off").
-func (g *biboumiGateway) prepare(users []int) error {
+// would in their client: on the IRC server's JID the address and port of
+// our ngIRCd with no TLS ports and the throttle off, and where channel
+// messages will flow, on the gateway's JID no history recording (the
+// issue's baseline is "biboumi, history off"; it only matters for channel
+// messages, and each configure costs biboumi database writes).
+func (g *biboumiGateway) prepare(users []int, channelMessages bool) error {
 	_, ircPort, _ := net.SplitHostPort(g.e.irc.Addr)
 	server := map[string][]string{"address": {"127.0.0.1"}, "ports": {ircPort}, "tls_ports": nil, "throttle_limit": {"-1"}}
 	global := map[string][]string{"record_history": {"false"}}
@@ -244,7 +247,7 @@ func (g *biboumiGateway) prepare(users []int) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			err := adhocConfigure(g.e.users, userJID(u), ircName+"@"+biboumiDomain, server)
-			if err == nil {
+			if err == nil && channelMessages {
 				err = adhocConfigure(g.e.users, userJID(u), biboumiDomain, global)
 			}
 			if err != nil {

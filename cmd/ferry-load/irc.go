@@ -41,6 +41,7 @@ func dialIRC(addr, nick string, handler func(line []byte)) (*ircClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn = withQuickAck(conn)
 	c := &ircClient{nick: nick, conn: conn, w: bufio.NewWriterSize(conn, 4096), handler: handler, done: make(chan struct{})}
 	r := &ircreader.Reader{}
 	r.Initialize(conn, 512, 64<<10)

@@ -17,6 +17,7 @@ const (
 	rowJoinTime    = "time until the last join completed (s)"
 	rowOccupants   = "occupant presences received"
 	rowCPUPerJoin  = "gateway CPU per join (ms)"
+	rowCPUPerConn  = "gateway CPU per connection (ms)"
 	rowRSSPerConn  = "RSS per connection (kB)"
 	rowGorPerConn  = "goroutines per connection"
 	rowConnections = "IRC connections (counted by the IRC server)"
@@ -37,7 +38,7 @@ func (s *joinScenario) measure(e *env, o options, g gateway) (*result, error) {
 	channel := "#join" + t
 	room := roomAddr(channel, g)
 	users := indices(0, o.joinUsers)
-	if err := g.prepare(users); err != nil {
+	if err := g.prepare(users, false); err != nil {
 		return nil, err
 	}
 	op, err := dialIRC(e.irc.Addr, t+"joinop", nil)

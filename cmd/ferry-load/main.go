@@ -18,8 +18,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,7 +39,7 @@ func newScenario(name string) scenario {
 	case "join":
 		return &joinScenario{}
 	case "ramp":
-		return rampScenario{}
+		return &rampScenario{}
 	case "names":
 		return &namesScenario{}
 	case "flood":
@@ -62,6 +64,7 @@ func main() {
 	fs.IntVar(&o.joinUsers, "join-users", o.joinUsers, "join: users joining one channel at once")
 	fs.IntVar(&o.rampUsers, "ramp", o.rampUsers, "ramp: puppeted IRC connections to ramp up to")
 	fs.IntVar(&o.rampRoom, "ramp-room", o.rampRoom, "ramp: users per channel")
+	fs.IntVar(&o.rampRate, "ramp-rate", o.rampRate, "ramp: joins a second")
 	fs.IntVar(&o.namesUsers, "names", o.namesUsers, "names: raw IRC users in the channel")
 	fs.IntVar(&o.floodLines, "flood", o.floodLines, "flood: lines the IRC client sends")
 	fs.IntVar(&o.floodUsers, "flood-users", o.floodUsers, "flood: XMPP users in the flooded channel")
@@ -113,6 +116,16 @@ func run(names []string, kinds []gatewayKind, o options, out, log io.Writer) (co
 		return 1
 	}
 	r := newRunner(log, dir)
+	// Ctrl-C stops the servers and gateways too (they would die with the
+	// tool anyway, but would leave their files behind).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintf(os.Stderr, "ferry-load: interrupted, stopping the servers; logs kept in %s\n", dir)
+		r.close()
+		os.Exit(130)
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			f, ok := p.(fatal)
@@ -132,7 +145,10 @@ func run(names []string, kinds []gatewayKind, o options, out, log io.Writer) (co
 	fmt.Fprintf(os.Stderr, "ferry-load: building ferry, starting Prosody and ngIRCd (work dir %s)\n", dir)
 	e := startEnv(r, log, slices.ContainsFunc(kinds, func(k gatewayKind) bool { return k.label == "biboumi" }))
 	failed := false
-	for _, name := range names {
+	for i, name := range names {
+		if i > 0 {
+			e.restartIRC()
+		}
 		s := newScenario(name)
 		sec := section{title: s.title(o)}
 		for _, k := range kinds {

@@ -109,7 +109,7 @@ func (s *namesScenario) measure(e *env, o options, g gateway) (*result, error) {
 		}
 	}
 	const user = 0
-	if err := g.prepare([]int{user}); err != nil {
+	if err := g.prepare([]int{user}, false); err != nil {
 		return nil, err
 	}
 	rs := newRooms(g, nil)

@@ -21,7 +21,7 @@ const pmRoundTimeout = 10 * time.Second
 func (pmScenario) measure(e *env, o options, g gateway) (*result, error) {
 	t := tag(g)
 	const user = 0
-	if err := g.prepare([]int{user}); err != nil {
+	if err := g.prepare([]int{user}, false); err != nil {
 		return nil, err
 	}
 	// Two trackers: the way out (at the IRC echo client) and the way back.
@@ -30,8 +30,11 @@ func (pmScenario) measure(e *env, o options, g gateway) (*result, error) {
 	back.expect("xmpp", 0, o.rounds, nil)
 
 	echoNick := t + "echo"
-	var echo *ircClient
-	echo, err := dialIRC(e.irc.Addr, echoNick, func(line []byte) {
+	echo, err := dialIRC(e.irc.Addr, echoNick, nil)
+	if err != nil {
+		return nil, err
+	}
+	echo.setHandler(func(line []byte) {
 		at := time.Now()
 		pm, err := parsePrivmsg(line)
 		if err != nil || pm.target != echoNick {
@@ -42,9 +45,6 @@ func (pmScenario) measure(e *env, o options, g gateway) (*result, error) {
 		}
 		_ = echo.sendLines("PRIVMSG " + pm.from + " :" + pm.text)
 	})
-	if err != nil {
-		return nil, err
-	}
 	defer echo.close()
 
 	arrived := make(chan int, o.rounds+1)

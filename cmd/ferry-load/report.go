@@ -51,6 +51,7 @@ const (
 	rowLost       = "lost"
 	rowDuplicated = "duplicated"
 	rowRate       = "deliveries/s"
+	rowCPUTotal   = "gateway CPU (s)"
 	rowCPU        = "gateway CPU per delivery (µs)"
 	rowP50        = "latency p50 (ms)"
 	rowP95        = "latency p95 (ms)"

@@ -14,6 +14,7 @@ type options struct {
 	rounds                      int // pm
 	joinUsers                   int
 	rampUsers, rampRoom         int
+	rampRate                    int // joins a second
 	namesUsers                  int
 	floodLines, floodUsers      int
 	stormJIDs                   int
@@ -25,7 +26,7 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		users: 20, ircClients: 2, messages: 50, pacedMessages: 20, rounds: 500, joinUsers: 250,
-		rampUsers: 10000, rampRoom: 10, namesUsers: 10000, floodLines: 200000, floodUsers: 3,
+		rampUsers: 10000, rampRoom: 10, rampRate: 200, namesUsers: 10000, floodLines: 200000, floodUsers: 3,
 		stormJIDs: 20000, stormWait: 60 * time.Second, settle: 15 * time.Second, deadline: 10 * time.Minute,
 	}
 }
@@ -66,6 +67,7 @@ func addDeliveries(r *result, d deliveries, before, after sample) {
 	r.add(rowLost, float64(d.lost))
 	r.add(rowDuplicated, float64(d.duplicated))
 	r.add(rowRate, d.perSecond())
+	r.add(rowCPUTotal, float64(after.cpu-before.cpu)/1e9)
 	if d.distinct > 0 {
 		r.add(rowCPU, float64(after.cpu-before.cpu)/1e3/float64(d.distinct))
 	} else {

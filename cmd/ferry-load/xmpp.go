@@ -65,7 +65,6 @@ func (e *element) child(name string) *element {
 	return nil
 }
 
-
 // statusCodes returns the MUC status codes of a presence (x/status@code).
 func (e *element) statusCodes() []string {
 	var codes []string
@@ -120,6 +119,7 @@ func dialComponent(addr, domain, secret string) (*component, error) {
 	if err != nil {
 		return nil, err
 	}
+	conn = withQuickAck(conn)
 	c := &component{domain: domain, conn: conn, w: bufio.NewWriterSize(conn, 64<<10),
 		iqs: map[string]chan *element{}, done: make(chan struct{})}
 	dec := xml.NewDecoder(bufio.NewReaderSize(conn, 64<<10))
@@ -304,11 +304,9 @@ func (c *component) close() {
 	<-c.done
 }
 
-func escapeAttr(s string) string {
-	var b strings.Builder
-	_ = xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), "'", "&apos;")
-}
+// escapeAttr escapes s for an attribute value in either kind of quotes
+// (xml.EscapeText escapes both quote characters).
+func escapeAttr(s string) string { return escapeText(s) }
 
 func escapeText(s string) string {
 	var b strings.Builder
