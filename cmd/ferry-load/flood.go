@@ -2,13 +2,11 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/ergochat/irc-go/ircmsg"
 )
 
 // floodScenario: one raw IRC client sends a great many lines into a channel
@@ -33,23 +31,7 @@ func (floodScenario) measure(e *env, o options, g gateway) (*result, error) {
 	for _, u := range users {
 		tr.expect("x"+strconv.Itoa(u), 0, o.floodLines, nil)
 	}
-	// The flooder also notes who leaves the channel while it floods (a
-	// puppet that the IRC server disconnects for not reading).
-	var quitMu sync.Mutex
-	quits := map[string]int{}
-	flooder, err := dialIRC(e.irc.Addr, t+"flooder", func(line []byte) {
-		m, err := ircmsg.ParseLine(string(line))
-		if err != nil || (m.Command != "QUIT" && m.Command != "PART" && m.Command != "KICK") {
-			return
-		}
-		reason := m.Command
-		if len(m.Params) > 0 {
-			reason += " " + m.Params[len(m.Params)-1]
-		}
-		quitMu.Lock()
-		quits[reason]++
-		quitMu.Unlock()
-	})
+	flooder, err := dialIRC(e.irc.Addr, t+"flooder", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +54,7 @@ func (floodScenario) measure(e *env, o options, g gateway) (*result, error) {
 		return nil, err
 	}
 
+	logStart := len(e.irc.Log())
 	before := takeSample(g)
 	for id := 0; id < o.floodLines; id++ {
 		now := time.Now()
@@ -89,18 +72,43 @@ func (floodScenario) measure(e *env, o options, g gateway) (*result, error) {
 	r := &result{gateway: g.name()}
 	addDeliveries(r, tr.summary(), before, after)
 	addState(r, before, after)
-	quitMu.Lock()
-	var left []string
-	for reason, n := range quits {
-		left = append(left, fmt.Sprintf("%q ×%d", reason, n))
-	}
-	quitMu.Unlock()
-	sort.Strings(left)
-	if len(left) > 0 {
-		r.note("users left the channel during the flood: %s", strings.Join(left, ", "))
+	// An IRC server drops a client that does not read what it is sent
+	// (ngIRCd: 32 KiB pending, "Write buffer space exhausted"). Its log
+	// says whose connection went and why.
+	if drops := disconnects(e.irc.Log()[logStart:], t+"fl"); len(drops) > 0 {
+		r.note("the IRC server disconnected the puppets: %s", strings.Join(drops, ", "))
 	}
 	for _, u := range users {
 		_ = e.users.send(leaveStanza(u, room, nick(u)))
 	}
 	return r, nil
+}
+
+// disconnects reads ngIRCd's log for users whose nick starts with prefix
+// and who were disconnected for another reason than their own QUIT, and
+// counts them by reason.
+func disconnects(log, prefix string) []string {
+	count := map[string]int{}
+	for _, line := range strings.Split(log, "\n") {
+		_, rest, ok := strings.Cut(line, `User "`+prefix)
+		if !ok {
+			continue
+		}
+		_, reason, ok := strings.Cut(rest, "unregistered (connection ")
+		if !ok {
+			continue
+		}
+		if _, reason, ok = strings.Cut(reason, "): "); !ok {
+			continue
+		}
+		reason = strings.TrimSuffix(reason, ".")
+		if reason != "Got QUIT command" {
+			count[reason]++
+		}
+	}
+	var out []string
+	for _, reason := range slices.Sorted(maps.Keys(count)) {
+		out = append(out, fmt.Sprintf("%q ×%d", reason, count[reason]))
+	}
+	return out
 }

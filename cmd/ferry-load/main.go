@@ -64,7 +64,7 @@ func main() {
 	fs.IntVar(&o.joinUsers, "join-users", o.joinUsers, "join: users joining one channel at once")
 	fs.IntVar(&o.rampUsers, "ramp", o.rampUsers, "ramp: puppeted IRC connections to ramp up to")
 	fs.IntVar(&o.rampRoom, "ramp-room", o.rampRoom, "ramp: users per channel")
-	fs.IntVar(&o.rampRate, "ramp-rate", o.rampRate, "ramp: joins a second")
+	fs.IntVar(&o.rampWindow, "ramp-window", o.rampWindow, "ramp: joins under way at once")
 	fs.IntVar(&o.namesUsers, "names", o.namesUsers, "names: raw IRC users in the channel")
 	fs.IntVar(&o.floodLines, "flood", o.floodLines, "flood: lines the IRC client sends")
 	fs.IntVar(&o.floodUsers, "flood-users", o.floodUsers, "flood: XMPP users in the flooded channel")

@@ -94,3 +94,21 @@ func TestEscapeAttr(t *testing.T) {
 		t.Errorf("escapeAttr = %q", got)
 	}
 }
+
+func TestDisconnects(t *testing.T) {
+	log := `[15279:5    1] Write buffer space exhausted (connection 11, limit is 32768 bytes, 120 bytes new, 32712 bytes pending)
+[15279:5    1] User "ffl0!~ffl0@127.0.0.1" unregistered (connection 9): Write buffer space exhausted.
+[15279:5    5] User "ffl1!~ffl1@127.0.0.1" registered (connection 9).
+[15279:5    6] User "ffl1!~ffl1@127.0.0.1" unregistered (connection 9): Write buffer space exhausted.
+[15279:5   19] User "ffl0!~ffl0@127.0.0.1" unregistered (connection 11): Got QUIT command.
+[15279:5   19] User "bfl0!~bfl0@127.0.0.1" unregistered (connection 8): Ping timeout: 20 seconds.
+[15279:5   20] User "ffl2!~ffl2@127.0.0.1" unregistered (connection 12): Ping timeout: 20 seconds.`
+	got := strings.Join(disconnects(log, "ffl"), ", ")
+	want := `"Ping timeout: 20 seconds" ×1, "Write buffer space exhausted" ×2`
+	if got != want {
+		t.Errorf("disconnects = %s, want %s", got, want)
+	}
+	if d := disconnects(log, "xyz"); len(d) != 0 {
+		t.Errorf("disconnects of nobody: %v", d)
+	}
+}

@@ -16,13 +16,16 @@ import (
 type rampScenario struct{}
 
 func (*rampScenario) title(o options) string {
-	return fmt.Sprintf("ramp: up to %d puppeted IRC connections, %d users per channel, %d joins a second", o.rampUsers, o.rampRoom, o.rampRate)
+	return fmt.Sprintf("ramp: up to %d puppeted IRC connections, %d users per channel, at most %d joins under way", o.rampUsers, o.rampRoom, o.rampWindow)
 }
 
 func (*rampScenario) close() {}
 
-// rampTicks is how many batches of joins leave per second.
-const rampTicks = 20
+// rampPoll is how often the ramp looks at its progress.
+const rampPoll = 50 * time.Millisecond
+
+// rowRampTime is when the last IRC connection appeared.
+const rowRampTime = "time until the last IRC connection (s)"
 
 // lusersTimeout bounds a LUSERS round trip to a busy IRC server.
 const lusersTimeout = 2 * time.Minute
@@ -53,37 +56,51 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 	}
 	before := takeSample(g)
 	start := time.Now()
-	// Joins leave at a steady rate, whatever the gateway answers: a
-	// gateway that loses join replies must not stall the ramp.
-	tick := time.NewTicker(time.Second / rampTicks)
-	defer tick.Stop()
-	per := max(o.rampRate/rampTicks, 1)
-	for sent := 0; sent < len(users); {
-		<-tick.C
+	// A window of joins under way: the next ones leave as earlier ones
+	// complete or their IRC connections appear on the server, whichever
+	// is further, so a gateway that loses join replies does not stall the
+	// ramp, and a busy server is not buried under ten thousand connects.
+	sent, conns := 0, 0
+	last, lastChange, lastConn := -1, time.Now(), time.Now()
+	for {
+		n, err := serverUsers(counter, lusersTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if n-ircBefore > conns {
+			lastConn = time.Now()
+		}
+		conns = n - ircBefore
+		done := rs.completed()
+		if p := done + conns + rs.progress(); p != last {
+			last, lastChange = p, time.Now()
+		}
+		if done >= len(users) || time.Since(lastChange) > o.settle || time.Since(start) > o.deadline {
+			break
+		}
 		var batch []string
-		for ; sent < len(users) && len(batch) < per; sent++ {
+		for ; sent < len(users) && sent < max(done, conns)+o.rampWindow; sent++ {
 			batch = append(batch, joinStanza(users[sent], room(users[sent]), nick(users[sent])))
 		}
 		if err := e.users.sendBatch(batch); err != nil {
 			return nil, err
 		}
+		time.Sleep(rampPoll) // the window's pace: one LUSERS round trip and this
 	}
-	waitFor(func() bool { return rs.completed() >= len(users) }, rs.progress, o.settle, o.deadline)
 	after := takeSample(g)
 	sum := rs.summary(users)
-	ircAfter, err := serverUsers(counter, lusersTimeout)
-	if err != nil {
-		return nil, err
+	if n, err := serverUsers(counter, lusersTimeout); err == nil {
+		conns = n - ircBefore
 	}
-	conns := ircAfter - ircBefore
 
 	r := &result{gateway: g.name()}
 	r.add(rowJoinsDone, float64(sum.complete))
 	r.add(rowConnections, float64(conns))
+	r.add(rowRampTime, lastConn.Sub(start).Seconds())
 	if sum.complete == len(users) {
-		r.add(rowDuration, sum.last.Sub(start).Seconds())
+		r.add(rowJoinTime, sum.last.Sub(start).Seconds())
 	} else {
-		r.absent(rowDuration)
+		r.absent(rowJoinTime)
 		r.note("only %d of %d users completed their join (own presence: %d, subject: %d)", sum.complete, len(users), sum.self, sum.subject)
 	}
 	addState(r, before, after)

@@ -60,7 +60,6 @@ const (
 	rowRSSAfter   = "RSS after (MB)"
 	rowGorBefore  = "goroutines before"
 	rowGorAfter   = "goroutines after"
-	rowDuration   = "time (s)"
 )
 
 // section is one scenario's table.

@@ -14,7 +14,7 @@ type options struct {
 	rounds                      int // pm
 	joinUsers                   int
 	rampUsers, rampRoom         int
-	rampRate                    int // joins a second
+	rampWindow                  int // joins under way at once
 	namesUsers                  int
 	floodLines, floodUsers      int
 	stormJIDs                   int
@@ -26,7 +26,7 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		users: 20, ircClients: 2, messages: 50, pacedMessages: 20, rounds: 500, joinUsers: 250,
-		rampUsers: 10000, rampRoom: 10, rampRate: 200, namesUsers: 10000, floodLines: 200000, floodUsers: 3,
+		rampUsers: 10000, rampRoom: 10, rampWindow: 200, namesUsers: 10000, floodLines: 200000, floodUsers: 3,
 		stormJIDs: 20000, stormWait: 60 * time.Second, settle: 15 * time.Second, deadline: 10 * time.Minute,
 	}
 }
