@@ -73,6 +73,7 @@ func main() {
 	fs.DurationVar(&o.settle, "settle", o.settle, "give up waiting once nothing has arrived for this long")
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "give up waiting for a scenario's deliveries after this long")
 	verbose := fs.Bool("v", false, "log progress to stderr")
+	keep := fs.Bool("keep", false, "keep the work directory (configs and logs of the servers and gateways)")
 	_ = fs.Parse(os.Args[1:])
 
 	var names []string
@@ -102,11 +103,11 @@ func main() {
 	if *verbose {
 		log = os.Stderr
 	}
-	os.Exit(run(names, kinds, o, os.Stdout, log))
+	os.Exit(run(names, kinds, o, *keep, os.Stdout, log))
 }
 
 // run runs the scenarios and prints their tables; it returns the exit code.
-func run(names []string, kinds []gatewayKind, o options, out, log io.Writer) (code int) {
+func run(names []string, kinds []gatewayKind, o options, keep bool, out, log io.Writer) (code int) {
 	if err := raiseFileLimit(1 << 18); err != nil {
 		fmt.Fprintf(os.Stderr, "ferry-load: %v: the ramp and names scenarios may fail\n", err)
 	}
@@ -136,7 +137,7 @@ func run(names []string, kinds []gatewayKind, o options, out, log io.Writer) (co
 			code = 1
 		}
 		r.close()
-		if code == 0 {
+		if code == 0 && !keep {
 			os.RemoveAll(dir)
 		} else {
 			fmt.Fprintf(os.Stderr, "ferry-load: logs kept in %s\n", dir)
