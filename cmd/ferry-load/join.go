@@ -18,9 +18,9 @@ const (
 	rowOccupants   = "occupant presences received"
 	rowCPUPerJoin  = "gateway CPU per join (ms)"
 	rowCPUPerConn  = "gateway CPU per connection (ms)"
-	rowRSSPerConn  = "RSS per connection (kB)"
-	rowGorPerConn  = "goroutines per connection"
-	rowConnections = "IRC connections (counted by the IRC server)"
+	rowRSSPerConn  = "RSS per connection at the peak (kB)"
+	rowGorPerConn  = "goroutines per connection at the end"
+	rowConnections = "IRC connections at the peak (counted by the IRC server)"
 	rowJoinsDone   = "joins completed (110 and subject)"
 )
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,8 +25,12 @@ func (*rampScenario) close() {}
 // rampPoll is how often the ramp looks at its progress.
 const rampPoll = 50 * time.Millisecond
 
-// rowRampTime is when the last IRC connection appeared.
-const rowRampTime = "time until the last IRC connection (s)"
+// Rows of the ramp.
+const (
+	rowRampTime    = "time until the peak of IRC connections (s)"
+	rowConnEnd     = "IRC connections at the end"
+	rowRSSPeakConn = "RSS at the peak of connections (MB)"
+)
 
 // lusersTimeout bounds a LUSERS round trip to a busy IRC server.
 const lusersTimeout = 2 * time.Minute
@@ -60,17 +65,22 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 	// complete or their IRC connections appear on the server, whichever
 	// is further, so a gateway that loses join replies does not stall the
 	// ramp, and a busy server is not buried under ten thousand connects.
-	sent, conns := 0, 0
+	logStart := len(e.irc.Log())
+	sent, conns, peak := 0, 0, 0
+	var peakRSS int64
 	last, lastChange, lastConn := -1, time.Now(), time.Now()
 	for {
 		n, err := serverUsers(counter, lusersTimeout)
 		if err != nil {
 			return nil, err
 		}
-		if n-ircBefore > conns {
-			lastConn = time.Now()
-		}
 		conns = n - ircBefore
+		if conns > peak {
+			// Memory is read at the peak: a gateway whose connections
+			// the server drops later would otherwise be divided by few.
+			peak, lastConn = conns, time.Now()
+			peakRSS, _ = rssBytes(g.pid())
+		}
 		done := rs.completed()
 		if p := done + conns + rs.progress(); p != last {
 			last, lastChange = p, time.Now()
@@ -95,7 +105,8 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 
 	r := &result{gateway: g.name()}
 	r.add(rowJoinsDone, float64(sum.complete))
-	r.add(rowConnections, float64(conns))
+	r.add(rowConnections, float64(peak))
+	r.add(rowConnEnd, float64(conns))
 	r.add(rowRampTime, lastConn.Sub(start).Seconds())
 	if sum.complete == len(users) {
 		r.add(rowJoinTime, sum.last.Sub(start).Seconds())
@@ -103,23 +114,22 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 		r.absent(rowJoinTime)
 		r.note("only %d of %d users completed their join (own presence: %d, subject: %d)", sum.complete, len(users), sum.self, sum.subject)
 	}
+	if drops := disconnects(e.irc.Log()[logStart:], t+"r"); len(drops) > 0 {
+		r.note("the IRC server disconnected puppets: %s", strings.Join(drops, ", "))
+	}
 	addState(r, before, after)
-	if conns > 0 {
-		n := float64(conns)
-		r.add(rowRSSPerConn, float64(after.rss-before.rss)/1024/n)
-		if before.gorOK && after.gorOK {
-			r.add(rowGorPerConn, float64(after.gor-before.gor)/n)
-		} else {
-			r.absent(rowGorPerConn)
-		}
+	r.add(rowRSSPeakConn, mb(peakRSS))
+	if peak > 0 {
+		r.add(rowRSSPerConn, float64(peakRSS-before.rss)/1024/float64(peak))
+		r.add(rowCPUPerConn, float64(after.cpu-before.cpu)/1e6/float64(peak))
 	} else {
 		r.absent(rowRSSPerConn)
-		r.absent(rowGorPerConn)
-	}
-	if conns > 0 {
-		r.add(rowCPUPerConn, float64(after.cpu-before.cpu)/1e6/float64(conns))
-	} else {
 		r.absent(rowCPUPerConn)
+	}
+	if conns > 0 && before.gorOK && after.gorOK {
+		r.add(rowGorPerConn, float64(after.gor-before.gor)/float64(conns))
+	} else {
+		r.absent(rowGorPerConn)
 	}
 	return r, nil
 }
