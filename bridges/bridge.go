@@ -8,7 +8,11 @@ package bridges
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // FieldType is the x:data type a registration field is rendered as.
@@ -96,8 +100,9 @@ type Bridge interface {
 type Session interface {
 	// Send delivers a user's message to a legacy peer (the puppet local part).
 	Send(ctx context.Context, m Message) error
-	// Close ends the session; it must return promptly.
-	Close(ctx context.Context) error
+	// Close ends the session, telling the network why where it can (an
+	// IRC QUIT message); it must return promptly.
+	Close(ctx context.Context, why string) error
 }
 
 // Message is a chat message in either direction.
@@ -176,9 +181,18 @@ type DeliveryEvents interface {
 
 // Runner is implemented by bridges with work of their own beyond sessions
 // (an HTTP listener for provider webhooks, a delivery queue). Ferry runs it
-// for the transport's lifetime; it returns when ctx ends.
+// for the transport's lifetime, restarting it after a panic; it returns
+// when ctx ends.
 type Runner interface {
 	Run(ctx context.Context) error
+}
+
+// Listener is implemented by bridges that accept connections (provider
+// webhooks, an SMTP relay, attachment links). Ferry calls Listen before it
+// reports itself up, so a port in use stops the start with an error that
+// names it; Run then serves what Listen bound.
+type Listener interface {
+	Listen() error
 }
 
 // Binder is implemented by bridges whose accounts hold a legacy identity
@@ -188,8 +202,20 @@ type Binder interface {
 	BindingField() string
 }
 
-// Factory builds a bridge from its transport options (the raw TOML table).
-type Factory func(domain string, options map[string]any) (Bridge, error)
+// Deps is what Ferry hands every bridge it builds.
+type Deps struct {
+	// Store is Ferry's store: bridges keep their queues and state there.
+	// It is nil when a configuration is only being checked.
+	Store registry.Store
+	// Logger is the transport's logger (it already names the transport).
+	Logger *slog.Logger
+	// Supervisor recovers and reports panics in the bridge's goroutines.
+	Supervisor *supervise.Supervisor
+}
+
+// Factory builds a bridge from its transport options (the raw TOML table)
+// and what Ferry gives it.
+type Factory func(domain string, options map[string]any, deps Deps) (Bridge, error)
 
 // ImplicitRegistrar is implemented by bridges that let a user start using
 // the network (joining a room, say) before registering: Ferry then stores
@@ -237,4 +263,13 @@ type Commander interface {
 // (the folders to watch, say) without being reopened.
 type SettingsListener interface {
 	SettingsChanged(settings map[string]string)
+}
+
+// LoggerOr is deps.Logger, or slog's default logger when none was given
+// (a configuration check).
+func (d Deps) LoggerOr() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
 }

@@ -177,13 +177,14 @@ func (u *user) runChat(c *command, vals map[string]string) {
 		u.say(text)
 		return
 	}
-	out, err := c.run(u, vals)
-	if err != nil {
-		_, text := u.t.userError(err, "the command failed")
-		u.say("Failed: " + text)
-		return
-	}
-	u.say(out.note)
+	c.run(u, vals, func(u *user, out outcome, err error) {
+		if err != nil {
+			_, text := u.t.userError(err, "the command failed")
+			u.say("Failed: " + text)
+			return
+		}
+		u.say(out.note)
+	})
 }
 
 func (u *user) helpText() string {

@@ -3,8 +3,6 @@ package component
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"log/slog"
-	"runtime/debug"
 	"strings"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -102,16 +100,4 @@ func Result(req *xmlnode.Node, payload ...*xmlnode.Node) *xmlnode.Node {
 		SetAttr("from", req.Attr("to")).
 		SetAttr("to", req.Attr("from")).
 		Add(payload...)
-}
-
-// safely runs f, turning a panic into a logged error so one bad stanza or
-// bridge bug never takes the daemon down.
-func safely(log *slog.Logger, what string, f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			panics.Inc()
-			log.Error("recovered from panic", "in", what, "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
-	f()
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
@@ -40,7 +41,7 @@ func startTransport(t testing.TB) (*fakeServer, *clock) {
 	t.Helper()
 	srv := newFakeServer(t, "pw")
 	dir := t.TempDir()
-	sealer, err := registry.LoadOrCreateKey(filepath.Join(dir, "key"))
+	sealer, err := registry.LoadOrCreateKey(context.Background(), filepath.Join(dir, "key"), filepath.Join(dir, "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +49,14 @@ func startTransport(t testing.TB) (*fakeServer, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := testbridge.NewNetwork().Factory()("gw.test", nil)
+	b, _ := testbridge.NewNetwork().Factory()("gw.test", nil, bridges.Deps{})
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Options{
 		Domain: "gw.test", Bridge: b, Store: store, Version: "test", Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Link: LinkConfig{Secret: "pw", Address: srv.addr(), PingTo: "server.test",
 			PingInterval: time.Minute, PingTimeout: time.Second,
-			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, QueueSize: 1000},
+			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, LaneSize: 1000},
 		Policy: Policy{Admins: []string{"admin@x.test"}, OpenRegistrate: true},
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -51,7 +51,8 @@ type XMPP struct {
 	// ReconnectMin and ReconnectMax bound the reconnect backoff;
 	// ReconnectMin <= ReconnectMax.
 	ReconnectMin, ReconnectMax Duration
-	// QueueSize bounds the in-memory stanza queue of each link.
+	// QueueSize bounds the stanzas waiting in memory for one user: a
+	// legacy connection feeding a full queue is paused until it drains.
 	QueueSize int
 }
 

@@ -29,7 +29,7 @@ func TestExampleFileValidates(t *testing.T) {
 			PingTimeout:  10 * time.Second,
 			ReconnectMin: time.Second,
 			ReconnectMax: 60 * time.Second,
-			QueueSize:    1000,
+			QueueSize:    256,
 		},
 		Registration: Registration{Open: true, AllowedDomains: []string{"example.org"}},
 		HTTP:         HTTP{Listen: "127.0.0.1:9090"},
@@ -41,7 +41,7 @@ func TestExampleFileValidates(t *testing.T) {
 			Secret: "change-me-irc-component-secret",
 			Options: map[string]any{
 				"allow_other_servers": false, "require_registration": false,
-				"burst": int64(4), "rate": 0.5,
+				"burst": int64(10), "rate": int64(1),
 				"ping_interval": "90s", "ping_timeout": "60s", "reconnect_min": "2s", "reconnect_max": "5m",
 				"network": []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
 			},

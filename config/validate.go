@@ -147,7 +147,7 @@ func buildXMPP(errs *Errors, x *XMPP, r *rawXMPP, transports []Transport, haveTr
 	}
 }
 
-const maxQueueSize = 1_000_000
+const maxQueueSize = 100_000
 
 // deriveServerDomain defaults xmpp.server_domain to the parent of the first
 // transport's domain, provided every transport domain has a parent.

@@ -120,7 +120,7 @@ func TestSMSThroughKannel(t *testing.T) {
 	c.Expect(t, wait, chatFrom(phoneJID, longIn))
 	// A text for a number nobody registered is kept, not lost or misdelivered.
 	s.kannel.SendFromPhone(t, phoneNum, "+12015550100", "for nobody")
-	sealer, err := registry.LoadOrCreateKey(s.ferry.cfg.SecretsKeyFile)
+	sealer, err := registry.LoadOrCreateKey(context.Background(), s.ferry.cfg.SecretsKeyFile, s.ferry.cfg.Database)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,12 +136,11 @@ func testBridge(t *testing.T, raw map[string]any, jids ...string) *Bridge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	br, err := Factory("mail.gw", raw)
+	br, err := Factory("mail.gw", raw, bridges.Deps{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := br.(*Bridge)
-	b.UseStore(store)
 	for _, j := range jids {
 		if err := store.PutAccount(ctx, registry.Account{Transport: "mail.gw", JID: j, Fields: map[string]string{}}); err != nil {
 			t.Fatal(err)
@@ -308,7 +307,7 @@ func TestCAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{filepath.Join(dir, "missing.pem"), junk} {
-		if _, err := Factory("mail.gw", map[string]any{"ca_file": f}); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		if _, err := Factory("mail.gw", map[string]any{"ca_file": f}, bridges.Deps{}); err == nil || !strings.Contains(err.Error(), "ca_file") {
 			t.Errorf("ca_file %s: %v", f, err)
 		}
 	}
@@ -317,7 +316,7 @@ func TestCAFile(t *testing.T) {
 	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	br, err := Factory("mail.gw", map[string]any{"ca_file": good})
+	br, err := Factory("mail.gw", map[string]any{"ca_file": good}, bridges.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +340,7 @@ func TestPrivateHostsRefused(t *testing.T) {
 	}
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	br, err := Factory("mail.gw", map[string]any{"allow_plain": true})
+	br, err := Factory("mail.gw", map[string]any{"allow_plain": true}, bridges.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +363,7 @@ func TestPrivateHostsRefused(t *testing.T) {
 		t.Errorf("SMTP dial to 127.0.0.1: %v", err)
 	}
 	// Allowed by the operator: the dialer lets it through.
-	br, _ = Factory("mail.gw", map[string]any{"allow_plain": true, "allow_private_hosts": true})
+	br, _ = Factory("mail.gw", map[string]any{"allow_plain": true, "allow_private_hosts": true}, bridges.Deps{})
 	if a, _ := br.(*Bridge).accountFrom(values); a.dialer != nil {
 		t.Error("allow_private_hosts still vets addresses")
 	}

@@ -106,7 +106,7 @@ type watcherState struct {
 
 func newSession(b *Bridge, jid string, a account, settings map[string]string, sink bridges.Events) *session {
 	return &session{b: b, jid: jid, acct: a, sink: sink, prefs: b.parsePrefs(settings),
-		log: slog.With("transport", b.domain, "user", jid)}
+		log: b.log.With("user", jid)}
 }
 
 // start launches one watcher per folder.
@@ -236,7 +236,7 @@ func (s *session) SettingsChanged(settings map[string]string) {
 }
 
 // Close stops watching; queued mail stays queued for the next session.
-func (s *session) Close(context.Context) error {
+func (s *session) Close(context.Context, string) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

@@ -5,12 +5,14 @@ package irc
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 )
 
 // Kind is the config kind of this bridge.
@@ -20,18 +22,20 @@ const Kind = "irc"
 type Bridge struct {
 	domain string
 	opts   Options
+	log    *slog.Logger
+	sup    *supervise.Supervisor
 	mapper ircaddr.Mapper
 	// dial is ircconn.Dial; tests may replace it.
 	dial func(ctx context.Context, cfg ircconn.Config) (*ircconn.Conn, error)
 }
 
 // Factory builds the bridge from [transport.options].
-func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Bridge, error) {
 	opts, err := parseOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{domain: domain, opts: opts,
+	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial}, nil
 }
 
@@ -172,9 +176,10 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	networks map[string]*network
-	closed   bool
+	mu          sync.Mutex
+	networks    map[string]*network
+	closed      bool
+	quitMessage string
 }
 
 // network returns the user's connection to server, starting it if needed.
@@ -201,10 +206,12 @@ func (s *session) network(server, nick string) (*network, error) {
 	return n, nil
 }
 
-// Close quits every network and waits for them (bounded by ctx).
-func (s *session) Close(ctx context.Context) error {
+// Close quits every network with why as the QUIT message and waits for
+// them (bounded by ctx).
+func (s *session) Close(ctx context.Context, why string) error {
 	s.mu.Lock()
 	s.closed = true
+	s.quitMessage = why
 	nets := make([]*network, 0, len(s.networks))
 	for _, n := range s.networks {
 		nets = append(nets, n)

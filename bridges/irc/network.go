@@ -133,8 +133,11 @@ func (n *network) serve(ctx context.Context) error {
 		case f := <-n.cmds:
 			f()
 		case <-ctx.Done():
+			n.s.mu.Lock()
+			quit := n.s.quitMessage
+			n.s.mu.Unlock()
 			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = n.conn.Close(cctx, "Gateway shutting down")
+			_ = n.conn.Close(cctx, quit)
 			cancel()
 			return ctx.Err()
 		}

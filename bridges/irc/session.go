@@ -179,9 +179,9 @@ func wait(ctx context.Context, result chan error) error {
 	}
 }
 
-// IsRoom implements bridges.Rooms.
-func (s *session) IsRoom(local string) bool {
-	a, err := s.b.mapper.Parse(local, ircaddr.DefaultChanTypes)
+// IsRoom implements bridges.RoomAddresser.
+func (b *Bridge) IsRoom(local string) bool {
+	a, err := b.mapper.Parse(local, ircaddr.DefaultChanTypes)
 	return err == nil && a.Kind == ircaddr.Channel
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 	"sync"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/sms/numbers"
 	"github.com/ferry-xmpp/ferry/bridges/sms/twilio"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -24,6 +27,9 @@ type Bridge struct {
 	opts     Options
 	provider Provider
 	store    registry.Store
+	log      *slog.Logger
+	sup      *supervise.Supervisor
+	ln       net.Listener // bound by Listen, served by Run
 
 	mu       sync.Mutex
 	byJID    map[string]*session
@@ -33,12 +39,13 @@ type Bridge struct {
 }
 
 // Factory builds the bridge from [transport.options].
-func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Bridge, error) {
 	opts, err := parseOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{}, byNumber: map[string]*session{},
+	b := &Bridge{domain: domain, opts: opts, store: deps.Store, log: deps.LoggerOr(), sup: deps.Supervisor,
+		byJID: map[string]*session{}, byNumber: map[string]*session{},
 		wake: make(chan struct{}, 1), limits: newLimiters(opts.PerNumber)}
 	switch opts.Provider {
 	case "kannel":
@@ -55,10 +62,6 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	}
 	return b, nil
 }
-
-// UseStore receives Ferry's store: the delivery queue, opt-outs and dead
-// letters live there.
-func (b *Bridge) UseStore(s registry.Store) { b.store = s }
 
 // BindingField makes a phone number belong to one account only.
 func (b *Bridge) BindingField() string { return "number" }

@@ -128,7 +128,7 @@ func newJobID() string {
 }
 
 // Close forgets the session; queued texts stay queued for the next one.
-func (s *session) Close(context.Context) error {
+func (s *session) Close(context.Context, string) error {
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	if s.b.byJID[s.jid] == s {

@@ -46,7 +46,7 @@ func (stubBridge) Open(context.Context, bridges.Account, bridges.Events) (bridge
 
 // stubFactory refuses options containing reject = true, so that the tests
 // can see how a bridge's own option errors reach the operator.
-func stubFactory(_ string, opts map[string]any) (bridges.Bridge, error) {
+func stubFactory(_ string, opts map[string]any, _ bridges.Deps) (bridges.Bridge, error) {
 	if v, _ := opts["reject"].(bool); v {
 		return nil, errors.New("reject is set")
 	}

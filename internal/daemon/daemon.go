@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,7 +35,7 @@ type Options struct {
 func Run(ctx context.Context, o Options) error {
 	log := o.Logger
 	cfg := o.Config
-	sealer, err := registry.LoadOrCreateKey(cfg.SecretsKeyFile)
+	sealer, err := registry.LoadOrCreateKey(ctx, cfg.SecretsKeyFile, cfg.Database)
 	if err != nil {
 		return fmt.Errorf("secrets key: %w", err)
 	}
@@ -47,14 +48,23 @@ func Run(ctx context.Context, o Options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := component.NewMetrics(reg)
+	sup := supervise.New(log, metrics.Panicked)
 
-	transports, err := buildTransports(o, store, metrics)
+	transports, err := buildTransports(o, store, metrics, sup)
 	if err != nil {
+		return err
+	}
+	// Every listener is bound before Ferry reports itself up.
+	var listenErrs []error
+	for _, t := range transports {
+		listenErrs = append(listenErrs, t.Listen())
+	}
+	if err := errors.Join(listenErrs...); err != nil {
 		return err
 	}
 	var httpSrv *httpServer
 	if cfg.HTTP.Listen != "" {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, log)
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, sup, log)
 		if err != nil {
 			return fmt.Errorf("http listener: %w", err)
 		}
@@ -79,7 +89,7 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*component.Transport, error) {
+func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
 	cfg := o.Config
 	var out []*component.Transport
 	var errs []error
@@ -89,7 +99,7 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*
 			errs = append(errs, fmt.Errorf("transport[%d].kind: unknown bridge kind %q (known: %s)", i, tc.Kind, knownKinds(o.Bridges)))
 			continue
 		}
-		b, err := factory(tc.Domain, tc.Options)
+		b, err := factory(tc.Domain, tc.Options, bridges.Deps{Store: store, Logger: o.Logger.With("transport", tc.Domain), Supervisor: sup})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("transport[%d].options: %w", i, err))
 			continue
@@ -100,13 +110,13 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*
 				Secret: tc.Secret, Address: cfg.XMPP.Address, PingTo: cfg.XMPP.ServerDomain,
 				PingInterval: cfg.XMPP.PingInterval, PingTimeout: cfg.XMPP.PingTimeout,
 				ReconnectMin: cfg.XMPP.ReconnectMin, ReconnectMax: cfg.XMPP.ReconnectMax,
-				QueueSize: cfg.XMPP.QueueSize,
+				LaneSize: cfg.XMPP.QueueSize,
 			},
 			Policy: component.Policy{
 				Admins: cfg.Admins, OpenRegistrate: cfg.Registration.Open,
 				DomainAllowed: cfg.Registration.DomainAllowed,
 			},
-			Logger: o.Logger, Metrics: m, Version: o.Version,
+			Logger: o.Logger, Metrics: m, Supervisor: sup, Version: o.Version,
 		}))
 	}
 	return out, errors.Join(errs...)
@@ -115,7 +125,7 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*
 // CheckBridges validates transport kinds and options without starting
 // anything, for `ferry check-config`.
 func CheckBridges(cfg config.Config, known map[string]bridges.Factory) error {
-	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil)
+	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil, nil)
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/component"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,7 +23,7 @@ type httpServer struct {
 // startHTTP serves /healthz and /metrics. /healthz is 200 only when the
 // database answers and every component link is up, so a load balancer or
 // systemd watchdog sees a gateway that lost its XMPP server as unhealthy.
-func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, log *slog.Logger) (*httpServer, error) {
+func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, sup *supervise.Supervisor, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -55,6 +56,10 @@ func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport,
 			ok = false
 		} else {
 			status["database"] = "ok"
+		}
+		if down := sup.Down(); len(down) > 0 {
+			status["down"] = down
+			ok = false
 		}
 		status["ok"] = ok
 		w.Header().Set("Content-Type", "application/json")

@@ -30,7 +30,7 @@ func NewNetwork() *Network {
 
 // Factory returns a bridges.Factory bound to this network.
 func (n *Network) Factory() bridges.Factory {
-	return func(domain string, opts map[string]any) (bridges.Bridge, error) {
+	return func(domain string, opts map[string]any, _ bridges.Deps) (bridges.Bridge, error) {
 		b := &Bridge{net: n, stayConnected: true}
 		if v, ok := opts["stay_connected"]; ok {
 			stay, isBool := v.(bool)
@@ -170,7 +170,7 @@ func (s *Session) Sent() []bridges.Message {
 }
 
 // Close forgets the session.
-func (s *Session) Close(context.Context) error {
+func (s *Session) Close(context.Context, string) error {
 	s.net.mu.Lock()
 	if s.net.sessions[s.jid] == s {
 		delete(s.net.sessions, s.jid)

@@ -125,78 +125,10 @@ func Parse(data []byte) (*Node, error) {
 	}
 }
 
-// Marshal renders n as XML text.
+// Marshal renders n as XML text (AppendXML into a new slice). It never
+// fails; the error is kept for callers that treat rendering as fallible.
 func Marshal(n *Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := xml.NewEncoder(&buf)
-	if err := encode(enc, n, ""); err != nil {
-		return nil, err
-	}
-	if err := enc.Flush(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// Tokens returns n as a token stream, for mellium's Session.Send.
-func (n *Node) Tokens() xml.TokenReader {
-	var toks []xml.Token
-	n.appendTokens(&toks, "")
-	return &sliceReader{toks: toks}
-}
-
-func (n *Node) appendTokens(toks *[]xml.Token, parentSpace string) {
-	start := n.startElement(parentSpace)
-	*toks = append(*toks, start)
-	if n.Text != "" {
-		*toks = append(*toks, xml.CharData(n.Text))
-	}
-	for _, c := range n.Children {
-		c.appendTokens(toks, n.Space)
-	}
-	*toks = append(*toks, start.End())
-}
-
-// startElement writes the namespace only where it changes, keeping the
-// output small and leaving stream-namespace children unqualified.
-func (n *Node) startElement(parentSpace string) xml.StartElement {
-	s := xml.StartElement{Name: xml.Name{Local: n.Local}}
-	if n.Space != parentSpace && n.Space != "" {
-		s.Name.Space = n.Space
-	}
-	for _, a := range n.Attrs {
-		if len(a.Name) > 4 && a.Name[:4] == "xml:" {
-			s.Attr = append(s.Attr, xml.Attr{Name: xml.Name{Space: xmlURL, Local: a.Name[4:]}, Value: a.Value})
-			continue
-		}
-		s.Attr = append(s.Attr, xml.Attr{Name: xml.Name{Local: a.Name}, Value: a.Value})
-	}
-	return s
-}
-
-func encode(enc *xml.Encoder, n *Node, parentSpace string) error {
-	var toks []xml.Token
-	n.appendTokens(&toks, parentSpace)
-	for _, t := range toks {
-		if err := enc.EncodeToken(t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type sliceReader struct {
-	toks []xml.Token
-	i    int
-}
-
-func (r *sliceReader) Token() (xml.Token, error) {
-	if r.i >= len(r.toks) {
-		return nil, io.EOF
-	}
-	t := r.toks[r.i]
-	r.i++
-	return t, nil
+	return n.AppendXML(nil), nil
 }
 
 // validNames checks the element and attribute local names.
