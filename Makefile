@@ -16,6 +16,7 @@ build:
 # Short fuzzing pass over the parsers and escapers (seed corpora live in testdata/fuzz).
 fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./internal/xmlnode/
+	go test -run=NONE -fuzz=FuzzDecodeLimits -fuzztime=30s ./internal/xmlnode/
 	go test -run=NONE -fuzz=FuzzOpen -fuzztime=30s ./registry/
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./config/
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./bridges/email/mailparse/

@@ -372,7 +372,7 @@ func (l *Link) read(r xml.TokenReader) error {
 // refuse answers an oversized stanza so the sender is not left waiting.
 func (l *Link) refuse(n *xmlnode.Node, why error) {
 	t := n.Attr("type")
-	if t == "error" || t == "result" || n.Local == "presence" {
+	if t == "error" || t == "result" || n.Local == "presence" || refusedUnaddressable(n) {
 		return
 	}
 	if errors.Is(why, xmlnode.ErrTooLarge) {
