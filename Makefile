@@ -24,3 +24,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzSession -fuzztime=30s ./bridges/email/relay/
 	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
+	go test -run=NONE -fuzz=FuzzCheck -fuzztime=30s ./bridges/irc/ircident/

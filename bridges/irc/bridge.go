@@ -11,6 +11,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
 )
 
 // Kind is the config kind of this bridge.
@@ -86,8 +87,8 @@ func (b *Bridge) Describe() bridges.Descriptor {
 func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[string]string, error) {
 	v := r.Values
 	nick := strings.TrimSpace(v["nick"])
-	if !validNick(nick) {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname", nick)
+	if err := checkValues(v, nick); err != nil {
+		return nil, err
 	}
 	server := b.opts.FixedServer
 	if server == "" {
@@ -221,12 +222,7 @@ func (s *session) Close(ctx context.Context) error {
 	return nil
 }
 
-func validNick(nick string) bool {
-	if nick == "" || len(nick) > 64 || strings.ContainsAny(nick, " ,*?!@.#&:$\r\n\x00") {
-		return false
-	}
-	return !(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-'
-}
+func validNick(nick string) bool { return ircident.CheckNick(nick) == nil }
 
 // ImplicitRegistration lets a user join a channel before registering: the
 // nick they join with (or their JID's local part) becomes their IRC nick.
