@@ -38,6 +38,13 @@ func (c *clock) advance(d time.Duration) {
 // store against the fake server.
 func startTransport(t testing.TB) (*fakeServer, *clock) {
 	t.Helper()
+	return startTransportOn(t, testbridge.NewNetwork())
+}
+
+// startTransportOn is startTransport with the echo network given, so a
+// test can watch its sessions open and close.
+func startTransportOn(t testing.TB, net *testbridge.Network) (*fakeServer, *clock) {
+	t.Helper()
 	srv := newFakeServer(t, "pw")
 	dir := t.TempDir()
 	sealer, err := registry.LoadOrCreateKey(filepath.Join(dir, "key"))
@@ -48,7 +55,7 @@ func startTransport(t testing.TB) (*fakeServer, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := testbridge.NewNetwork().Factory()("gw.test", nil)
+	b, _ := net.Factory()("gw.test", nil)
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Options{
 		Domain: "gw.test", Bridge: b, Store: store, Version: "test", Now: clk.Now,
