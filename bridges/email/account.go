@@ -149,6 +149,9 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	if err != nil {
 		return nil, internal("could not read the registration", err)
 	}
+	if d := b.logins.Take(b.loginKeys(r.JID, a)...); d != nil {
+		return nil, b.tooManyLogins(d, r.JID)
+	}
 	if err := b.checkLogins(ctx, a); err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -25,8 +26,9 @@ type Bridge struct {
 	domain string
 	opts   Options
 	store  registry.Store
-	tls    *tls.Config // trusts the system's roots and ca_file's; nil: the system's
-	dialer *net.Dialer // for users' servers: public addresses only, unless allowed
+	tls    *tls.Config        // trusts the system's roots and ca_file's; nil: the system's
+	dialer *net.Dialer        // for users' servers: public addresses only, unless allowed
+	logins *ratelimit.Limiter // registration logins, per user and per server
 
 	mu    sync.Mutex
 	byJID map[string]*session
@@ -42,7 +44,7 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{},
+	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{}, logins: ratelimit.New(ratelimit.Real),
 		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
 	if !opts.AllowPrivateHosts {
 		b.dialer = &net.Dialer{Control: publicOnly}

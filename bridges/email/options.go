@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Options are the operator's settings for an email transport.
@@ -32,6 +33,12 @@ type Options struct {
 	RetryMax        time.Duration
 	Attempts        int
 	Relay           *RelayOptions // nil: no relay domain
+	// LoginPerUser and LoginPerServer bound the logins a registration
+	// makes (to check the password), per user and per mail server, so the
+	// gateway cannot be used to guess passwords or to get its address
+	// blocked by a provider.
+	LoginPerUser   ratelimit.Limit
+	LoginPerServer ratelimit.Limit
 }
 
 // RelayOptions configure the mail-to-chat relay domain.
@@ -50,7 +57,9 @@ type RelayOptions struct {
 func defaultOptions() Options {
 	return Options{Backlog: 10, MaxBacklog: 200, PollInterval: 2 * time.Minute, MaxMailSize: 25 << 20,
 		Listen: "127.0.0.1:8089", PerHour: 60, PerDay: 500,
-		RetryMin: 10 * time.Second, RetryMax: 15 * time.Minute, Attempts: 12}
+		RetryMin: 10 * time.Second, RetryMax: 15 * time.Minute, Attempts: 12,
+		LoginPerUser:   ratelimit.Limit{Burst: 3, Every: 20 * time.Second},
+		LoginPerServer: ratelimit.Limit{Burst: 10, Every: 6 * time.Second}}
 }
 
 func defaultRelay() *RelayOptions {
@@ -92,6 +101,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Duration(key, v, "30s", &o.RetryMin)
 		case "retry_max":
 			p.Duration(key, v, "30s", &o.RetryMax)
+		case "login_limit_user":
+			p.Limit(key, v, &o.LoginPerUser)
+		case "login_limit_server":
+			p.Limit(key, v, &o.LoginPerServer)
 		case "relay":
 			m, ok := v.(map[string]any)
 			if !ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Kind is the config kind of this bridge.
@@ -24,6 +25,9 @@ type Bridge struct {
 	mapper ircaddr.Mapper
 	// dial is ircconn.Dial; tests may replace it.
 	dial func(ctx context.Context, cfg ircconn.Config) (*ircconn.Conn, error)
+	// logins paces the logins made for users, per user and per network
+	// (loginKeys).
+	logins *ratelimit.Limiter
 }
 
 // Factory builds the bridge from [transport.options].
@@ -33,7 +37,8 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 		return nil, err
 	}
 	return &Bridge{domain: domain, opts: opts,
-		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial}, nil
+		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
+		logins: ratelimit.New(ratelimit.Real)}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.
@@ -119,6 +124,9 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	// succeed before the fingerprint is on the account: it is checked at
 	// connection time instead).
 	if server != "" && !external && (v["sasl_password"] != "" || v["server_password"] != "") {
+		if d := b.logins.Take(b.loginKeys(r.JID, server)...); d != nil {
+			return nil, b.tooManyLogins(d, server)
+		}
 		conn, err := b.connect(ctx, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)
