@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -27,7 +26,6 @@ type Bridge struct {
 	opts   Options
 	store  registry.Store
 	tls    *tls.Config        // trusts the system's roots and ca_file's; nil: the system's
-	dialer *net.Dialer        // for users' servers: public addresses only, unless allowed
 	logins *ratelimit.Limiter // registration logins, per user and per server
 
 	mu    sync.Mutex
@@ -46,9 +44,6 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	}
 	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{}, logins: ratelimit.New(ratelimit.Real),
 		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
-	if !opts.AllowPrivateHosts {
-		b.dialer = &net.Dialer{Control: publicOnly}
-	}
 	if opts.CAFile != "" {
 		if b.tls, err = loadRoots(opts.CAFile); err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)

@@ -37,7 +37,7 @@ func TestRegistrationLoginsAreRateLimited(t *testing.T) {
 		}
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	br, err := Factory("mail.gw", map[string]any{"allow_plain": true, "allow_private_hosts": true,
+	br, err := Factory("mail.gw", map[string]any{"allow_plain": true, "allowed_private_hosts": []any{"127.0.0.1"},
 		"login_limit_server": map[string]any{"burst": int64(4), "every": "1m"}})
 	if err != nil {
 		t.Fatal(err)

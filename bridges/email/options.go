@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
@@ -15,10 +16,17 @@ type Options struct {
 	// AllowPlain lets users choose unencrypted IMAP and SMTP (a server on
 	// the same host, a test set-up). Off, only TLS and STARTTLS are offered.
 	AllowPlain bool
-	// AllowPrivateHosts lets users point Ferry at loopback and private
-	// addresses. Off, a registration naming such a host is refused, so the
-	// gateway cannot be used to probe the operator's own network.
+	// AllowPrivateHosts lets users point Ferry at any address, loopback and
+	// private ones included. Off, only public addresses and
+	// AllowedPrivateHosts are reached, so the gateway cannot be used to
+	// probe the operator's own network.
 	AllowPrivateHosts bool
+	// AllowedPrivateHosts are host names, addresses and CIDR prefixes users
+	// may name although they are not public (the operator's own mail
+	// server); see netguard.NewPolicy.
+	AllowedPrivateHosts []string
+	// Hosts is the policy both make: what users' servers may be.
+	Hosts *netguard.Policy
 	// CAFile is a PEM bundle trusted besides the system's roots, for mail
 	// servers with certificates of a private CA.
 	CAFile          string
@@ -77,6 +85,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Bool(key, v, &o.AllowPlain)
 		case "allow_private_hosts":
 			p.Bool(key, v, &o.AllowPrivateHosts)
+		case "allowed_private_hosts":
+			p.Strings(key, v, &o.AllowedPrivateHosts)
 		case "ca_file":
 			p.String(key, v, &o.CAFile)
 		case "backlog":
@@ -116,6 +126,11 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Bad(key, "unknown option")
 		}
 	}
+	hosts, err := netguard.NewPolicy(o.AllowPrivateHosts, o.AllowedPrivateHosts)
+	if err != nil {
+		p.Bad("allowed_private_hosts", "%v", err)
+	}
+	o.Hosts = hosts
 	p.Listen("listen", o.Listen, o.PublicURL != "", "set public_url to the address users' clients reach")
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + o.Listen

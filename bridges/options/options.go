@@ -71,6 +71,28 @@ func (p *Problems) String(key string, v any, dst *string) {
 	*dst = s
 }
 
+// Strings reads a list of strings into dst.
+func (p *Problems) Strings(key string, v any, dst *[]string) {
+	var out []string
+	switch list := v.(type) {
+	case []string:
+		out = append(out, list...)
+	case []any:
+		for _, item := range list {
+			s, ok := item.(string)
+			if !ok {
+				p.Bad(key, "must be a list of strings")
+				return
+			}
+			out = append(out, s)
+		}
+	default:
+		p.Bad(key, "must be a list of strings")
+		return
+	}
+	*dst = out
+}
+
 // Listen checks a listener's host:port. Listening beyond loopback is a
 // problem unless published is set (the operator said how it is reached);
 // hint says what to set then.

@@ -74,3 +74,17 @@ func TestLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestStrings(t *testing.T) {
+	var p Problems
+	var got []string
+	p.Strings("a", []any{"x", "y"}, &got)
+	if p.Err() != nil || strings.Join(got, ",") != "x,y" {
+		t.Fatalf("%v %v", got, p.Err())
+	}
+	p.Strings("b", []any{"x", int64(1)}, &got)
+	p.Strings("c", "x", &got)
+	if err := p.Err(); err == nil || err.Error() != "b: must be a list of strings; c: must be a list of strings" || strings.Join(got, ",") != "x,y" {
+		t.Fatalf("%v %v", got, err)
+	}
+}
