@@ -60,6 +60,11 @@ type RelayOptions struct {
 	SmarthostSecurity string
 	SmarthostUser     string
 	SmarthostPassword string
+	// SendToAnyone lets mail leave through relay addresses to any address.
+	// Off (the default), a relay address answers only addresses that have
+	// written to it, so the smarthost and the relay domain's name cannot be
+	// used to mail strangers.
+	SendToAnyone bool
 }
 
 func defaultOptions() Options {
@@ -169,6 +174,8 @@ func parseRelay(p *options.Problems, m map[string]any) *RelayOptions {
 			p.String(key, v, &r.SmarthostUser)
 		case "smarthost_password":
 			p.String(key, v, &r.SmarthostPassword)
+		case "send_to_anyone":
+			p.Bool(key, v, &r.SendToAnyone)
 		case "smarthost_password_file":
 			var name string
 			p.String(key, v, &name)
