@@ -20,8 +20,10 @@ type httpServer struct {
 }
 
 // startHTTP serves /healthz and /metrics. /healthz is 200 only when the
-// database answers and every component link is up, so a load balancer or
-// systemd watchdog sees a gateway that lost its XMPP server as unhealthy.
+// database answers and can store (store.Ping writes: a full disk fails it)
+// and every component link is up, so a load balancer or systemd watchdog
+// sees a gateway that lost its XMPP server, or can no longer keep what it
+// accepts, as unhealthy.
 func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -52,6 +54,8 @@ func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport,
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			status["database"] = "error"
+			status["database_error"] = err.Error()
+			log.Warn("health: the database cannot store", "error", err)
 			ok = false
 		} else {
 			status["database"] = "ok"
