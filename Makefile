@@ -25,3 +25,4 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzCheck -fuzztime=30s ./bridges/irc/ircident/
+	go test -run=NONE -fuzz=FuzzSpecial -fuzztime=30s ./internal/netguard/
