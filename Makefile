@@ -17,6 +17,7 @@ build:
 fuzz:
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./internal/xmlnode/
 	go test -run=NONE -fuzz=FuzzAppendXML -fuzztime=30s ./internal/xmlnode/
+	go test -run=NONE -fuzz=FuzzDecodeLimits -fuzztime=30s ./internal/xmlnode/
 	go test -run=NONE -fuzz=FuzzOpen -fuzztime=30s ./registry/
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./config/
 	go test -run=NONE -fuzz=FuzzParse -fuzztime=30s ./bridges/email/mailparse/
@@ -24,3 +25,5 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzSession -fuzztime=30s ./bridges/email/relay/
 	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
+	go test -run=NONE -fuzz=FuzzCheck -fuzztime=30s ./bridges/irc/ircident/
+	go test -run=NONE -fuzz=FuzzSpecial -fuzztime=30s ./internal/netguard/

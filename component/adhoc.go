@@ -68,7 +68,8 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 		u.send(e)
 		return
 	}
-	if action == "cancel" {
+	vals, kind, err := readForm(q.Child(nsData, "x"))
+	if action == "cancel" || kind == formCancel {
 		delete(u.cmdSess, sid)
 		u.send(Result(n, commandNode(node, sid, "canceled")))
 		return
@@ -77,8 +78,12 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 		u.send(ErrorReply(n, Modify, "bad-request", "this command has a single step"))
 		return
 	}
-	vals, ok := submitted(q.Child(nsData, "x"))
-	if !ok {
+	if err != nil {
+		_, text := u.t.userError(err, "")
+		u.send(ErrorReply(n, Modify, "bad-request", text))
+		return
+	}
+	if kind != formSubmit {
 		u.send(ErrorReply(n, Modify, "bad-request", "submit the form to continue"))
 		return
 	}

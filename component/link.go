@@ -414,7 +414,7 @@ func (l *Link) read(s *stream1, r xml.TokenReader) error {
 // left waiting.
 func (l *Link) refuse(s *stream1, n *xmlnode.Node, why error) {
 	t := n.Attr("type")
-	if t == "error" || t == "result" || n.Local == "presence" {
+	if t == "error" || t == "result" || n.Local == "presence" || refusedUnaddressable(n) {
 		return
 	}
 	reply := ErrorReply(n, Modify, "bad-request", "malformed stanza")

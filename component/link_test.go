@@ -224,6 +224,7 @@ func TestLinkWatchdogSparesABusyReader(t *testing.T) {
 		}
 	}})
 	waitUp(t, up)
+	<-srv.accepted            // the server side is ready to inject
 	srv.setAnswerPings(false) // answers could not be read anyway
 	srv.inject(`<message id="block" from="u@x" to="gw.test"><body>x</body></message>`)
 	<-entered

@@ -6,10 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
-	"mellium.im/xmpp/jid"
 )
 
 const (
@@ -90,9 +91,19 @@ func (u *user) iqRegisterSet(n, q *xmlnode.Node) {
 			return
 		}
 	}
-	values, ok := submitted(x)
-	if !ok {
-		values = u.legacyValues(q)
+	values, kind, err := readForm(x)
+	if kind == formCancel {
+		// The user backed out: nothing changes, nothing reconnects.
+		u.send(Result(n))
+		return
+	}
+	if kind == notAForm {
+		values, err = u.legacyValues(q)
+	}
+	if err != nil {
+		cond, text := u.t.userError(err, "registration failed")
+		u.send(ErrorReply(n, "", string(cond), text))
+		return
 	}
 	u.register(values, func(u *user, err error) {
 		if err != nil {
@@ -104,19 +115,24 @@ func (u *user) iqRegisterSet(n, q *xmlnode.Node) {
 	})
 }
 
-// legacyValues maps XEP-0077 legacy elements to field vars.
-func (u *user) legacyValues(q *xmlnode.Node) map[string]string {
+// legacyValues maps XEP-0077 legacy elements to field vars; an element
+// given twice is a bad-request error.
+func (u *user) legacyValues(q *xmlnode.Node) (map[string]string, error) {
 	vals := map[string]string{}
 	for _, f := range u.t.desc.Fields {
 		name := f.Legacy
 		if name == "" {
 			name = f.Var
 		}
-		if c := q.Child(nsRegister, name); c != nil {
-			vals[f.Var] = c.Text
+		switch cs := q.ChildrenNamed(nsRegister, name); len(cs) {
+		case 0:
+		case 1:
+			vals[f.Var] = cs[0].Text
+		default:
+			return nil, bridges.Errorf(bridges.BadRequest, "the registration gives <%s/> more than once", name)
 		}
 	}
-	return vals
+	return vals, nil
 }
 
 // register checks a registration with the network (a login, where the

@@ -43,7 +43,9 @@ func TestExampleFileValidates(t *testing.T) {
 				"allow_other_servers": false, "require_registration": false,
 				"burst": int64(10), "rate": int64(1),
 				"ping_interval": "90s", "ping_timeout": "60s", "reconnect_min": "2s", "reconnect_max": "5m",
-				"network": []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
+				"login_limit_user":    map[string]any{"burst": int64(3), "every": "20s"},
+				"login_limit_network": map[string]any{"burst": int64(10), "every": "6s"},
+				"network":             []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
 			},
 		}},
 	}

@@ -36,6 +36,7 @@ type SQLite struct {
 	stmts  statements // prepared on w
 	sealer *Sealer
 	now    func() time.Time // replaceable so tests can control timestamps
+	path   string           // the database file, beside which Ping probes the disk
 }
 
 var _ Store = (*SQLite)(nil)
@@ -74,7 +75,7 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	return &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now}, nil
+	return &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}, nil
 }
 
 func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
@@ -208,12 +209,6 @@ func isUniqueViolation(err error) bool {
 
 func isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
-
-// Ping implements Store.
-func (s *SQLite) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
 // countSealed counts the accounts whose secrets are sealed in the

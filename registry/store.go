@@ -185,7 +185,9 @@ type Store interface {
 	// newest first; limit <= 0 means all of them.
 	ListDeadLetters(ctx context.Context, transport string, limit int) ([]DeadLetter, error)
 
-	// Ping checks that the database answers (for /healthz).
+	// Ping checks that the database answers and can store what Ferry
+	// accepts (for /healthz): a full disk or a database that refuses
+	// writes makes it fail.
 	Ping(ctx context.Context) error
 
 	Close() error

@@ -212,7 +212,7 @@ name = "Mail (demo)"
 # The demo's mail servers are on loopback and speak no TLS.
 [transport.options]
 allow_plain = true
-allow_private_hosts = true
+allowed_private_hosts = ["127.0.0.1"]
 listen = "127.0.0.1:$mail_link_port"
 [transport.options.relay]
 domain = "$relay_domain"

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -31,8 +32,8 @@ type Bridge struct {
 	sup    *supervise.Supervisor
 	// Bound by Listen, served by Run.
 	links, relayLn net.Listener
-	tls            *tls.Config // trusts the system's roots and ca_file's; nil: the system's
-	dialer         *net.Dialer // for users' servers: public addresses only, unless allowed
+	tls            *tls.Config        // trusts the system's roots and ca_file's; nil: the system's
+	logins         *ratelimit.Limiter // registration logins, per user and per server
 
 	mu    sync.Mutex
 	byJID map[string]*session
@@ -49,10 +50,8 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 		return nil, err
 	}
 	b := &Bridge{domain: domain, opts: opts, store: deps.Store, log: deps.LoggerOr(), sup: deps.Supervisor,
-		byJID: map[string]*session{}, wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
-	if !opts.AllowPrivateHosts {
-		b.dialer = &net.Dialer{Control: publicOnly}
-	}
+		byJID: map[string]*session{}, logins: ratelimit.New(ratelimit.Real),
+		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
 	if opts.CAFile != "" {
 		if b.tls, err = loadRoots(opts.CAFile); err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)

@@ -56,6 +56,11 @@ func (s *session) deliverMail(ctx context.Context, raw []byte, truncated bool, o
 	if err != nil {
 		return internal("could not store the conversation", err)
 	}
+	if o.Via != "" {
+		if err := s.noteCorrespondent(ctx, o.Via, pm); err != nil {
+			return internal("could not store who wrote to your relay address", err)
+		}
+	}
 	body, err := s.chatBody(ctx, pm, truncated, o)
 	if err != nil {
 		return err

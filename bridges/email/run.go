@@ -175,11 +175,14 @@ func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
 		}
 		s.keepSentCopy(ctx, o, raw)
 	case errors.As(err, &se) && se.Permanent:
-		j.State, j.LastError = stateFailed, se.Text
-		s.report(ctx, o, permanentCondition(se), se.Text)
+		j.State, j.LastError = stateFailed, errorText(err)
+		s.report(ctx, o, permanentCondition(se), j.LastError)
 	default:
+		if isUnreachable(err) {
+			s.log.Warn("mail server not reached", "server", server.Addr, "error", err)
+		}
 		j.Attempts++
-		j.LastError = errorTextOf(err)
+		j.LastError = errorText(err)
 		if j.Attempts >= b.opts.Attempts {
 			j.State = stateFailed
 			s.report(ctx, o, bridges.RemoteServerTmout, "the mail server did not take the mail after several tries: "+j.LastError)
@@ -199,14 +202,6 @@ func permanentCondition(se *submit.Error) bridges.Condition {
 	default:
 		return bridges.NotAcceptable
 	}
-}
-
-func errorTextOf(err error) string {
-	var se *submit.Error
-	if errors.As(err, &se) {
-		return se.Text
-	}
-	return err.Error()
 }
 
 func (b *Bridge) smarthost() submit.Server {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/bridges/email/submit"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
@@ -211,13 +212,22 @@ func (s *session) watcherStatus(folder string, connected bool, err error) {
 	}
 }
 
+// errorText is what a user is told about err: a server that was not
+// reached in the same words whatever the cause (reach.go), else the
+// server's or the bridge's own text.
 func errorText(err error) string {
-	var ie *imapwatch.Error
-	if errors.As(err, &ie) {
-		return ie.Text
+	if isUnreachable(err) {
+		return "the server " + unreachableText
 	}
+	var ie *imapwatch.Error
+	var se *submit.Error
 	var be *bridges.Error
-	if errors.As(err, &be) {
+	switch {
+	case errors.As(err, &ie):
+		return ie.Text
+	case errors.As(err, &se):
+		return se.Text
+	case errors.As(err, &be):
 		return be.Text
 	}
 	return err.Error()

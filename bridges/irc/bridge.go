@@ -12,6 +12,8 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 )
 
@@ -27,6 +29,9 @@ type Bridge struct {
 	mapper ircaddr.Mapper
 	// dial is ircconn.Dial; tests may replace it.
 	dial func(ctx context.Context, cfg ircconn.Config) (*ircconn.Conn, error)
+	// logins paces the logins made for users, per user and per network
+	// (loginKeys).
+	logins *ratelimit.Limiter
 }
 
 // Factory builds the bridge from [transport.options].
@@ -36,7 +41,8 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 		return nil, err
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
-		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial}, nil
+		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
+		logins: ratelimit.New(ratelimit.Real)}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.
@@ -90,8 +96,8 @@ func (b *Bridge) Describe() bridges.Descriptor {
 func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[string]string, error) {
 	v := r.Values
 	nick := strings.TrimSpace(v["nick"])
-	if !validNick(nick) {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname", nick)
+	if err := checkValues(v, nick); err != nil {
+		return nil, err
 	}
 	server := b.opts.FixedServer
 	if server == "" {
@@ -122,6 +128,9 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	// succeed before the fingerprint is on the account: it is checked at
 	// connection time instead).
 	if server != "" && !external && (v["sasl_password"] != "" || v["server_password"] != "") {
+		if d := b.logins.Take(b.loginKeys(r.JID, server)...); d != nil {
+			return nil, b.tooManyLogins(d, server)
+		}
 		conn, err := b.connect(ctx, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)
@@ -228,12 +237,7 @@ func (s *session) Close(ctx context.Context, why string) error {
 	return nil
 }
 
-func validNick(nick string) bool {
-	if nick == "" || len(nick) > 64 || strings.ContainsAny(nick, " ,*?!@.#&:$\r\n\x00") {
-		return false
-	}
-	return !(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-'
-}
+func validNick(nick string) bool { return ircident.CheckNick(nick) == nil }
 
 // ImplicitRegistration lets a user join a channel before registering: the
 // nick they join with (or their JID's local part) becomes their IRC nick.

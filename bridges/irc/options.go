@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Options are the operator's settings for an IRC transport, read from the
@@ -34,6 +35,11 @@ type Options struct {
 	PingTimeout  time.Duration
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
+	// LoginPerUser and LoginPerNetwork bound the logins Ferry makes for
+	// users (registration checks; see Bridge.loginKeys), so that a burst
+	// of registrations cannot get the gateway's address banned.
+	LoginPerUser    ratelimit.Limit
+	LoginPerNetwork ratelimit.Limit
 }
 
 // Network is how to reach one IRC server.
@@ -57,6 +63,11 @@ func defaultOptions() Options {
 		PingTimeout:  60 * time.Second,
 		ReconnectMin: 2 * time.Second,
 		ReconnectMax: 5 * time.Minute,
+		// A user retrying a mistyped password a few times never waits; a
+		// network sees at most ten logins at once from the gateway, then
+		// ten a minute.
+		LoginPerUser:    ratelimit.Limit{Burst: 3, Every: 20 * time.Second},
+		LoginPerNetwork: ratelimit.Limit{Burst: 10, Every: 6 * time.Second},
 	}
 }
 
@@ -88,6 +99,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 		case "ping_interval", "ping_timeout", "reconnect_min", "reconnect_max":
 			p.Duration(key, v, "60s", map[string]*time.Duration{"ping_interval": &o.PingInterval, "ping_timeout": &o.PingTimeout,
 				"reconnect_min": &o.ReconnectMin, "reconnect_max": &o.ReconnectMax}[key])
+		case "login_limit_user":
+			p.Limit(key, v, &o.LoginPerUser)
+		case "login_limit_network":
+			p.Limit(key, v, &o.LoginPerNetwork)
 		case "network":
 			list, ok := v.([]map[string]any)
 			if !ok {

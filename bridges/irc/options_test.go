@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -56,6 +58,13 @@ func TestParseOptions(t *testing.T) {
 				t.Errorf("rate %v", o.Rate)
 			}
 		}, ""},
+		{"login limits", map[string]any{"login_limit_user": map[string]any{"burst": int64(1), "every": "1m"},
+			"login_limit_network": map[string]any{"every": "0s"}}, func(t *testing.T, o Options) {
+			if o.LoginPerUser != (ratelimit.Limit{Burst: 1, Every: time.Minute}) || o.LoginPerNetwork != (ratelimit.Limit{Burst: 10}) {
+				t.Errorf("%v %v", o.LoginPerUser, o.LoginPerNetwork)
+			}
+		}, ""},
+		{"bad login limit", map[string]any{"login_limit_user": "3"}, nil, "login_limit_user: must be a table"},
 		{"negative rate", map[string]any{"rate": -1.0}, nil, "rate:"},
 		{"bad duration", map[string]any{"ping_interval": "soon"}, nil, "ping_interval:"},
 		{"min above max", map[string]any{"reconnect_min": "10m", "reconnect_max": "1m"}, nil, "reconnect_min:"},

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Problems collects what is wrong with an options table.
@@ -69,6 +71,28 @@ func (p *Problems) String(key string, v any, dst *string) {
 	*dst = s
 }
 
+// Strings reads a list of strings into dst.
+func (p *Problems) Strings(key string, v any, dst *[]string) {
+	var out []string
+	switch list := v.(type) {
+	case []string:
+		out = append(out, list...)
+	case []any:
+		for _, item := range list {
+			s, ok := item.(string)
+			if !ok {
+				p.Bad(key, "must be a list of strings")
+				return
+			}
+			out = append(out, s)
+		}
+	default:
+		p.Bad(key, "must be a list of strings")
+		return
+	}
+	*dst = out
+}
+
 // Listen checks a listener's host:port. Listening beyond loopback is a
 // problem unless published is set (the operator said how it is reached);
 // hint says what to set then.
@@ -80,6 +104,33 @@ func (p *Problems) Listen(key, addr string, published bool, hint string) {
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && !published {
 		p.Bad(key, "listens beyond loopback: %s", hint)
+	}
+}
+
+// Limit reads a rate limit table { burst = N, every = "D" } into dst:
+// N events at once, then one every D; every = "0s" lifts the limit.
+// Either may be left out to keep dst's value.
+func (p *Problems) Limit(key string, v any, dst *ratelimit.Limit) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.Bad(key, `must be a table such as { burst = 3, every = "20s" }`)
+		return
+	}
+	for k, val := range m {
+		switch k {
+		case "burst":
+			p.Int(key+".burst", val, 1, 10000, &dst.Burst)
+		case "every":
+			s, _ := val.(string)
+			d, err := time.ParseDuration(s)
+			if err != nil || d < 0 {
+				p.Bad(key+".every", `must be a duration such as "20s" ("0s": no limit)`)
+				continue
+			}
+			dst.Every = d
+		default:
+			p.Bad(key+"."+k, "unknown option")
+		}
 	}
 }
 

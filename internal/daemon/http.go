@@ -9,11 +9,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 type httpServer struct {
@@ -21,8 +22,11 @@ type httpServer struct {
 }
 
 // startHTTP serves /healthz and /metrics. /healthz is 200 only when the
-// database answers and every component link is up, so a load balancer or
-// systemd watchdog sees a gateway that lost its XMPP server as unhealthy.
+// database answers and can store (store.Ping writes: a full disk fails it),
+// every component link is up and no subsystem is down (a loop restarting
+// after a panic), so a load balancer or systemd watchdog sees a gateway
+// that lost its XMPP server, or can no longer keep what it accepts, as
+// unhealthy.
 func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, sup *supervise.Supervisor, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -53,6 +57,8 @@ func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport,
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			status["database"] = "error"
+			status["database_error"] = err.Error()
+			log.Warn("health: the database cannot store", "error", err)
 			ok = false
 		} else {
 			status["database"] = "ok"

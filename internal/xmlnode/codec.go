@@ -12,7 +12,10 @@ import (
 // Limits bound what one stanza may cost to decode. A peer that exceeds them
 // gets its stanza refused, not a crash or an unbounded allocation.
 type Limits struct {
-	MaxBytes    int // character data plus attribute values
+	// MaxBytes bounds everything the stanza carries: element and attribute
+	// names, attribute values (the root element's own included) and
+	// character data.
+	MaxBytes    int
 	MaxDepth    int
 	MaxElements int
 }
@@ -32,14 +35,18 @@ var ErrBadName = errors.New("xmlnode: invalid XML name")
 const xmlURL = "http://www.w3.org/XML/1998/namespace"
 
 // Decode reads the element that start opens from r, through its end tag.
-// On ErrTooLarge the returned node still carries the top element's name and
-// attributes so the caller can address an error reply.
+// On ErrTooLarge the returned node keeps the top element's name and those of
+// its addressing attributes (to, from, id, type, xml:lang) that are short
+// enough to echo, so the caller can address a small error reply; children,
+// text and every other attribute are dropped.
 func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error) {
 	root := fromStart(start)
 	stack := []*Node{root}
 	budget := attrCost(start)
 	elements := 1
-	tooLarge := false
+	// The root's own attributes count: a childless stanza with a huge
+	// attribute is as large as one with a huge body.
+	tooLarge := budget > lim.MaxBytes
 	badName := !validNames(start)
 	for len(stack) > 0 {
 		tok, err := r.Token()
@@ -78,11 +85,31 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error
 	if tooLarge || badName {
 		root.Children, root.Text = nil, ""
 		if tooLarge {
+			root.Attrs = addressing(root.Attrs)
 			return root, ErrTooLarge
 		}
 		return root, ErrBadName
 	}
 	return root, nil
+}
+
+// maxEchoed bounds an attribute kept on a refused stanza: the longest JID
+// (three parts of at most 1023 bytes, two separators).
+const maxEchoed = 3071
+
+// addressing keeps the attributes an error reply is addressed with, when
+// they are short enough to send back.
+func addressing(attrs []Attr) []Attr {
+	var kept []Attr
+	for _, a := range attrs {
+		switch a.Name {
+		case "to", "from", "id", "type", "xml:lang":
+			if len(a.Value) <= maxEchoed {
+				kept = append(kept, a)
+			}
+		}
+	}
+	return kept
 }
 
 func attrCost(s xml.StartElement) int {

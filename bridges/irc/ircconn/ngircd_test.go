@@ -161,7 +161,7 @@ func TestNgircdFailures(t *testing.T) {
 	e = wantErrKind(t, err, KindSASL, "")
 	t.Logf("no SASL: %v", e)
 
-	_, err = Dial(ctx, Config{Addr: addr, Nick: "9lives", Password: "letmein"})
+	_, err = Dial(ctx, Config{Addr: addr, Nick: "zoë", Password: "letmein"})
 	e = wantErrKind(t, err, KindNick, "432")
 	t.Logf("bad nick: %v", e)
 
