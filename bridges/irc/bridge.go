@@ -6,6 +6,7 @@ package irc
 import (
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 
@@ -104,8 +105,15 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		server = strings.ToLower(v["server"])
 	}
 	if server != "" {
-		if _, ok := b.opts.network(server); !ok {
+		nw, ok := b.opts.network(server)
+		if !ok {
 			return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+		}
+		if nw.UserNamed {
+			host, _, _ := net.SplitHostPort(nw.Address)
+			if err := b.opts.Hosts.CheckHost(ctx, net.DefaultResolver, host); err != nil {
+				return nil, userError(err, server)
+			}
 		}
 	}
 	external := v["sasl_mechanism"] == "EXTERNAL"
@@ -220,7 +228,7 @@ func (s *session) network(server, nick string) (*network, error) {
 func (s *session) Close(ctx context.Context, why string) error {
 	s.mu.Lock()
 	s.closed = true
-	s.quitMessage = why
+	s.quitMessage = reasonText(why)
 	nets := make([]*network, 0, len(s.networks))
 	for _, n := range s.networks {
 		nets = append(nets, n)
@@ -235,6 +243,13 @@ func (s *session) Close(ctx context.Context, why string) error {
 		}
 	}
 	return nil
+}
+
+// quit is the QUIT message the session closes with.
+func (s *session) quit() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quitMessage
 }
 
 func validNick(nick string) bool { return ircident.CheckNick(nick) == nil }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	// of registrations cannot get the gateway's address banned.
 	LoginPerUser    ratelimit.Limit
 	LoginPerNetwork ratelimit.Limit
+	// Hosts is what servers users name themselves (allow_other_servers)
+	// may resolve to: public addresses, plus what allowed_private_hosts
+	// lists. Networks the operator lists are not vetted.
+	Hosts *netguard.Policy
 }
 
 // Network is how to reach one IRC server.
@@ -49,6 +54,9 @@ type Network struct {
 	TLS      bool
 	RootCAs  *x509.CertPool // from ca_file; nil = system roots
 	Password string         // server password for everyone (rare)
+	// UserNamed is a server a user named (allow_other_servers), not one
+	// the operator listed: its addresses are vetted (Options.Hosts).
+	UserNamed bool
 }
 
 func defaultOptions() Options {
@@ -76,6 +84,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
 	p := &options.Problems{}
 	explicitAllow := false
+	var allowedHosts []string
 	for key, v := range raw {
 		switch key {
 		case "fixed_server":
@@ -103,6 +112,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Limit(key, v, &o.LoginPerUser)
 		case "login_limit_network":
 			p.Limit(key, v, &o.LoginPerNetwork)
+		case "allowed_private_hosts":
+			p.Strings(key, v, &allowedHosts)
 		case "network":
 			list, ok := v.([]map[string]any)
 			if !ok {
@@ -139,6 +150,11 @@ func parseOptions(raw map[string]any) (Options, error) {
 	if o.ReconnectMin > o.ReconnectMax {
 		p.Bad("reconnect_min", "must not exceed reconnect_max")
 	}
+	hosts, err := netguard.NewPolicy(false, allowedHosts)
+	if err != nil {
+		p.Bad("allowed_private_hosts", "%v", err)
+	}
+	o.Hosts = hosts
 	return o, p.Err()
 }
 
@@ -194,7 +210,7 @@ func (o Options) network(server string) (Network, bool) {
 	if !o.AllowOtherServers || !validHost(server) {
 		return Network{}, false
 	}
-	return Network{Name: server, Address: defaultAddress(server, true), TLS: true}, true
+	return Network{Name: server, Address: defaultAddress(server, true), TLS: true, UserNamed: true}, true
 }
 
 func defaultAddress(host string, useTLS bool) string {

@@ -30,6 +30,7 @@ type Queue[T any] struct {
 	head, n int
 	running bool
 	space   chan struct{} // closed when an item leaves; nil when nobody waits
+	idle    chan struct{} // closed when the goroutine ends; nil when nobody waits
 }
 
 // New returns a queue that calls handle for each item, one at a time.
@@ -47,6 +48,27 @@ func (q *Queue[T]) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
+}
+
+// WaitIdle waits until the queue is empty and its goroutine has ended,
+// or ctx ends.
+func (q *Queue[T]) WaitIdle(ctx context.Context) error {
+	q.mu.Lock()
+	if !q.running {
+		q.mu.Unlock()
+		return nil
+	}
+	if q.idle == nil {
+		q.idle = make(chan struct{})
+	}
+	idle := q.idle
+	q.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // TryPut queues v if fewer than limit items wait, without blocking, and
@@ -119,6 +141,10 @@ func (q *Queue[T]) pop() (v T, ok bool) {
 	if q.n == 0 {
 		q.running = false
 		q.buf, q.head = nil, 0 // an idle queue holds no memory
+		if q.idle != nil {
+			close(q.idle)
+			q.idle = nil
+		}
 		return v, false
 	}
 	var zero T

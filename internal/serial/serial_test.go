@@ -155,6 +155,25 @@ func TestPanicDoesNotStopTheQueue(t *testing.T) {
 	}
 }
 
+func TestWaitIdle(t *testing.T) {
+	q, gate, _ := blocked(t, 4)
+	_ = q.Put(context.Background(), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := q.WaitIdle(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitIdle while busy = %v", err)
+	}
+	close(gate)
+	if err := q.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.running {
+		t.Fatal("still running after WaitIdle")
+	}
+}
+
 func TestIdleQueueHoldsNothing(t *testing.T) {
 	stopped := make(chan struct{}, 1)
 	q := New("idle", 10, quietSupervisor(), func(int) {})

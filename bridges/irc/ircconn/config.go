@@ -22,7 +22,6 @@ const (
 	DefaultRate  = 1.0 // lines per second
 
 	DefaultQueueSize       = 1024
-	DefaultMessageBuffer   = 1024
 	DefaultPingInterval    = 60 * time.Second
 	DefaultPingTimeout     = 60 * time.Second
 	DefaultRegisterTimeout = 60 * time.Second
@@ -69,8 +68,6 @@ type Config struct {
 	Rate  float64
 	// QueueSize bounds the outgoing queue; Send blocks while it is full.
 	QueueSize int
-	// MessageBuffer is the capacity of Messages(); see Conn.Messages.
-	MessageBuffer int
 
 	// PingInterval is the silence after which a keepalive PING is sent;
 	// PingTimeout is how long after that PING any line must arrive before
@@ -168,9 +165,6 @@ func (cfg *Config) withDefaults() (host string, err error) {
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
-	}
-	if cfg.MessageBuffer <= 0 {
-		cfg.MessageBuffer = DefaultMessageBuffer
 	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = DefaultPingInterval
