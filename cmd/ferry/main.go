@@ -5,13 +5,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/ferry-xmpp/ferry/config"
@@ -19,65 +17,59 @@ import (
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
-const usage = `usage: ferry <command> [flags]
-
-commands:
-  run [-config] FILE        serve the transports in FILE
-  check-config [-config] FILE
-                           print every problem in FILE and exit non-zero if any
-  migrate [-config] FILE   upgrade the database schema
-  version                 print the version
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText())
 		return 2
 	}
 	switch args[0] {
-	case "run":
-		return cmdRun(args[1:], stderr)
-	case "check-config":
-		return cmdCheck(args[1:], stdout, stderr)
-	case "migrate":
-		return cmdMigrate(args[1:], stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "ferry", version())
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case "help", "-h", "-help", "--help":
+		return helpCommand(args[1:], stdout, stderr)
+	case "-version", "--version":
+		return cmdVersion(nil, nil, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ferry: unknown command %q\n%s", args[0], usage)
-	return 2
+	c, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "ferry: unknown command %q\n%s", args[0], usageText())
+		return 2
+	}
+	// -h asks for help: print it on stdout and succeed. Any other flag
+	// error goes to stderr with the help.
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return helpCommand([]string{c.name}, stdout, stderr)
+		}
+	}
+	fs, fl := c.newFlagSet(stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	return c.run(fl, fs.Args(), stdout, stderr)
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+func cmdVersion(_ *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: ferry version")
+		return 2
 	}
-	return "dev"
+	fmt.Fprintln(stdout, "ferry", currentBuild())
+	return 0
 }
 
-// configFlag reads the config path from -config FILE or a lone argument;
+// configPath takes the config path from -config FILE or a lone argument;
 // anything else is refused so a mistyped command never uses another file.
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (default ferry.toml)")
-	if err := fs.Parse(args); err != nil {
-		return "", false
-	}
-	switch rest := fs.Args(); {
-	case len(rest) == 0 && *path == "":
+func configPath(name string, fl *cmdFlags, rest []string, stderr io.Writer) (string, bool) {
+	path := *fl.config
+	switch {
+	case len(rest) == 0 && path == "":
 		return "ferry.toml", true
 	case len(rest) == 0:
-		return *path, true
-	case len(rest) == 1 && *path == "":
+		return path, true
+	case len(rest) == 1 && path == "":
 		return rest[0], true
 	default:
 		fmt.Fprintf(stderr, "usage: ferry %s [-config] FILE\n", name)
@@ -103,12 +95,12 @@ func loadConfig(path string, withBridges bool, stderr io.Writer) (config.Config,
 	return cfg, true
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+func cmdCheck(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 && *fl.config == "" {
 		fmt.Fprint(stderr, "usage: ferry check-config [-config] FILE\n")
 		return 2
 	}
-	path, ok := configFlag("check-config", args, stderr)
+	path, ok := configPath("check-config", fl, args, stderr)
 	if !ok {
 		return 2
 	}
@@ -119,8 +111,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func cmdMigrate(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlag("migrate", args, stderr)
+func cmdMigrate(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	path, ok := configPath("migrate", fl, args, stderr)
 	if !ok {
 		return 2
 	}
@@ -141,8 +133,8 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
-	path, ok := configFlag("run", args, stderr)
+func cmdRun(fl *cmdFlags, args []string, _, stderr io.Writer) int {
+	path, ok := configPath("run", fl, args, stderr)
 	if !ok {
 		return 2
 	}
@@ -177,7 +169,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		case <-stopped:
 		}
 	}()
-	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: version()})
+	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: currentBuild().Release})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("ferry failed", "error", err)
 		return 1
