@@ -12,6 +12,10 @@ set -euo pipefail
 # Servers the end-to-end tests start (internal/testenv). One word each.
 DEFAULT_PACKAGES=(
 	prosody
+	# mod_privilege (XEP-0356) for Prosody.
+	prosody-modules
+	# The core and IRC flows run against ejabberd too (Erlang comes with it).
+	ejabberd
 	ngircd
 	kannel
 	kannel-extras
