@@ -174,6 +174,20 @@ type DeliveryEvents interface {
 	Failed(ctx context.Context, peer, stanzaID, sender string, cond Condition, text string) error
 }
 
+// SentElsewhereEvents is implemented by events sinks that can show users
+// what they sent to a legacy peer from somewhere other than Ferry (a mail
+// sent from another mail client and seen in the Sent folder, a text sent
+// from another phone app where the provider reports it). Ferry shows it in
+// the user's chat with the peer as their own message (an XEP-0280 "sent"
+// carbon) where the XMPP server grants the transport the XEP-0356 message
+// permission, and drops it otherwise. Bridges check for the interface
+// with a type assertion on the sink they were given.
+type SentElsewhereEvents interface {
+	// SentElsewhere reports a message the user sent to m.Peer elsewhere;
+	// m.ID, when set, is its legacy id, so that it is shown once.
+	SentElsewhere(ctx context.Context, m Message) error
+}
+
 // Runner is implemented by bridges with work of their own beyond sessions
 // (an HTTP listener for provider webhooks, a delivery queue). Ferry runs it
 // for the transport's lifetime; it returns when ctx ends.

@@ -236,9 +236,16 @@ func hasOption(f bridges.Field, v string) bool {
 	return len(f.Options) == 0
 }
 
-// welcome gets the transport into the user's roster and opens a chat.
+// welcome gets the transport into the user's roster and opens a chat:
+// pushed into the roster where the server lets the transport manage it
+// (XEP-0356), asked for with a subscription request otherwise.
 func (u *user) welcome() {
-	u.send(presence(u.t.domain, u.jid, "subscribe"))
+	if g, ok := u.t.grantFor(u.jid); ok && g.rosterSet() {
+		u.t.ensureContact(u.jid, u.t.domain, u.t.name)
+		u.sendTransportPresence("")
+	} else {
+		u.send(presence(u.t.domain, u.jid, "subscribe"))
+	}
 	u.send(message(u.t.domain, u.jid, "Welcome to "+u.t.name+"! You are registered. Send \"help\" here to see what you can do."))
 }
 
@@ -256,12 +263,24 @@ func (u *user) unregister() {
 		peers[p] = true
 	}
 	u.closeSession("unregistered")
+	var puppets []string
 	for p := range peers {
-		from := u.t.puppet(p)
-		u.send(presence(from, u.jid, "unsubscribed"))
+		puppets = append(puppets, u.t.puppet(p))
+	}
+	// Where the server lets the transport manage rosters (XEP-0356) the
+	// items are removed; otherwise the subscriptions are cancelled.
+	removed := u.t.removeContacts(ctx, u.jid, puppets)
+	for _, from := range puppets {
+		if !removed {
+			u.send(presence(from, u.jid, "unsubscribed"))
+		}
 		u.send(presence(from, u.jid, "unavailable"))
 	}
-	for _, typ := range []string{"unsubscribed", "unsubscribe", "unavailable"} {
+	goodbye := []string{"unsubscribed", "unsubscribe", "unavailable"}
+	if removed {
+		goodbye = goodbye[2:]
+	}
+	for _, typ := range goodbye {
 		u.send(presence(u.t.domain, u.jid, typ))
 	}
 	if err := u.t.store.DeleteAccount(ctx, u.t.domain, u.jid); err != nil && !errors.Is(err, registry.ErrNotFound) {

@@ -60,6 +60,8 @@ type Transport struct {
 
 	peersMu sync.Mutex
 	online  map[string]map[string]bool // user -> puppet local parts shown online
+
+	priv *privileges // XEP-0356 permissions the server granted
 }
 
 // New builds a transport; Run serves it.
@@ -77,6 +79,7 @@ func New(o Options) *Transport {
 		now:     o.Now,
 		usrs:    map[string]*user{},
 		online:  map[string]map[string]bool{},
+		priv:    newPrivileges(),
 	}
 	if t.now == nil {
 		t.now = time.Now

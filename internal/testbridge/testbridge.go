@@ -5,6 +5,7 @@ package testbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -158,6 +159,17 @@ func (s *Session) Send(ctx context.Context, m bridges.Message) error {
 
 // Inject delivers a message from the fake network to the user.
 func (s *Session) Inject(ctx context.Context, m bridges.Message) error { return s.sink.Receive(ctx, m) }
+
+// InjectSent reports a message the user sent to a peer from elsewhere (as
+// a mail client's Sent folder would), through the sink's optional
+// bridges.SentElsewhereEvents.
+func (s *Session) InjectSent(ctx context.Context, m bridges.Message) error {
+	se, ok := s.sink.(bridges.SentElsewhereEvents)
+	if !ok {
+		return errors.New("testbridge: the sink cannot show messages sent elsewhere")
+	}
+	return se.SentElsewhere(ctx, m)
+}
 
 // Presence shows a peer online or offline.
 func (s *Session) Presence(peer string, available bool) { s.sink.PeerPresence(peer, available, "") }

@@ -381,7 +381,7 @@ func (e *Ejabberd) configText() string {
 	w("    request_handlers:")
 	w("      /api: mod_http_api")
 	w("modules:")
-	for _, m := range []string{"mod_roster", "mod_disco", "mod_ping", "mod_carboncopy", "mod_offline", "mod_caps", "mod_http_api"} {
+	for _, m := range []string{"mod_roster", "mod_disco", "mod_ping", "mod_carboncopy", "mod_offline", "mod_http_api"} {
 		w("  %s: {}", m)
 	}
 	if len(e.opts.Privileged) > 0 {
