@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 )
 
@@ -98,6 +99,23 @@ func LoadOrCreateKey(path string) (*Sealer, error) {
 		return nil, err
 	}
 	return NewSealer(key)
+}
+
+// CheckKey applies LoadOrCreateKey's checks without creating anything, for
+// check-config: an existing key must be a private regular file of
+// KeySize bytes; a missing one is fine (run creates it) provided its
+// directory exists.
+func CheckKey(path string) error {
+	_, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("registry: key file %s does not exist and cannot be created: no directory %s", path, dir)
+		}
+		return nil
+	}
+	_, err = readKey(path)
+	return err
 }
 
 // createKey uses O_EXCL so two ferry processes starting together cannot

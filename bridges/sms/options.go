@@ -33,6 +33,11 @@ func defaultOptions() Options {
 		PerNumber: 1, RetryMin: 5 * time.Second, RetryMax: 10 * time.Minute, Attempts: 10}
 }
 
+// optionKeys are the keys parseOptions knows, for "did you mean" hints
+// (a test keeps them in step).
+var optionKeys = []string{"provider", "listen", "public_url", "region", "numbers", "max_parts", "per_minute",
+	"per_day", "attempts", "per_number_rate", "retry_min", "retry_max", "kannel", "twilio"}
+
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
@@ -105,7 +110,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 				o.Twilio = strs
 			}
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
 	if o.Provider != "kannel" && o.Provider != "twilio" {

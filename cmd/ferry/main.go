@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ferry-xmpp/ferry/config"
@@ -104,11 +105,50 @@ func cmdCheck(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	if _, ok := loadConfig(path, true, stderr); !ok {
+	problems, warnings, err := checkConfig(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
+		return 1
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "ferry: %s:\n%s\n", path, (&config.Errors{Problems: problems}).Error())
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return 0
+}
+
+// checkConfig finds every problem in one pass: the file's own, each
+// bridge's options (for every transport whose kind is valid), and the
+// secrets key as run would find it. err is set only when the file cannot
+// be read.
+func checkConfig(path string) (problems, warnings []config.Problem, err error) {
+	cfg, cerr := config.LoadPartial(path)
+	var ce *config.Errors
+	if cerr != nil && !errors.As(cerr, &ce) {
+		return nil, nil, cerr
+	}
+	if ce != nil {
+		problems = append(problems, ce.Problems...)
+		if len(cfg.Transports) == 0 && cfg.Database == "" {
+			return problems, nil, nil // a syntax error: nothing else to check
+		}
+	}
+	if berr := daemon.CheckBridges(cfg, knownBridges); berr != nil {
+		var be *config.Errors
+		if errors.As(berr, &be) {
+			problems = append(problems, be.Problems...)
+		} else {
+			problems = append(problems, config.Problem{Key: "transport", Msg: berr.Error()})
+		}
+	}
+	if kerr := registry.CheckKey(cfg.SecretsKeyFile); kerr != nil {
+		problems = append(problems, config.Problem{Key: "secrets_key_file", Msg: strings.TrimPrefix(kerr.Error(), "registry: ")})
+	}
+	return problems, cfg.Warnings, nil
 }
 
 func cmdMigrate(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
@@ -146,6 +186,9 @@ func cmdRun(fl *cmdFlags, args []string, _, stderr io.Writer) int {
 	// Packages that log through slog's default logger get the same format
 	// and level as the rest.
 	slog.SetDefault(log)
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: "+w.Msg, "key", w.Key)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// First signal: graceful shutdown. Second: stop now.
