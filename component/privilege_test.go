@@ -86,3 +86,26 @@ func TestSentCarbonShape(t *testing.T) {
 		}
 	}
 }
+
+// A refused registration never sends the submitted password back, neither
+// in the legacy fields nor in the form, nor in the error text.
+func TestRegistrationErrorDoesNotEchoPassword(t *testing.T) {
+	srv, _ := startTransport(t)
+	for id, payload := range map[string]string{
+		"legacy": `<username>has space</username><password>hunter2-secret</password>`,
+		"form": `<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>jabber:iq:register</value></field>` +
+			`<field var="username"><value>has space</value></field><field var="password"><value>hunter2-secret</value></field></x>`,
+	} {
+		srv.inject(`<iq type="set" id="` + id + `" from="u@x.test/r" to="gw.test"><query xmlns="jabber:iq:register">` + payload + `</query></iq>`)
+		n := srv.next(isReply(id))
+		if n.Attr("type") != "error" || condition(n) != "not-acceptable" {
+			t.Fatalf("%s: %s", id, n)
+		}
+		if strings.Contains(n.String(), "hunter2") {
+			t.Errorf("%s: the error repeats the password: %s", id, n)
+		}
+		if q := n.Child(nsRegister, "query"); q == nil || len(q.Children) != 0 {
+			t.Errorf("%s: the error should name the query, empty: %s", id, n)
+		}
+	}
+}

@@ -330,5 +330,9 @@ func TestIRCTLSIsVerified(t *testing.T) {
 	c.Expect(t, wait, chatFrom("bob%irc.test@"+ircDomain, "over tls"))
 
 	c.SendRaw(t, `<message to="bob%untrusted.test@`+ircDomain+`" type="chat"><body>x</body></message>`)
-	c.Expect(t, wait, chatFrom("untrusted.test@"+ircDomain, "TLS"))
+	refused := c.Expect(t, wait, chatFrom("untrusted.test@"+ircDomain, "TLS"))
+	// Said in words the user can act on, without Go's error text.
+	if !strings.Contains(refused.XML, "certificate is not valid for untrusted.test") || strings.Contains(refused.XML, "x509") {
+		t.Errorf("the refused certificate is explained as: %s", refused.XML)
+	}
 }
