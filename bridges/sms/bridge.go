@@ -44,7 +44,7 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	case "kannel":
 		k := opts.Kannel
 		b.provider, err = kannel.New(kannel.Config{SendSMSURL: k["sendsms_url"], Username: k["username"],
-			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"]})
+			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"], Path: k["path"]})
 	case "twilio":
 		tw := opts.Twilio
 		b.provider, err = twilio.New(twilio.Config{BaseURL: tw["base_url"], AccountSID: tw["account_sid"],
@@ -66,14 +66,16 @@ func (b *Bridge) BindingField() string { return "number" }
 // Describe declares the registration.
 func (b *Bridge) Describe() bridges.Descriptor {
 	number := bridges.Field{Var: "number", Label: "Your phone number", Type: bridges.TextSingle, Required: true, Legacy: "phone",
-		Desc: "The number your texts come from, in international format: +15551234567."}
+		Desc: "The number your texts come from, in international format: +12015550123."}
+	instructions := "Text any phone: chat with +12015550123@" + b.domain + ". Give the number your texts come from."
 	if len(b.opts.Pool) > 0 {
 		number.Required = false
 		number.Desc = "Leave empty to be given one of this gateway's numbers."
+		instructions = "Text any phone: chat with +12015550123@" + b.domain + ". Give your number, or leave it empty to get one."
 	}
 	return bridges.Descriptor{
 		Kind: Kind, Name: "SMS", IdentityType: "sms",
-		Instructions: "Text any phone: chat with +15551234567@" + b.domain + ". Give your number, or leave it empty to get one.",
+		Instructions: instructions,
 		Fields: []bridges.Field{number,
 			{Var: "region", Label: "Your country (for numbers typed without +)", Type: bridges.TextSingle, Default: b.opts.Region,
 				Desc: "Two letters, e.g. US, GB, DE."}},
@@ -121,7 +123,7 @@ func numberError(err error) string {
 	if errors.As(err, &ne) {
 		return ne.Text
 	}
-	return "expected a phone number like +15551234567"
+	return "expected a phone number like +12015550123"
 }
 
 func contains(list []string, s string) bool {
@@ -137,7 +139,7 @@ func contains(list []string, s string) bool {
 // store's unique binding settles races between two registrations).
 func (b *Bridge) freePoolNumber(ctx context.Context, jid string) (string, error) {
 	if len(b.opts.Pool) == 0 {
-		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +15551234567")
+		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
 	}
 	accts, err := b.store.ListAccounts(ctx, b.domain)
 	if err != nil {

@@ -3,6 +3,7 @@ package sms
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,13 @@ func defaultOptions() Options {
 var optionKeys = []string{"provider", "listen", "public_url", "region", "numbers", "max_parts", "per_minute",
 	"per_day", "attempts", "per_number_rate", "retry_min", "retry_max", "kannel", "twilio"}
 
+// providerKeys are the keys of [transport.options.kannel] and .twilio;
+// each may also be given as KEY_file, read from that file.
+var providerKeys = map[string][]string{
+	"kannel": {"sendsms_url", "username", "password", "secret", "path"},
+	"twilio": {"base_url", "account_sid", "auth_token"},
+}
+
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
@@ -63,7 +71,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 				s, _ := item.(string)
 				n, err := numbers.Parse(s, "US")
 				if err != nil || n.E164 == "" || n.E164 != s {
-					p.Bad(key, "%q is not an E.164 number like +15551234567", s)
+					p.Bad(key, "%q is not an E.164 number like +12015550123", s)
 					continue
 				}
 				o.Pool = append(o.Pool, s)
@@ -94,6 +102,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 			}
 			strs := map[string]string{}
 			for k, val := range m {
+				if name := strings.TrimSuffix(k, "_file"); !slices.Contains(providerKeys[key], name) {
+					p.Unknown(key+"."+k, providerKeys[key])
+					continue
+				}
 				s, ok := val.(string)
 				if !ok {
 					p.Bad(key+"."+k, "must be a string")
