@@ -336,3 +336,30 @@ func TestIRCTLSIsVerified(t *testing.T) {
 		t.Errorf("the refused certificate is explained as: %s", refused.XML)
 	}
 }
+
+func TestIRCChatRegistrationInOneLine(t *testing.T) {
+	forEachServer(t, testIRCChatRegistrationInOneLine)
+}
+
+// A Conversations user registers in one line; a bad nick is refused at
+// once, before anything else is asked, with what a nick may be.
+func testIRCChatRegistrationInOneLine(t *testing.T, server string) {
+	s := startIRCOn(t, server, testenv.NgircdOptions{})
+	c := ircLogin(t, s, "alice", "oneline")
+	say := func(text string) {
+		c.SendRaw(t, `<message to="`+ircDomain+`" type="chat"><body>`+text+`</body></message>`)
+	}
+	say("register 9lives irc.test")
+	refused := c.Expect(t, wait, chatFrom(ircDomain, "not a valid IRC nickname"))
+	if body, _ := refused.Find("body"); !strings.Contains(body, "Usage: register NICKNAME [DEFAULT_IRC_SERVER]") {
+		t.Errorf("refusal: %s", body)
+	}
+	say("register alice irc.test")
+	c.Expect(t, wait, chatFrom(ircDomain, "Registered with "+ircDomain))
+	c.Expect(t, wait, chatOrPresence(ircDomain, "Connected to irc.test as alice"))
+	for _, st := range c.Pending() {
+		if body, _ := st.Find("body"); strings.Contains(body, "SASL") || strings.Contains(body, "User name") {
+			t.Errorf("asked an advanced question: %s", body)
+		}
+	}
+}

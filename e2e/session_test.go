@@ -102,11 +102,13 @@ func testChatCommands(t *testing.T, server string) {
 	c.Expect(t, wait, chatFrom(transportDomain, "register"))
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>register</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Username"))
+	// A bad answer is refused when it is given, and asked again.
+	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>alice chat</body></message>`)
+	c.Expect(t, wait, chatFrom(transportDomain, "may not contain spaces"))
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>alice-chat</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Password"))
+	// The optional advanced question (the nickname) is not asked.
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>chat-pw</body></message>`)
-	c.Expect(t, wait, chatFrom(transportDomain, "Nickname"))
-	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>-</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Registered with"))
 	sess := waitSession(t, s, "alice@localhost")
 	if sess.Account.Values["username"] != "alice-chat" || sess.Account.Values["password"] != "chat-pw" {

@@ -78,13 +78,40 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		Instructions: instructions,
 		Fields: []bridges.Field{number,
 			{Var: "region", Label: "Your country (for numbers typed without +)", Type: bridges.TextSingle, Default: b.opts.Region,
-				Desc: "Two letters, e.g. US, GB, DE."}},
+				Desc: "Two letters, e.g. US, GB, DE.", Advanced: true}},
 		GatewayDesc:   "Enter a phone number",
 		GatewayPrompt: "Phone number",
 		// Texts arrive whenever; the session must always be there to take them.
 		StayConnected: true,
 		Receipts:      true,
+		QuickFields:   []string{"number"},
 	}
+}
+
+// CheckField checks the number (read with the region given, or the
+// gateway's) and the region as they are typed in the chat registration.
+func (b *Bridge) CheckField(_ context.Context, field, value string, values map[string]string) (string, error) {
+	switch field {
+	case "region":
+		region := strings.ToUpper(value)
+		if region != "" && !numbers.ValidRegion(region) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a country code like US, GB or DE", value)
+		}
+		return region, nil
+	case "number":
+		if value == "" {
+			if len(b.opts.Pool) == 0 {
+				return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
+			}
+			return "", nil
+		}
+		region := strings.ToUpper(values["region"])
+		if region == "" {
+			region = b.opts.Region
+		}
+		return b.checkNumber(value, region)
+	}
+	return value, nil
 }
 
 // Validate normalises the number and region and assigns a pool number.
@@ -107,15 +134,25 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		v["number"] = n
 		return v, nil
 	}
+	n, err := b.checkNumber(typed, region)
+	if err != nil {
+		return nil, err
+	}
+	v["number"] = n
+	return v, nil
+}
+
+// checkNumber reads a number the user typed and returns it in E.164; with
+// a pool it must be one of the pool's.
+func (b *Bridge) checkNumber(typed, region string) (string, error) {
 	n, err := numbers.Parse(typed, region)
 	if err != nil || n.E164 == "" {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
+		return "", bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
 	}
 	if len(b.opts.Pool) > 0 && !contains(b.opts.Pool, n.E164) {
-		return nil, bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
+		return "", bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
 	}
-	v["number"] = n.E164
-	return v, nil
+	return n.E164, nil
 }
 
 func numberError(err error) string {

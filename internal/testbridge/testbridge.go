@@ -71,8 +71,9 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		Fields: []bridges.Field{
 			{Var: "username", Label: "Username", Type: bridges.TextSingle, Required: true, Legacy: "username"},
 			{Var: "password", Label: "Password", Type: bridges.TextPrivate, Required: true, Legacy: "password"},
-			{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Legacy: "nick"},
+			{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Legacy: "nick", Advanced: true},
 		},
+		QuickFields:   []string{"username"},
 		GatewayDesc:   "Enter the name of an echo peer",
 		GatewayPrompt: "Peer name",
 		// Configurable so tests cover both session policies.
@@ -89,6 +90,14 @@ func (b *Bridge) Validate(_ context.Context, r bridges.Registration) (map[string
 		return nil, bridges.Errorf(bridges.NotAcceptable, "username may not contain spaces or @")
 	}
 	return r.Values, nil
+}
+
+// CheckField refuses, as it is typed, a username Validate would refuse.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	if field == "username" && strings.ContainsAny(value, " \t@") {
+		return "", bridges.Errorf(bridges.NotAcceptable, "username may not contain spaces or @")
+	}
+	return value, nil
 }
 
 // MapPrompt lower-cases a peer name.
