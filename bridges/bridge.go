@@ -44,6 +44,10 @@ type Field struct {
 	// Hidden fields are never shown or asked for: the bridge fills them in
 	// Validate (a generated client certificate, say) and Ferry stores them.
 	Hidden bool
+	// Advanced fields are for experts (SASL, commands after connecting,
+	// server ports): the chat dialog asks them only after "register
+	// advanced". Forms show every field.
+	Advanced bool
 }
 
 // Secret reports whether the field holds a secret.
@@ -66,6 +70,12 @@ type Descriptor struct {
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
+	// QuickFields are the vars of the fields, in order, that the words
+	// typed after "register" in a chat fill: "register NICK [SERVER]",
+	// "register +12015550123". The last one takes the rest of the line.
+	// The other fields keep their defaults; only required ones still
+	// empty are asked.
+	QuickFields []string
 }
 
 // Registration is what a user submitted, secrets included, in plain text.
@@ -177,6 +187,30 @@ type DeliveryEvents interface {
 	// original stanza id with the network's text, to the resource that
 	// sent it (Message.Sender).
 	Failed(ctx context.Context, peer, stanzaID, sender string, cond Condition, text string) error
+}
+
+// SentElsewhereEvents is implemented by events sinks that can show users
+// what they sent to a legacy peer from somewhere other than Ferry (a mail
+// sent from another mail client and seen in the Sent folder, a text sent
+// from another phone app where the provider reports it). Ferry shows it in
+// the user's chat with the peer as their own message (an XEP-0280 "sent"
+// carbon) where the XMPP server grants the transport the XEP-0356 message
+// permission, and drops it otherwise. Bridges check for the interface
+// with a type assertion on the sink they were given.
+type SentElsewhereEvents interface {
+	// SentElsewhere reports a message the user sent to m.Peer elsewhere;
+	// m.ID, when set, is its legacy id, so that it is shown once.
+	SentElsewhere(ctx context.Context, m Message) error
+}
+
+// FieldChecker is implemented by bridges that can check one registration
+// answer on its own, so that the chat dialog refuses a bad nick or number
+// when it is typed rather than after the last question. values are the
+// answers given so far (a number is read with the region given before
+// it). It returns the value as it will be stored, or an *Error whose text
+// never repeats a secret. Validate still checks the whole registration.
+type FieldChecker interface {
+	CheckField(ctx context.Context, field, value string, values map[string]string) (string, error)
 }
 
 // Runner is implemented by bridges with work of their own beyond sessions

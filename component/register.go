@@ -302,9 +302,16 @@ func hasOption(f bridges.Field, v string) bool {
 	return len(f.Options) == 0
 }
 
-// welcome gets the transport into the user's roster and opens a chat.
+// welcome gets the transport into the user's roster and opens a chat:
+// pushed into the roster where the server lets the transport manage it
+// (XEP-0356), asked for with a subscription request otherwise.
 func (u *user) welcome() {
-	u.send(presence(u.t.domain, u.jid, "subscribe"))
+	if g, ok := u.t.grantFor(u.jid); ok && g.rosterSet() {
+		u.t.ensureContact(u.jid, u.t.domain, u.t.name)
+		u.sendTransportPresence("")
+	} else {
+		u.send(presence(u.t.domain, u.jid, "subscribe"))
+	}
 	u.send(message(u.t.domain, u.jid, "Welcome to "+u.t.name+"! You are registered. Send \"help\" here to see what you can do."))
 }
 
@@ -317,6 +324,7 @@ func (u *user) unregister(done func(*user, error)) {
 	t, bare := u.t, u.jid
 	u.acct = nil
 	u.state, u.stateText = 0, ""
+	removed := false // the server let the transport take them off the roster (XEP-0356)
 	queued := u.do(op{what: "unregister", timeout: 10 * time.Second,
 		run: func(ctx context.Context, lg *legacy) error {
 			stored, err := t.store.Peers(ctx, t.domain, bare)
@@ -326,6 +334,11 @@ func (u *user) unregister(done func(*user, error)) {
 			for _, p := range stored {
 				peers[p] = true
 			}
+			var puppets []string
+			for p := range peers {
+				puppets = append(puppets, t.puppet(p))
+			}
+			removed = t.removeContacts(ctx, bare, puppets)
 			lg.acct = nil
 			if err := t.store.DeleteAccount(ctx, t.domain, bare); err != nil && !errors.Is(err, registry.ErrNotFound) {
 				return &bridges.Error{Condition: bridges.InternalServer, Text: "could not delete the registration", Cause: err}
@@ -333,12 +346,19 @@ func (u *user) unregister(done func(*user, error)) {
 			return nil
 		},
 		done: func(u *user, err error) {
+			// Without roster access the subscriptions are cancelled.
 			for p := range peers {
 				from := u.t.puppet(p)
-				u.send(presence(from, u.jid, "unsubscribed"))
+				if !removed {
+					u.send(presence(from, u.jid, "unsubscribed"))
+				}
 				u.send(presence(from, u.jid, "unavailable"))
 			}
-			for _, typ := range []string{"unsubscribed", "unsubscribe", "unavailable"} {
+			goodbye := []string{"unsubscribed", "unsubscribe", "unavailable"}
+			if removed {
+				goodbye = goodbye[2:]
+			}
+			for _, typ := range goodbye {
 				u.send(presence(u.t.domain, u.jid, typ))
 			}
 			if err == nil {

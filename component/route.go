@@ -13,6 +13,9 @@ func (t *Transport) handle(n *xmlnode.Node) {
 }
 
 func (t *Transport) route(n *xmlnode.Node) {
+	if t.privilegeStanza(n) {
+		return // XEP-0356: the server's grant, or the answer to a roster push
+	}
 	typ := n.Attr("type")
 	if typ == "error" {
 		t.bounced(n)

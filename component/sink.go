@@ -27,6 +27,7 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", m.Peer)
 	}
+	s.t.ensureContact(s.user, from, m.Nick) // XEP-0356 roster push, when granted
 	msg := message(from, s.user, inboundBody(m))
 	for _, url := range m.MediaURLs {
 		// XEP-0066: Conversations shows media inline only when the body is

@@ -85,9 +85,13 @@ func ErrorReply(req *xmlnode.Node, typ, condition, text string) *xmlnode.Node {
 		SetAttr("id", req.Attr("id")).
 		SetAttr("from", req.Attr("to")).
 		SetAttr("to", req.Attr("from"))
-	// Echoing the request payload helps clients match the error (RFC 6120 allows it).
-	if req.Local == "iq" {
-		reply.Add(req.FirstChild().Copy())
+	// Naming the request's payload helps clients match the error (RFC 6120
+	// allows echoing it), but only its name and attributes: its content
+	// may be what the user submitted, passwords included.
+	if q := req.FirstChild(); req.Local == "iq" && q != nil {
+		echo := xmlnode.New(q.Space, q.Local)
+		echo.Attrs = append(echo.Attrs, q.Attrs...)
+		reply.Add(echo)
 	}
 	return reply.Add(e)
 }

@@ -70,6 +70,8 @@ type Transport struct {
 
 	peersMu sync.Mutex
 	online  map[string]map[string]bool // user -> puppet local parts shown online
+
+	priv *privileges // XEP-0356 permissions the server granted
 }
 
 // New builds a transport; Run serves it.
@@ -90,6 +92,7 @@ func New(o Options) *Transport {
 		online:  map[string]map[string]bool{},
 		ctx:     context.Background(),
 		linkCtx: context.Background(),
+		priv:    newPrivileges(),
 	}
 	if t.now == nil {
 		t.now = time.Now

@@ -104,6 +104,8 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 			if err != nil {
 				cond, text := u.t.userError(err, "message not delivered")
 				u.send(ErrorReply(n, "", string(cond), text))
+			} else if m.Resource == "" {
+				u.t.ensureContact(u.jid, to.Bare().String(), "") // XEP-0356 roster push, when granted
 			}
 		})
 }

@@ -73,7 +73,38 @@ func TestServerExamplesMatch(t *testing.T) {
 				t.Errorf("%s does not mention %s", name, want)
 			}
 		}
+		// The transports the TOML example only sketches in comments too.
+		for _, d := range exampleDomains(t) {
+			if !strings.Contains(s, `"`+d+`"`) {
+				t.Errorf("%s does not mention the example's transport %s", name, d)
+			}
+		}
 	}
+}
+
+// exampleDomains lists every transport domain ferry.example.toml names,
+// commented-out ones included.
+func exampleDomains(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("ferry.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	table := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(line, "# "))
+		if strings.HasPrefix(line, "[") {
+			table = strings.Fields(line)[0]
+		}
+		if v, ok := strings.CutPrefix(line, `domain = "`); ok && table == "[[transport]]" {
+			out = append(out, strings.TrimSuffix(strings.Fields(v)[0], `"`))
+		}
+	}
+	if len(out) < 3 {
+		t.Fatalf("found only %v in ferry.example.toml", out)
+	}
+	return out
 }
 
 func TestLoadResolvesRelativePaths(t *testing.T) {

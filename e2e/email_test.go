@@ -56,7 +56,7 @@ func startMail(t *testing.T, mutate ...func(opts map[string]any)) *mailSetup {
 
 func mailLogin(t *testing.T, s *mailSetup, user string) *testenv.Client {
 	t.Helper()
-	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], "mail")
+	c := s.xmpp.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], "mail")
 	waitTransport(t, c, mailDomain)
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 )
 
@@ -104,9 +105,7 @@ func LoadOrCreateKey(ctx context.Context, path, dbPath string) (*Sealer, error) 
 			return nil, cerr
 		}
 		if sealed > 0 {
-			return nil, fmt.Errorf("%w: %s does not exist, but the database %s holds the secrets of %d account(s) sealed with it. "+
-				"Restore the key file from your backup (mode 0600). If it is lost for good, run `ferry forget-secrets` "+
-				"to delete the stored secrets; those users then enter their passwords again", ErrKeyMissing, path, dbPath, sealed)
+			return nil, missingKey(path, dbPath, sealed)
 		}
 		key, err = createKey(path)
 		if errors.Is(err, os.ErrExist) {
@@ -119,8 +118,39 @@ func LoadOrCreateKey(ctx context.Context, path, dbPath string) (*Sealer, error) 
 	return NewSealer(key)
 }
 
+// missingKey says what to do about a missing key with sealed secrets.
+func missingKey(path, dbPath string, sealed int) error {
+	return fmt.Errorf("%w: %s does not exist, but the database %s holds the secrets of %d account(s) sealed with it. "+
+		"Restore the key file from your backup (mode 0600). If it is lost for good, run `ferry forget-secrets` "+
+		"to delete the stored secrets; those users then enter their passwords again", ErrKeyMissing, path, dbPath, sealed)
+}
+
 // ErrKeyMissing reports a missing key file while sealed secrets exist.
 var ErrKeyMissing = errors.New("registry: the secrets key file is missing")
+
+// CheckKey applies LoadOrCreateKey's checks without creating anything, for
+// check-config: an existing key must be a private regular file of
+// KeySize bytes; a missing one is fine (run creates it) provided its
+// directory exists and the database at dbPath holds no secrets sealed
+// with the missing key.
+func CheckKey(ctx context.Context, path, dbPath string) error {
+	_, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("registry: key file %s does not exist and cannot be created: no directory %s", path, dir)
+		}
+		if sealed, err := countSealed(ctx, dbPath); err != nil || sealed > 0 {
+			if err != nil {
+				return err
+			}
+			return missingKey(path, dbPath, sealed)
+		}
+		return nil
+	}
+	_, err = readKey(path)
+	return err
+}
 
 // createKey uses O_EXCL so two ferry processes starting together cannot
 // both write a key and seal with different ones.

@@ -297,3 +297,45 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// check-config refuses exactly what run refuses, and creates nothing.
+func TestCheckKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, size int, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, make([]byte, size), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path string
+		wantErr    string
+	}{
+		{"missing, directory exists", filepath.Join(dir, "new.key"), ""},
+		{"missing directory", filepath.Join(dir, "nope", "ferry.key"), "no directory"},
+		{"good key", write("good.key", KeySize, 0o600), ""},
+		{"world-readable", write("open.key", KeySize, 0o644), "must not be accessible to group or others"},
+		{"wrong size", write("short.key", 16, 0o600), "is not a 32-byte key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckKey(t.Context(), tc.path, filepath.Join(dir, "ferry.db"))
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("CheckKey = %v, want %q", err, tc.wantErr)
+			}
+			// The same file is refused by run's LoadOrCreateKey.
+			if tc.wantErr != "" {
+				if _, err := LoadOrCreateKey(t.Context(), tc.path, filepath.Join(dir, "ferry.db")); err == nil {
+					t.Error("LoadOrCreateKey accepted what CheckKey refused")
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("CheckKey created the key")
+	}
+}

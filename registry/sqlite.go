@@ -108,6 +108,9 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func openWriter(path string) (*sql.DB, error) {
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := openDB(path, url.Values{"_txlock": {"immediate"}})
 	if err != nil {
 		return nil, err

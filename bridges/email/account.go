@@ -80,14 +80,48 @@ func (b *Bridge) fields() []bridges.Field {
 		email,
 		{Var: fieldPassword, Label: "Password (or app password)", Type: bridges.TextPrivate, Required: b.opts.Relay == nil, Legacy: "password"},
 		{Var: fieldName, Label: "Your name on mail you send", Type: bridges.TextSingle, Legacy: "name"},
-		{Var: fieldUsername, Label: "Login name", Type: bridges.TextSingle, Legacy: "username", Desc: "Empty: your email address."},
-		{Var: fieldIMAPHost, Label: "IMAP server", Type: bridges.TextSingle, Desc: "Empty: imap.DOMAIN of your address."},
-		{Var: fieldIMAPPort, Label: "IMAP port", Type: bridges.TextSingle, Desc: "Empty: 993 with TLS, 143 with STARTTLS or none."},
-		{Var: fieldIMAPSecurity, Label: "IMAP security", Type: bridges.ListSingle, Options: sec, Default: "tls"},
-		{Var: fieldSMTPHost, Label: "SMTP submission server", Type: bridges.TextSingle, Desc: "Empty: smtp.DOMAIN of your address."},
-		{Var: fieldSMTPPort, Label: "SMTP port", Type: bridges.TextSingle, Desc: "Empty: 465 with TLS, 587 with STARTTLS or none."},
-		{Var: fieldSMTPSecurity, Label: "SMTP security", Type: bridges.ListSingle, Options: sec, Default: "starttls"},
+		{Var: fieldUsername, Label: "Login name", Type: bridges.TextSingle, Legacy: "username", Desc: "Empty: your email address.", Advanced: true},
+		{Var: fieldIMAPHost, Label: "IMAP server", Type: bridges.TextSingle, Desc: "Empty: imap.DOMAIN of your address.", Advanced: true},
+		{Var: fieldIMAPPort, Label: "IMAP port", Type: bridges.TextSingle, Desc: "Empty: 993 with TLS, 143 with STARTTLS or none.", Advanced: true},
+		{Var: fieldIMAPSecurity, Label: "IMAP security", Type: bridges.ListSingle, Options: sec, Default: "tls", Advanced: true},
+		{Var: fieldSMTPHost, Label: "SMTP submission server", Type: bridges.TextSingle, Desc: "Empty: smtp.DOMAIN of your address.", Advanced: true},
+		{Var: fieldSMTPPort, Label: "SMTP port", Type: bridges.TextSingle, Desc: "Empty: 465 with TLS, 587 with STARTTLS or none.", Advanced: true},
+		{Var: fieldSMTPSecurity, Label: "SMTP security", Type: bridges.ListSingle, Options: sec, Default: "starttls", Advanced: true},
 	}
+}
+
+// CheckField checks one answer of the chat registration as it is given:
+// the address, a server name, a port.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	switch field {
+	case fieldEmail:
+		if value == "" {
+			if b.opts.Relay == nil {
+				return "", bridges.Errorf(bridges.NotAcceptable, "your email address is required")
+			}
+			return "", nil
+		}
+		addr, err := normaliseAddress(value)
+		if err != nil {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q: %v", value, err)
+		}
+		return addr, nil
+	case fieldIMAPHost, fieldSMTPHost:
+		host := strings.ToLower(strings.TrimSuffix(value, "."))
+		if host != "" && !validHost(host) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a host name", value)
+		}
+		return host, nil
+	case fieldIMAPPort, fieldSMTPPort:
+		if p, err := strconv.Atoi(value); value != "" && (err != nil || p < 1 || p > 65535) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a port number (1 to 65535)", value)
+		}
+	case fieldName:
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return "", bridges.Errorf(bridges.NotAcceptable, "your name must be one line")
+		}
+	}
+	return value, nil
 }
 
 // accountFrom parses stored values.
@@ -129,7 +163,7 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	}
 	addr, err := normaliseAddress(v[fieldEmail])
 	if err != nil {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not an email address: %v", v[fieldEmail], err)
+		return nil, bridges.Errorf(bridges.NotAcceptable, "%q: %v", v[fieldEmail], err)
 	}
 	v[fieldEmail] = addr
 	if v[fieldPassword] == "" {

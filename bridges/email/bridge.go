@@ -81,6 +81,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// Mail arrives whenever; the watcher must be there to take it.
 		StayConnected: true,
 		Receipts:      true,
+		QuickFields:   []string{fieldEmail},
 	}
 }
 

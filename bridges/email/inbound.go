@@ -48,6 +48,9 @@ func (s *session) deliverMail(ctx context.Context, raw []byte, truncated bool, o
 			return err
 		}
 	}
+	if s.sentByUser(pm) {
+		return s.sentElsewhere(ctx, pm, truncated, o)
+	}
 	peer, err := mailaddr.LocalPart(pm.From)
 	if err != nil {
 		peer, _ = mailaddr.LocalPart(invalidSender)

@@ -80,6 +80,15 @@ func defaultRelay() *RelayOptions {
 		SmarthostSecurity: "starttls"}
 }
 
+// optionKeys and relayKeys are the keys parseOptions and parseRelay know,
+// for "did you mean" hints (a test keeps them in step).
+var (
+	optionKeys = []string{"allow_plain", "allow_private_hosts", "ca_file", "backlog", "max_backlog", "poll_interval",
+		"max_mail_size", "listen", "public_url", "per_hour", "per_day", "attempts", "retry_min", "retry_max", "relay"}
+	relayKeys = []string{"domain", "listen", "max_size", "per_address_per_hour", "max_addresses", "smarthost",
+		"smarthost_security", "smarthost_username", "smarthost_password", "smarthost_password_file"}
+)
+
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
@@ -128,7 +137,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 			}
 			o.Relay = parseRelay(p, m)
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
 	hosts, err := netguard.NewPolicy(o.AllowPrivateHosts, o.AllowedPrivateHosts)
@@ -186,7 +195,7 @@ func parseRelay(p *options.Problems, m map[string]any) *RelayOptions {
 			}
 			r.SmarthostPassword = strings.TrimRight(string(b), "\r\n")
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, relayKeys)
 		}
 	}
 	if r.Domain == "" || strings.ContainsAny(r.Domain, "@ /") || !strings.Contains(r.Domain, ".") {

@@ -31,7 +31,7 @@ const (
 func (b *Bridge) settingsFields() []bridges.Field {
 	return []bridges.Field{
 		{Var: settingFolders, Label: "Folders to watch", Type: bridges.TextSingle, Default: "INBOX",
-			Desc: "Comma-separated IMAP folder names, e.g. INBOX, Lists (at most 8)."},
+			Desc: "Comma-separated IMAP folder names, e.g. INBOX, Lists (at most 8). Add Sent to see mail you send from other mail clients in your chats, where your XMPP server allows it."},
 		{Var: settingBacklog, Label: "Old mails shown when a folder is first watched", Type: bridges.TextSingle,
 			Default: strconv.Itoa(b.opts.Backlog), Desc: fmt.Sprintf("0 to %d.", b.opts.MaxBacklog)},
 		{Var: settingMarkRead, Label: "Mark mail read once it reached me", Type: bridges.Boolean, Default: "false"},

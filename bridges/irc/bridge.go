@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 
@@ -59,25 +60,31 @@ func (b *Bridge) Describe() bridges.Descriptor {
 			server.Type, server.Options = bridges.TextSingle, nil
 		}
 	}
+	// The nick and the server are what people answer; the rest has
+	// defaults and is asked in chat only by "register advanced".
 	fields := []bridges.Field{
 		{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Required: true, Legacy: "nick"},
-		{Var: "username", Label: "User name (ident)", Type: bridges.TextSingle, Legacy: "username"},
-		{Var: "realname", Label: "Real name", Type: bridges.TextSingle, Legacy: "name"},
 	}
+	quick := []string{"nick"}
 	if b.opts.FixedServer == "" {
 		fields = append(fields, server)
+		quick = append(quick, "server")
 	}
 	fields = append(fields,
-		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle,
+		bridges.Field{Var: "username", Label: "User name (ident)", Type: bridges.TextSingle, Legacy: "username", Advanced: true,
+			Desc: "Empty: your nickname."},
+		bridges.Field{Var: "realname", Label: "Real name", Type: bridges.TextSingle, Legacy: "name", Advanced: true,
+			Desc: "Empty: your nickname."},
+		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle, Advanced: true,
 			Desc: "Your services account (NickServ), if you have one."},
-		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password"},
-		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN",
+		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password", Advanced: true},
+		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN", Advanced: true,
 			Desc:    "EXTERNAL logs in with your Ferry client certificate once its fingerprint is on your account (NickServ CERT ADD).",
 			Options: []bridges.Option{{Label: "PLAIN (password)", Value: "PLAIN"}, {Label: "EXTERNAL (certificate)", Value: "EXTERNAL"}}},
 		bridges.Field{Var: "client_cert", Type: bridges.TextPrivate, Hidden: true},
-		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate,
+		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate, Advanced: true,
 			Desc: "Only for servers that require one (PASS)."},
-		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle,
+		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle, Advanced: true,
 			Desc: "Raw IRC commands separated by ';', e.g. PRIVMSG NickServ :IDENTIFY pw"},
 	)
 	return bridges.Descriptor{
@@ -90,7 +97,48 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// IRC has no offline delivery: stay on the networks by default so
 		// channels are not left and rejoined with every client restart.
 		StayConnected: true,
+		QuickFields:   quick,
 	}
+}
+
+// CheckField checks one answer of the chat registration as it is given.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	switch field {
+	case "nick":
+		if !validNick(value) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname: "+nickRules, value)
+		}
+	case "server":
+		server := strings.ToLower(value)
+		if server == "" {
+			return "", nil
+		}
+		if _, ok := b.opts.network(server); !ok {
+			return "", bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s%s", server, b.serverChoices())
+		}
+		return server, nil
+	case "on_connect", "sasl_user", "username", "realname":
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return "", bridges.Errorf(bridges.NotAcceptable, "must be one line")
+		}
+	}
+	return value, nil
+}
+
+// nickRules says what validNick wants.
+const nickRules = "up to 64 characters, no spaces or any of , * ? ! @ . # & : $, not starting with a digit or -"
+
+// serverChoices lists the servers a user may pick, when there is a list.
+func (b *Bridge) serverChoices() string {
+	if b.opts.AllowOtherServers || len(b.opts.Networks) == 0 {
+		return ""
+	}
+	var names []string
+	for name := range b.opts.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return " (choose one of: " + strings.Join(names, ", ") + ")"
 }
 
 // Validate checks the nick and, where credentials are given, logs in.

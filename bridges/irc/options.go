@@ -131,15 +131,12 @@ func parseOptions(raw map[string]any) (Options, error) {
 				continue
 			}
 			for i, m := range list {
-				n, err := parseNetwork(m)
-				if err != nil {
-					p.Bad(fmt.Sprintf("network[%d]", i), "%v", err)
-					continue
+				if n, ok := parseNetwork(p, fmt.Sprintf("network[%d].", i), m); ok {
+					o.Networks[n.Name] = n
 				}
-				o.Networks[n.Name] = n
 			}
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
 	if o.FixedServer != "" {
@@ -158,47 +155,63 @@ func parseOptions(raw map[string]any) (Options, error) {
 	return o, p.Err()
 }
 
-func parseNetwork(m map[string]any) (Network, error) {
+// optionKeys and networkKeys are the keys parseOptions and parseNetwork
+// know, for "did you mean" hints (a test keeps them in step).
+var (
+	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "burst", "rate",
+		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network"}
+	networkKeys = []string{"name", "address", "tls", "password", "ca_file"}
+)
+
+// parseNetwork reads one [[transport.options.network]] table, adding every
+// problem under prefix ("network[0]."); ok is false when it has any.
+func parseNetwork(p *options.Problems, prefix string, m map[string]any) (Network, bool) {
 	n := Network{TLS: true}
+	before := p.Err()
+	bad := func(key, format string, args ...any) { p.Bad(prefix+key, format, args...) }
 	for key, v := range m {
 		switch key {
 		case "name":
-			n.Name, _ = v.(string)
+			p.String(prefix+key, v, &n.Name)
 		case "address":
-			n.Address, _ = v.(string)
+			p.String(prefix+key, v, &n.Address)
 		case "tls":
-			b, ok := v.(bool)
-			if !ok {
-				return n, fmt.Errorf("tls must be true or false")
-			}
-			n.TLS = b
+			p.Bool(prefix+key, v, &n.TLS)
 		case "password":
-			n.Password, _ = v.(string)
+			p.String(prefix+key, v, &n.Password)
 		case "ca_file":
 			path, _ := v.(string)
 			pem, err := os.ReadFile(path)
 			if err != nil {
-				return n, fmt.Errorf("ca_file: %v", err)
+				bad(key, "%v", err)
+				continue
 			}
 			n.RootCAs = x509.NewCertPool()
 			if !n.RootCAs.AppendCertsFromPEM(pem) {
-				return n, fmt.Errorf("ca_file: no certificate in %s", path)
+				bad(key, "no certificate in %s", path)
 			}
 		default:
-			return n, fmt.Errorf("unknown key %q", key)
+			p.Unknown(prefix+key, networkKeys)
 		}
 	}
 	n.Name = strings.ToLower(n.Name)
 	if !validHost(n.Name) {
-		return n, fmt.Errorf("name must be a server name")
+		bad("name", "must be a server name such as irc.libera.chat")
 	}
 	if n.Address == "" {
 		n.Address = defaultAddress(n.Name, n.TLS)
 	}
 	if _, port, err := net.SplitHostPort(n.Address); err != nil || port == "" {
-		return n, fmt.Errorf("address must be host:port")
+		bad("address", "must be host:port, such as irc.libera.chat:6697")
 	}
-	return n, nil
+	return n, problemCount(p.Err()) == problemCount(before)
+}
+
+func problemCount(err error) int {
+	if e, ok := err.(*options.Error); ok {
+		return len(e.Problems)
+	}
+	return 0
 }
 
 // network returns how to reach server: predefined, or by default on 6697

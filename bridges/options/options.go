@@ -11,14 +11,42 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
+	"github.com/ferry-xmpp/ferry/internal/suggest"
 )
 
+// Problem is one thing wrong with an option.
+type Problem struct {
+	Key string // as written in [transport.options], e.g. "burst" or "network[1].tls"
+	Msg string
+}
+
+// Error is every problem of an options table, sorted by key; the daemon
+// shows each on a line of its own.
+type Error struct{ Problems []Problem }
+
+// Error joins the problems as "key: msg; key: msg".
+func (e *Error) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Key + ": " + p.Msg
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Problems collects what is wrong with an options table.
-type Problems struct{ list []string }
+type Problems struct{ list []Problem }
 
 // Bad records a problem with key.
 func (p *Problems) Bad(key, format string, args ...any) {
-	p.list = append(p.list, key+": "+fmt.Sprintf(format, args...))
+	p.list = append(p.list, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Unknown records a key the bridge does not know, suggesting the nearest
+// of known when it looks like a typo. key may carry the path of the table
+// it is in ("network[1].adress"); known are the names in that table.
+func (p *Problems) Unknown(key string, known []string) {
+	name := key[strings.LastIndexByte(key, '.')+1:]
+	p.Bad(key, "unknown option%s", suggest.DidYouMean(name, known))
 }
 
 // Int reads a whole number from lo to hi into dst.
@@ -134,11 +162,12 @@ func (p *Problems) Limit(key string, v any, dst *ratelimit.Limit) {
 	}
 }
 
-// Err is every problem in one error, sorted, or nil.
+// Err is every problem as an *Error, sorted by key, or nil.
 func (p *Problems) Err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	sort.Strings(p.list)
-	return fmt.Errorf("%s", strings.Join(p.list, "; "))
+	list := append([]Problem(nil), p.list...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Key < list[j].Key })
+	return &Error{Problems: list}
 }

@@ -51,7 +51,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	case "kannel":
 		k := opts.Kannel
 		b.provider, err = kannel.New(kannel.Config{SendSMSURL: k["sendsms_url"], Username: k["username"],
-			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"]})
+			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"], Path: k["path"]})
 	case "twilio":
 		tw := opts.Twilio
 		b.provider, err = twilio.New(twilio.Config{BaseURL: tw["base_url"], AccountSID: tw["account_sid"],
@@ -69,23 +69,52 @@ func (b *Bridge) BindingField() string { return "number" }
 // Describe declares the registration.
 func (b *Bridge) Describe() bridges.Descriptor {
 	number := bridges.Field{Var: "number", Label: "Your phone number", Type: bridges.TextSingle, Required: true, Legacy: "phone",
-		Desc: "The number your texts come from, in international format: +15551234567."}
+		Desc: "The number your texts come from, in international format: +12015550123."}
+	instructions := "Text any phone: chat with +12015550123@" + b.domain + ". Give the number your texts come from."
 	if len(b.opts.Pool) > 0 {
 		number.Required = false
 		number.Desc = "Leave empty to be given one of this gateway's numbers."
+		instructions = "Text any phone: chat with +12015550123@" + b.domain + ". Give your number, or leave it empty to get one."
 	}
 	return bridges.Descriptor{
 		Kind: Kind, Name: "SMS", IdentityType: "sms",
-		Instructions: "Text any phone: chat with +15551234567@" + b.domain + ". Give your number, or leave it empty to get one.",
+		Instructions: instructions,
 		Fields: []bridges.Field{number,
 			{Var: "region", Label: "Your country (for numbers typed without +)", Type: bridges.TextSingle, Default: b.opts.Region,
-				Desc: "Two letters, e.g. US, GB, DE."}},
+				Desc: "Two letters, e.g. US, GB, DE.", Advanced: true}},
 		GatewayDesc:   "Enter a phone number",
 		GatewayPrompt: "Phone number",
 		// Texts arrive whenever; the session must always be there to take them.
 		StayConnected: true,
 		Receipts:      true,
+		QuickFields:   []string{"number"},
 	}
+}
+
+// CheckField checks the number (read with the region given, or the
+// gateway's) and the region as they are typed in the chat registration.
+func (b *Bridge) CheckField(_ context.Context, field, value string, values map[string]string) (string, error) {
+	switch field {
+	case "region":
+		region := strings.ToUpper(value)
+		if region != "" && !numbers.ValidRegion(region) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a country code like US, GB or DE", value)
+		}
+		return region, nil
+	case "number":
+		if value == "" {
+			if len(b.opts.Pool) == 0 {
+				return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
+			}
+			return "", nil
+		}
+		region := strings.ToUpper(values["region"])
+		if region == "" {
+			region = b.opts.Region
+		}
+		return b.checkNumber(value, region)
+	}
+	return value, nil
 }
 
 // Validate normalises the number and region and assigns a pool number.
@@ -108,15 +137,25 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		v["number"] = n
 		return v, nil
 	}
+	n, err := b.checkNumber(typed, region)
+	if err != nil {
+		return nil, err
+	}
+	v["number"] = n
+	return v, nil
+}
+
+// checkNumber reads a number the user typed and returns it in E.164; with
+// a pool it must be one of the pool's.
+func (b *Bridge) checkNumber(typed, region string) (string, error) {
 	n, err := numbers.Parse(typed, region)
 	if err != nil || n.E164 == "" {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
+		return "", bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
 	}
 	if len(b.opts.Pool) > 0 && !contains(b.opts.Pool, n.E164) {
-		return nil, bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
+		return "", bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
 	}
-	v["number"] = n.E164
-	return v, nil
+	return n.E164, nil
 }
 
 func numberError(err error) string {
@@ -124,7 +163,7 @@ func numberError(err error) string {
 	if errors.As(err, &ne) {
 		return ne.Text
 	}
-	return "expected a phone number like +15551234567"
+	return "expected a phone number like +12015550123"
 }
 
 func contains(list []string, s string) bool {
@@ -140,7 +179,7 @@ func contains(list []string, s string) bool {
 // store's unique binding settles races between two registrations).
 func (b *Bridge) freePoolNumber(ctx context.Context, jid string) (string, error) {
 	if len(b.opts.Pool) == 0 {
-		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +15551234567")
+		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
 	}
 	accts, err := b.store.ListAccounts(ctx, b.domain)
 	if err != nil {

@@ -36,7 +36,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	ln := b.ln
 	b.ln = nil // a restarted Run binds again
 	mux := http.NewServeMux()
-	mux.Handle("/sms/"+b.provider.Name()+"/", b.provider.Handler(b))
+	// The provider's handler serves its own paths (which the operator may
+	// set) and answers 404 to anything else.
+	mux.Handle("/", b.provider.Handler(b))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {

@@ -13,8 +13,10 @@ import (
 	"sync"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/options"
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/suggest"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,16 +94,20 @@ func Run(ctx context.Context, o Options) error {
 func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
 	cfg := o.Config
 	var out []*component.Transport
-	var errs []error
+	problems := &config.Errors{}
 	for i, tc := range cfg.Transports {
+		if tc.Kind == "" {
+			continue // an invalid kind, reported by the config checks
+		}
 		factory := o.Bridges[tc.Kind]
 		if factory == nil {
-			errs = append(errs, fmt.Errorf("transport[%d].kind: unknown bridge kind %q (known: %s)", i, tc.Kind, knownKinds(o.Bridges)))
+			problems.Problems = append(problems.Problems, config.Problem{Key: fmt.Sprintf("transport[%d].kind", i),
+				Msg: fmt.Sprintf("unknown bridge kind %q (known: %s)%s", tc.Kind, knownKinds(o.Bridges), suggest.DidYouMean(tc.Kind, kinds(o.Bridges)))})
 			continue
 		}
 		b, err := factory(tc.Domain, tc.Options, bridges.Deps{Store: store, Logger: o.Logger.With("transport", tc.Domain), Supervisor: sup})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("transport[%d].options: %w", i, err))
+			problems.Problems = append(problems.Problems, optionProblems(i, err)...)
 			continue
 		}
 		out = append(out, component.New(component.Options{
@@ -119,24 +125,47 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics, sup 
 			Logger: o.Logger, Metrics: m, Supervisor: sup, Version: o.Version,
 		}))
 	}
-	return out, errors.Join(errs...)
+	if len(problems.Problems) > 0 {
+		return out, problems
+	}
+	return out, nil
+}
+
+// optionProblems turns a bridge's option error into one problem per key.
+func optionProblems(i int, err error) []config.Problem {
+	prefix := fmt.Sprintf("transport[%d].options", i)
+	var oe *options.Error
+	if !errors.As(err, &oe) {
+		return []config.Problem{{Key: prefix, Msg: err.Error()}}
+	}
+	out := make([]config.Problem, len(oe.Problems))
+	for j, p := range oe.Problems {
+		out[j] = config.Problem{Key: prefix + "." + p.Key, Msg: p.Msg}
+	}
+	return out
 }
 
 // CheckBridges validates transport kinds and options without starting
-// anything, for `ferry check-config`.
+// anything, for `ferry check-config`; problems come as a *config.Errors,
+// one per option. Transports without a kind (an invalid one the config
+// checks reported) are skipped, so it also works on a partial config.
 func CheckBridges(cfg config.Config, known map[string]bridges.Factory) error {
 	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil, nil)
 	return err
 }
 
 func knownKinds(m map[string]bridges.Factory) string {
+	if len(m) == 0 {
+		return "none yet"
+	}
+	return strings.Join(kinds(m), ", ")
+}
+
+func kinds(m map[string]bridges.Factory) []string {
 	var k []string
 	for name := range m {
 		k = append(k, name)
 	}
 	sort.Strings(k)
-	if len(k) == 0 {
-		return "none yet"
-	}
-	return strings.Join(k, ", ")
+	return k
 }

@@ -38,6 +38,19 @@ func Need(t testing.TB, binary string) string {
 	return ""
 }
 
+// needFile is Need for a file a Debian package installs: a skip on a
+// developer machine without it, a failure in CI.
+func needFile(t testing.TB, path, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("testenv: %s (package %s) is required in CI but missing (run scripts/install-deps.sh)", path, pkg)
+	}
+	t.Skipf("testenv: %s missing (package %s; scripts/install-deps.sh installs it)", path, pkg)
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 //
 // The port is below the kernel's ephemeral range, so the operating system

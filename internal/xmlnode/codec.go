@@ -40,7 +40,7 @@ const xmlURL = "http://www.w3.org/XML/1998/namespace"
 // enough to echo, so the caller can address a small error reply; children,
 // text and every other attribute are dropped.
 func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error) {
-	root := fromStart(start)
+	root := fromStart(start, nil)
 	stack := []*Node{root}
 	budget := attrCost(start)
 	elements := 1
@@ -61,7 +61,7 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error
 		case xml.StartElement:
 			elements++
 			budget += attrCost(t)
-			child := fromStart(t)
+			child := fromStart(t, top)
 			badName = badName || !validNames(t)
 			if len(stack) >= lim.MaxDepth || elements > lim.MaxElements || budget > lim.MaxBytes {
 				tooLarge = true
@@ -120,9 +120,15 @@ func attrCost(s xml.StartElement) int {
 	return n
 }
 
-func fromStart(s xml.StartElement) *Node {
+// fromStart builds the node for s, a child of parent (nil for the top
+// element). A stream namespace is folded to "" only where the element is in
+// the stream's context: the stanza itself and children of elements that
+// are. A jabber:client message nested in a foreign element (a forwarded
+// message, XEP-0297) keeps its namespace, so writing it out again, on
+// whatever stream, declares it.
+func fromStart(s xml.StartElement, parent *Node) *Node {
 	n := &Node{Space: s.Name.Space, Local: s.Name.Local}
-	if streamSpaces[n.Space] {
+	if streamSpaces[n.Space] && (parent == nil || parent.Space == "") {
 		n.Space = ""
 	}
 	for _, a := range s.Attr {

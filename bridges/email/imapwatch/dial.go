@@ -14,6 +14,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/ferry-xmpp/ferry/internal/tlshint"
 )
 
 // Security is how the connection to the IMAP server is protected.
@@ -117,6 +119,9 @@ func timeoutError(ctx context.Context, s Server, d time.Duration, what string) *
 // reason is a short description of a network or TLS failure, without the
 // addresses a *net.OpError repeats.
 func reason(err error) string {
+	if hint, ok := tlshint.Explain(err); ok {
+		return hint
+	}
 	var dnsErr *net.DNSError
 	var sysErr *os.SyscallError
 	var opErr *net.OpError

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
+
+	"github.com/ferry-xmpp/ferry/internal/tlshint"
 )
 
 // Security is how the connection to the server is protected.
@@ -367,7 +369,8 @@ func (sess *session) fail(step, refused string, err error) *Error {
 	case errors.As(err, &se):
 		e = &Error{Permanent: se.Code >= 500, Text: fmt.Sprintf("%s by %s: %s", refused, addr, reply(se))}
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		e = &Error{Permanent: true, Text: fmt.Sprintf("TLS certificate of %s not accepted: %s", addr, oneLine(err.Error()))}
+		hint, _ := tlshint.Explain(err)
+		e = &Error{Permanent: true, Text: fmt.Sprintf("TLS with %s failed: %s", addr, hint)}
 	case isNetError(err):
 		e = &Error{Text: fmt.Sprintf("connection to %s failed during %s: %s", addr, step, netReason(err))}
 	default:
