@@ -8,7 +8,11 @@ package bridges
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // FieldType is the x:data type a registration field is rendered as.
@@ -40,6 +44,10 @@ type Field struct {
 	// Hidden fields are never shown or asked for: the bridge fills them in
 	// Validate (a generated client certificate, say) and Ferry stores them.
 	Hidden bool
+	// Advanced fields are for experts (SASL, commands after connecting,
+	// server ports): the chat dialog asks them only after "register
+	// advanced". Forms show every field.
+	Advanced bool
 }
 
 // Secret reports whether the field holds a secret.
@@ -62,6 +70,12 @@ type Descriptor struct {
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
+	// QuickFields are the vars of the fields, in order, that the words
+	// typed after "register" in a chat fill: "register NICK [SERVER]",
+	// "register +12015550123". The last one takes the rest of the line.
+	// The other fields keep their defaults; only required ones still
+	// empty are asked.
+	QuickFields []string
 }
 
 // Registration is what a user submitted, secrets included, in plain text.
@@ -96,8 +110,9 @@ type Bridge interface {
 type Session interface {
 	// Send delivers a user's message to a legacy peer (the puppet local part).
 	Send(ctx context.Context, m Message) error
-	// Close ends the session; it must return promptly.
-	Close(ctx context.Context) error
+	// Close ends the session, telling the network why where it can (an
+	// IRC QUIT message); it must return promptly.
+	Close(ctx context.Context, why string) error
 }
 
 // Message is a chat message in either direction.
@@ -174,11 +189,44 @@ type DeliveryEvents interface {
 	Failed(ctx context.Context, peer, stanzaID, sender string, cond Condition, text string) error
 }
 
+// SentElsewhereEvents is implemented by events sinks that can show users
+// what they sent to a legacy peer from somewhere other than Ferry (a mail
+// sent from another mail client and seen in the Sent folder, a text sent
+// from another phone app where the provider reports it). Ferry shows it in
+// the user's chat with the peer as their own message (an XEP-0280 "sent"
+// carbon) where the XMPP server grants the transport the XEP-0356 message
+// permission, and drops it otherwise. Bridges check for the interface
+// with a type assertion on the sink they were given.
+type SentElsewhereEvents interface {
+	// SentElsewhere reports a message the user sent to m.Peer elsewhere;
+	// m.ID, when set, is its legacy id, so that it is shown once.
+	SentElsewhere(ctx context.Context, m Message) error
+}
+
+// FieldChecker is implemented by bridges that can check one registration
+// answer on its own, so that the chat dialog refuses a bad nick or number
+// when it is typed rather than after the last question. values are the
+// answers given so far (a number is read with the region given before
+// it). It returns the value as it will be stored, or an *Error whose text
+// never repeats a secret. Validate still checks the whole registration.
+type FieldChecker interface {
+	CheckField(ctx context.Context, field, value string, values map[string]string) (string, error)
+}
+
 // Runner is implemented by bridges with work of their own beyond sessions
 // (an HTTP listener for provider webhooks, a delivery queue). Ferry runs it
-// for the transport's lifetime; it returns when ctx ends.
+// for the transport's lifetime, restarting it after a panic; it returns
+// when ctx ends.
 type Runner interface {
 	Run(ctx context.Context) error
+}
+
+// Listener is implemented by bridges that accept connections (provider
+// webhooks, an SMTP relay, attachment links). Ferry calls Listen before it
+// reports itself up, so a port in use stops the start with an error that
+// names it; Run then serves what Listen bound.
+type Listener interface {
+	Listen() error
 }
 
 // Binder is implemented by bridges whose accounts hold a legacy identity
@@ -188,8 +236,20 @@ type Binder interface {
 	BindingField() string
 }
 
-// Factory builds a bridge from its transport options (the raw TOML table).
-type Factory func(domain string, options map[string]any) (Bridge, error)
+// Deps is what Ferry hands every bridge it builds.
+type Deps struct {
+	// Store is Ferry's store: bridges keep their queues and state there.
+	// It is nil when a configuration is only being checked.
+	Store registry.Store
+	// Logger is the transport's logger (it already names the transport).
+	Logger *slog.Logger
+	// Supervisor recovers and reports panics in the bridge's goroutines.
+	Supervisor *supervise.Supervisor
+}
+
+// Factory builds a bridge from its transport options (the raw TOML table)
+// and what Ferry gives it.
+type Factory func(domain string, options map[string]any, deps Deps) (Bridge, error)
 
 // ImplicitRegistrar is implemented by bridges that let a user start using
 // the network (joining a room, say) before registering: Ferry then stores
@@ -237,4 +297,13 @@ type Commander interface {
 // (the folders to watch, say) without being reopened.
 type SettingsListener interface {
 	SettingsChanged(settings map[string]string)
+}
+
+// LoggerOr is deps.Logger, or slog's default logger when none was given
+// (a configuration check).
+func (d Deps) LoggerOr() *slog.Logger {
+	if d.Logger == nil {
+		return slog.Default()
+	}
+	return d.Logger
 }

@@ -1,6 +1,10 @@
 package bridges
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
+)
 
 // Condition is an XMPP stanza error condition (RFC 6120 §8.3.3).
 type Condition string
@@ -21,6 +25,7 @@ const (
 	ServiceUnavailable   Condition = "service-unavailable"
 	InternalServer       Condition = "internal-server-error"
 	RecipientUnavailable Condition = "recipient-unavailable"
+	ResourceConstraint   Condition = "resource-constraint"
 )
 
 // Error carries a user-safe text (it becomes the stanza error text) apart
@@ -43,4 +48,11 @@ func (e *Error) Unwrap() error { return e.Cause }
 // Errorf builds an *Error with a formatted user text.
 func Errorf(c Condition, format string, args ...any) *Error {
 	return &Error{Condition: c, Text: fmt.Sprintf(format, args...)}
+}
+
+// TryAgain is a refusal that passes with time (a rate limit): condition
+// resource-constraint, which XMPP sends with type wait, and a text ending
+// "try again in N s".
+func TryAgain(text string, d *ratelimit.Denied) *Error {
+	return &Error{Condition: ResourceConstraint, Text: fmt.Sprintf("%s; try again in %d s.", text, d.Seconds()), Cause: d}
 }

@@ -25,11 +25,18 @@ const (
 	LinkLost // our own connection dropped (XEP-0045 status 332)
 )
 
+// RoomAddresser is implemented by bridges of networks with group chats:
+// it tells a room's local part from a peer's without a session (IRC: by
+// the channel prefix), so stanzas are routed before anything connects.
+type RoomAddresser interface {
+	IsRoom(local string) bool
+}
+
 // Rooms is implemented by sessions of networks with group chats. Results
 // arrive through RoomEvents, which every Events sink also implements.
+// The methods may wait on the network; Ferry calls them off the user's
+// actor, in order.
 type Rooms interface {
-	// IsRoom tells a room's local part from a peer's (IRC: by CHANTYPES).
-	IsRoom(local string) bool
 	// JoinRoom asks to join room (a puppet local part) under nick.
 	JoinRoom(ctx context.Context, room, nick, password string) error
 	// LeaveRoom leaves once the user's last resource has left.

@@ -68,7 +68,8 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 		u.send(e)
 		return
 	}
-	if action == "cancel" {
+	vals, kind, err := readForm(q.Child(nsData, "x"))
+	if action == "cancel" || kind == formCancel {
 		delete(u.cmdSess, sid)
 		u.send(Result(n, commandNode(node, sid, "canceled")))
 		return
@@ -77,8 +78,12 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 		u.send(ErrorReply(n, Modify, "bad-request", "this command has a single step"))
 		return
 	}
-	vals, ok := submitted(q.Child(nsData, "x"))
-	if !ok {
+	if err != nil {
+		_, text := u.t.userError(err, "")
+		u.send(ErrorReply(n, Modify, "bad-request", text))
+		return
+	}
+	if kind != formSubmit {
 		u.send(ErrorReply(n, Modify, "bad-request", "submit the form to continue"))
 		return
 	}
@@ -108,11 +113,15 @@ func (u *user) finishCommand(n *xmlnode.Node, c *command, sid string, vals map[s
 		u.send(ErrorReply(n, "", string(cond), text))
 		return
 	}
-	out, err := c.run(u, vals)
+	c.run(u, vals, func(u *user, out outcome, err error) { u.commandDone(n, c, sid, out, err) })
+}
+
+// commandDone answers an executed command with its outcome.
+func (u *user) commandDone(n *xmlnode.Node, c *command, sid string, out outcome, err error) {
 	if err != nil {
 		_, text := u.t.userError(err, "the command failed")
-		if sid != "" && c.form != nil {
-			u.cmdSess[sid].expires = u.t.now().Add(cmdSessionTTL)
+		if s := u.cmdSess[sid]; s != nil && c.form != nil {
+			s.expires = u.t.now().Add(cmdSessionTTL)
 			u.send(Result(n, executing(c.node, sid, c.form(u), text)))
 			return
 		}

@@ -15,6 +15,8 @@ type dialog struct {
 	fields []formField
 	next   int
 	vals   map[string]string
+	// checked: each answer is checked as it is given (registration).
+	checked bool
 }
 
 // chatCommand handles text sent to the transport JID.
@@ -53,6 +55,10 @@ func (u *user) chatCommand(n *xmlnode.Node, text string) {
 	}
 	if c == nil {
 		u.say(fmt.Sprintf("Unknown command %q. %s", word, u.helpText()))
+		return
+	}
+	if c.node == nsRegister {
+		u.startRegisterDialog(c, args)
 		return
 	}
 	u.startDialog(c, args)
@@ -148,6 +154,13 @@ func (u *user) answer(text string) {
 	case text == "" || text == "-":
 		u.say(f.Label + " is required. " + d.question())
 		return
+	case d.checked:
+		v, err := u.checkAnswer(f, text, d.vals)
+		if err != nil {
+			u.say(upperFirst(err.Error()) + ". " + d.question())
+			return
+		}
+		d.vals[f.Var] = v
 	case f.Type == bridges.Boolean:
 		if _, ok := parseBool(text); !ok {
 			u.say("Please answer yes or no. " + d.question())
@@ -177,13 +190,14 @@ func (u *user) runChat(c *command, vals map[string]string) {
 		u.say(text)
 		return
 	}
-	out, err := c.run(u, vals)
-	if err != nil {
-		_, text := u.t.userError(err, "the command failed")
-		u.say("Failed: " + text)
-		return
-	}
-	u.say(out.note)
+	c.run(u, vals, func(u *user, out outcome, err error) {
+		if err != nil {
+			_, text := u.t.userError(err, "the command failed")
+			u.say("Failed: " + text)
+			return
+		}
+		u.say(out.note)
+	})
 }
 
 func (u *user) helpText() string {
@@ -191,6 +205,10 @@ func (u *user) helpText() string {
 	b.WriteString("Commands for " + u.t.domain + ":")
 	for _, c := range u.t.cmds {
 		if c.admin && !u.t.isAdmin(u.jid) {
+			continue
+		}
+		if c.node == nsRegister {
+			b.WriteString("\n  " + u.registerHelp())
 			continue
 		}
 		fmt.Fprintf(&b, "\n  %s — %s", c.chat, c.name)
@@ -213,6 +231,13 @@ func chatValue(f bridges.Field, v string) string {
 		}
 	}
 	return v
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func yesNo(b bool) string {

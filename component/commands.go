@@ -22,7 +22,17 @@ type command struct {
 	// needsAccount: refuse before asking anything when not registered.
 	needsAccount bool
 	form         func(u *user) *form
-	run          func(u *user, vals map[string]string) (outcome, error)
+	// run does the work and calls reply, on the actor, once it knows the
+	// outcome: at once, or when work it queued has finished.
+	run func(u *user, vals map[string]string, reply func(*user, outcome, error))
+}
+
+// now adapts a command that finishes at once.
+func now(f func(u *user, vals map[string]string) (outcome, error)) func(*user, map[string]string, func(*user, outcome, error)) {
+	return func(u *user, vals map[string]string, reply func(*user, outcome, error)) {
+		out, err := f(u, vals)
+		reply(u, out, err)
+	}
 }
 
 // outcome is what a finished command tells the user.
@@ -34,34 +44,35 @@ type outcome struct {
 func (t *Transport) commandList() []*command {
 	return []*command{
 		{node: nsRegister, chat: "register", name: "Register", form: func(u *user) *form { return u.registrationForm() },
-			run: func(u *user, v map[string]string) (outcome, error) {
-				if err := u.register(v); err != nil {
-					return outcome{}, err
-				}
-				return outcome{note: "Registered with " + u.t.domain + "."}, nil
+			run: func(u *user, v map[string]string, reply func(*user, outcome, error)) {
+				u.register(v, func(u *user, err error) {
+					reply(u, outcome{note: "Registered with " + u.t.domain + "."}, err)
+				})
 			}},
 		{node: "unregister", chat: "unregister", name: "Unregister", needsAccount: true, form: confirmForm,
-			run: func(u *user, v map[string]string) (outcome, error) {
+			run: func(u *user, v map[string]string, reply func(*user, outcome, error)) {
 				if ok, _ := parseBool(v["confirm"]); !ok {
-					return outcome{note: "Nothing changed: not confirmed."}, nil
+					reply(u, outcome{note: "Nothing changed: not confirmed."}, nil)
+					return
 				}
-				u.unregister()
-				return outcome{note: "Your registration and its data were deleted."}, nil
+				u.unregister(func(u *user, err error) {
+					reply(u, outcome{note: "Your registration and its data were deleted."}, err)
+				})
 			}},
-		{node: "settings", chat: "settings", name: "Settings", needsAccount: true, form: settingsForm, run: saveSettings},
-		{node: "status", chat: "status", name: "Status", run: func(u *user, _ map[string]string) (outcome, error) {
+		{node: "settings", chat: "settings", name: "Settings", needsAccount: true, form: settingsForm, run: now(saveSettings)},
+		{node: "status", chat: "status", name: "Status", run: now(func(u *user, _ map[string]string) (outcome, error) {
 			return outcome{note: u.statusText()}, nil
-		}},
+		})},
 		{node: "reconnect", chat: "reconnect", name: "Reconnect", needsAccount: true,
-			run: func(u *user, _ map[string]string) (outcome, error) {
+			run: now(func(u *user, _ map[string]string) (outcome, error) {
 				u.closeSession("reconnect requested")
 				u.openSession()
 				return outcome{note: "Reconnecting: " + u.statusText()}, nil
-			}},
-		{node: "list-users", chat: "users", name: "List users", admin: true, run: listUsers},
+			})},
+		{node: "list-users", chat: "users", name: "List users", admin: true, run: now(listUsers)},
 		{node: "show-user", chat: "user", name: "Show a user", admin: true, form: jidForm, run: showUser},
 		{node: "delete-user", chat: "delete", name: "Delete a user", admin: true, form: jidForm, run: deleteUser},
-		{node: "stats", chat: "stats", name: "Statistics", admin: true, run: stats},
+		{node: "stats", chat: "stats", name: "Statistics", admin: true, run: now(stats)},
 	}
 }
 
@@ -75,11 +86,14 @@ func (t *Transport) bridgeCommands() []*command {
 	for _, bc := range cmdr.Commands() {
 		out = append(out, &command{node: bc.Node, chat: bc.Chat, name: bc.Name, needsAccount: true,
 			form: bridgeCommandForm(bc),
-			run: func(u *user, vals map[string]string) (outcome, error) {
-				ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
-				defer cancel()
-				note, err := cmdr.RunCommand(ctx, u.jid, bc.Node, vals)
-				return outcome{note: note}, err
+			run: func(u *user, vals map[string]string, reply func(*user, outcome, error)) {
+				var note string
+				bare := u.jid
+				u.background(bc.Name, func(ctx context.Context) error {
+					var err error
+					note, err = cmdr.RunCommand(ctx, bare, bc.Node, vals)
+					return err
+				}, func(u *user, err error) { reply(u, outcome{note: note}, err) })
 			}})
 	}
 	return out
@@ -179,12 +193,15 @@ func saveSettings(u *user, vals map[string]string) (outcome, error) {
 		return outcome{}, &bridges.Error{Condition: bridges.InternalServer, Text: "could not save settings", Cause: err}
 	}
 	u.acct = &acct
-	if l, ok := u.sess.(bridges.SettingsListener); ok {
-		l.SettingsChanged(next)
+	if u.sess == sessOpen || u.sess == sessOpening {
+		u.do(op{what: "apply settings", run: func(_ context.Context, lg *legacy) error {
+			if l, ok := lg.sess.(bridges.SettingsListener); ok {
+				l.SettingsChanged(next)
+			}
+			return nil
+		}})
 	}
-	if !u.stayConnected() && len(u.resources) == 0 {
-		u.closeSession("you are offline and stay_connected is off")
-	}
+	u.maybeCloseIdle()
 	u.maybeStartSession()
 	return outcome{note: "Settings saved."}, nil
 }
@@ -233,10 +250,11 @@ func (u *user) lookupAccount(j string) (registry.Account, error) {
 	return a, nil
 }
 
-func showUser(u *user, v map[string]string) (outcome, error) {
+func showUser(u *user, v map[string]string, reply func(*user, outcome, error)) {
 	a, err := u.lookupAccount(v["jid"])
 	if err != nil {
-		return outcome{}, err
+		reply(u, outcome{}, err)
+		return
 	}
 	res := &form{typ: "result", title: a.JID}
 	var lines []string
@@ -253,38 +271,55 @@ func showUser(u *user, v map[string]string) (outcome, error) {
 	for k := range a.Secrets {
 		lines = append(lines, k+": (set)")
 	}
+	if a.SealErr != nil {
+		lines = append(lines, "secrets: cannot be unsealed with the current key; the user must register again")
+	}
 	lines = append(lines, "registered: "+a.CreatedAt.UTC().Format(time.RFC3339))
-	if r, ok := u.t.bridge.(bridges.AccountReporter); ok {
-		ctx, cancel := context.WithTimeout(u.t.ctx, 10*time.Second)
-		report, err := r.AccountReport(ctx, a.JID)
-		cancel()
+	r, ok := u.t.bridge.(bridges.AccountReporter)
+	if !ok {
+		reply(u, outcome{note: a.JID + "\n" + strings.Join(lines, "\n"), result: res}, nil)
+		return
+	}
+	var report string
+	u.background("account report", func(ctx context.Context) error {
+		var err error
+		report, err = r.AccountReport(ctx, a.JID)
+		return err
+	}, func(u *user, err error) {
 		if err == nil && report != "" {
 			lines = append(lines, report)
 		}
-	}
-	return outcome{note: a.JID + "\n" + strings.Join(lines, "\n"), result: res}, nil
+		reply(u, outcome{note: a.JID + "\n" + strings.Join(lines, "\n"), result: res}, nil)
+	})
 }
 
-func deleteUser(u *user, v map[string]string) (outcome, error) {
+func deleteUser(u *user, v map[string]string, reply func(*user, outcome, error)) {
 	a, err := u.lookupAccount(v["jid"])
 	if err != nil {
-		return outcome{}, err
+		reply(u, outcome{}, err)
+		return
+	}
+	admin := u.jid
+	finish := func(u *user, err error) {
+		if err == nil {
+			u.t.log.Info("admin deleted user", "admin", admin, "user", a.JID)
+		}
+		reply(u, outcome{note: a.JID + " was unregistered and their data deleted."}, err)
 	}
 	if a.JID == u.jid {
-		u.unregister()
-	} else {
-		done := make(chan struct{})
-		if !u.t.post(a.JID, func(o *user) { o.unregister(); close(done) }) {
-			return outcome{}, bridges.Errorf("resource-constraint", "that user is busy; try again")
-		}
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			return outcome{}, bridges.Errorf(bridges.RemoteServerTmout, "deletion still in progress")
-		}
+		u.unregister(finish)
+		return
 	}
-	u.t.log.Info("admin deleted user", "admin", u.jid, "user", a.JID)
-	return outcome{note: a.JID + " was unregistered and their data deleted."}, nil
+	t := u.t
+	err = t.post(t.ctx, a.JID, func(o *user) {
+		o.unregister(func(_ *user, err error) {
+			// Back to the admin's own actor with the outcome.
+			_ = t.post(t.ctx, admin, func(u *user) { finish(u, err) })
+		})
+	})
+	if err != nil {
+		reply(u, outcome{}, bridges.Errorf("resource-constraint", "that user is busy; try again"))
+	}
 }
 
 func stats(u *user, _ map[string]string) (outcome, error) {

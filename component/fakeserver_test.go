@@ -25,6 +25,7 @@ type fakeServer struct {
 
 	mu          sync.Mutex
 	answerPings bool
+	pings       int
 	conn        net.Conn
 	wmu         *sync.Mutex
 }
@@ -80,6 +81,13 @@ func (s *fakeServer) setAnswerPings(v bool) {
 	s.mu.Lock()
 	s.answerPings = v
 	s.mu.Unlock()
+}
+
+// pingCount is how many pings to the server Ferry sent so far.
+func (s *fakeServer) pingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pings
 }
 
 func (s *fakeServer) serve() {
@@ -144,6 +152,7 @@ func (s *fakeServer) handle(c net.Conn) {
 		if n.Local == "iq" && n.Child(nsPing, "ping") != nil && n.Attr("to") == "server.test" {
 			s.mu.Lock()
 			answer := s.answerPings
+			s.pings++
 			s.mu.Unlock()
 			if answer {
 				b, _ := xmlnode.Marshal(Result(n))

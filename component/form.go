@@ -63,15 +63,38 @@ func (fl formField) node() *xmlnode.Node {
 	return n
 }
 
-// submitted reads a submitted form: var -> value (multi-values joined by
-// newlines). It reports false when x is not a submit form.
-func submitted(x *xmlnode.Node) (map[string]string, bool) {
-	if x == nil || (x.Attr("type") != "submit" && x.Attr("type") != "") {
-		return nil, false
+// submission is what a user sent where a form was expected.
+type submission int
+
+const (
+	notAForm   submission = iota // no form, or one of type form or result
+	formSubmit                   // type submit (or no type): values to use
+	formCancel                   // type cancel: the user backed out
+)
+
+// readForm reads a form the user sent: var -> value (multi-values joined
+// by newlines) and what kind of answer it is. A field given twice is a
+// bad-request error (XEP-0004: a var names one field of a form), never
+// "the last one wins".
+func readForm(x *xmlnode.Node) (map[string]string, submission, error) {
+	if x == nil {
+		return nil, notAForm, nil
+	}
+	switch x.Attr("type") {
+	case "submit", "":
+	case "cancel":
+		return nil, formCancel, nil
+	default:
+		return nil, notAForm, nil
 	}
 	vals := map[string]string{}
+	seen := map[string]bool{}
 	for _, f := range x.ChildrenNamed(nsData, "field") {
 		v := f.Attr("var")
+		if seen[v] && v != "" {
+			return nil, formSubmit, bridges.Errorf(bridges.BadRequest, "the form gives the field %q more than once", v)
+		}
+		seen[v] = true
 		if v == "" || v == "FORM_TYPE" {
 			continue
 		}
@@ -81,7 +104,7 @@ func submitted(x *xmlnode.Node) (map[string]string, bool) {
 		}
 		vals[v] = strings.Join(parts, "\n")
 	}
-	return vals, true
+	return vals, formSubmit, nil
 }
 
 // formType returns the hidden FORM_TYPE of a form, or "".

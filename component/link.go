@@ -12,25 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
+	"mellium.im/xmpp"
 	mcomp "mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
 )
-
-// Outbox persists stanzas that carry user content while the link is down.
-// registry.Store satisfies it.
-type Outbox interface {
-	Enqueue(ctx context.Context, transport string, stanza []byte) (int64, error)
-	Pending(ctx context.Context, transport string, limit int) ([]OutboxItem, error)
-	Ack(ctx context.Context, id int64) error
-}
-
-// OutboxItem is one stored stanza.
-type OutboxItem struct {
-	ID     int64
-	Stanza []byte
-}
 
 // LinkConfig configures one XEP-0114 connection.
 type LinkConfig struct {
@@ -42,12 +32,16 @@ type LinkConfig struct {
 	PingTimeout  time.Duration
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
-	QueueSize    int
-	Outbox       Outbox
-	Logger       *slog.Logger
-	Metrics      *Metrics
-	// Handle receives every inbound stanza on the reader goroutine; it must
-	// not block (hand work to other goroutines).
+	// LaneSize bounds the stanzas waiting for one user; a producer waits
+	// while its user's lane is full.
+	LaneSize   int
+	Outbox     Outbox
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	Supervisor *supervise.Supervisor
+	// Handle receives every inbound stanza on the reader goroutine. It may
+	// wait for room in the outbound queue (the reader then stops reading,
+	// and the watchdog knows why), but must not wait for anything else.
 	Handle func(*xmlnode.Node)
 	// OnUp runs (on its own goroutine) after each successful handshake.
 	OnUp func()
@@ -55,42 +49,62 @@ type LinkConfig struct {
 }
 
 // Link keeps one component stream up: it dials, authenticates, reads,
-// writes through a bounded queue, watches the stream with pings and
-// reconnects with backoff. Durable stanzas go through the Outbox so that
-// nothing a bridge handed over is lost while the server is away.
+// writes, watches the stream with pings and reconnects with backoff.
+//
+// Outbound stanzas wait in per-user lanes (lanes.go) or, when a person
+// must not lose them, in the durable outbox (durable.go). One writer
+// goroutine per stream takes everything waiting, renders it into one
+// buffer and writes it with one system call; it never touches the
+// database unless durable stanzas must be read back after a reconnect.
 type Link struct {
-	cfg   LinkConfig
-	log   *slog.Logger
-	queue chan *xmlnode.Node
-	kick  chan struct{}
+	cfg     LinkConfig
+	log     *slog.Logger
+	wake    chan struct{} // buffered(1): something to write
+	lanes   *lanes
+	durable *durable
 
 	up      atomic.Bool
-	carry   *xmlnode.Node // a stanza whose write failed, retried first
-	mu      sync.Mutex
-	pending map[string]chan *xmlnode.Node
-	session atomic.Pointer[liveSession]
+	session atomic.Pointer[stream1]
+	// carry holds stanzas the last stream did not get confirmed; the next
+	// stream's writer sends them first. Only a writer touches it, and a
+	// stream's writer has ended before the next stream's starts.
+	carry []*xmlnode.Node
+
+	failures failureLog
 }
 
-type liveSession struct {
-	send  func(ctx context.Context, n *xmlnode.Node) error
-	close func() error
-	// stopWriter halts the writer goroutine; writerDone closes when it has.
-	// Shutdown uses them so nothing is written after the stream end tag.
+// stream1 is one live stream: its connection and the state its
+// goroutines share.
+type stream1 struct {
+	conn net.Conn
+	sess *xmpp.Session // kept for the closing tag
+
+	mu      sync.Mutex
+	pending map[string]func(*xmlnode.Node) // IQ id -> who waits for the answer
+	confirm confirmer                      // what awaits the server's confirmation
+
+	lastRead atomic.Int64 // unix nanos of the last stanza read
+	stalled  atomic.Bool  // the reader waits for Handle (our own queue)
+
 	stopWriter func()
 	writerDone chan struct{}
 }
 
-// sendTimeout bounds one stanza write; a stuck peer fails the link.
-const sendTimeout = 30 * time.Second
-
-// handshakeTimeout bounds the XEP-0114 stream setup.
-const handshakeTimeout = 15 * time.Second
-
-// ErrQueueFull is returned by Send when the bounded queue is full.
-var ErrQueueFull = errors.New("component: outbound queue full")
+const (
+	// writeTimeout bounds one write; a server that stops reading fails
+	// the stream (and its stanzas are written again on the next one).
+	writeTimeout = 30 * time.Second
+	// handshakeTimeout bounds the XEP-0114 stream setup.
+	handshakeTimeout = 15 * time.Second
+	// writeBatch bounds the stanzas rendered into one write.
+	writeBatch = 512
+)
 
 // errHandshake marks a rejected handshake: only a config change fixes it.
 var errHandshake = errors.New("component: handshake rejected")
+
+// errLinkDown is returned to requests while no stream is up.
+var errLinkDown = errors.New("component: link down")
 
 // NewLink builds a link; Run starts it.
 func NewLink(cfg LinkConfig) *Link {
@@ -103,86 +117,56 @@ func NewLink(cfg LinkConfig) *Link {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1000
+	if cfg.LaneSize <= 0 {
+		cfg.LaneSize = 256
 	}
-	return &Link{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		queue:   make(chan *xmlnode.Node, cfg.QueueSize),
-		kick:    make(chan struct{}, 1),
-		pending: map[string]chan *xmlnode.Node{},
-	}
+	wake := make(chan struct{}, 1)
+	l := &Link{cfg: cfg, log: cfg.Logger, wake: wake}
+	l.lanes = newLanes(cfg.LaneSize, wake)
+	l.durable = newDurable(cfg.Outbox, cfg.Domain, cfg.Supervisor, wake)
+	return l
 }
 
 // Up reports whether the stream is authenticated and serving.
 func (l *Link) Up() bool { return l.up.Load() }
 
 // QueueDepth is the number of stanzas waiting in memory.
-func (l *Link) QueueDepth() int { return len(l.queue) }
+func (l *Link) QueueDepth() int { return l.lanes.len() }
 
-// Send queues a stanza that carries no user content (IQ replies, presence).
-// It never blocks; a full queue is reported, counted and logged.
-func (l *Link) Send(n *xmlnode.Node) error {
-	select {
-	case l.queue <- n:
-		l.cfg.Metrics.queueDepth(l.cfg.Domain, len(l.queue))
-		return nil
-	default:
-		l.cfg.Metrics.dropped(l.cfg.Domain)
-		l.log.Warn("outbound queue full, stanza not sent", "stanza", n.Local, "to", n.Attr("to"))
-		return ErrQueueFull
+// Send queues a stanza for user (a bare JID; "" for the transport's own
+// traffic), waiting while that user's lane is full. It fails only when
+// ctx ends first. Stanzas of one user are written in the order sent.
+func (l *Link) Send(ctx context.Context, user string, n *xmlnode.Node) error {
+	if err := l.lanes.put(ctx, user, n); err != nil {
+		return fmt.Errorf("component: %s %s to %s not queued: %w", n.Local, n.Attr("type"), n.Attr("to"), err)
 	}
-}
-
-// SendDurable stores a stanza before it is written, so a message survives a
-// lost stream or a restart. It returns once the stanza is persisted.
-func (l *Link) SendDurable(ctx context.Context, n *xmlnode.Node) error {
-	if n.Attr("id") == "" {
-		n.SetAttr("id", newID())
-	}
-	b, err := xmlnode.Marshal(n)
-	if err != nil {
-		return fmt.Errorf("component: marshal stanza: %w", err)
-	}
-	if _, err := l.cfg.Outbox.Enqueue(ctx, l.cfg.Domain, b); err != nil {
-		return fmt.Errorf("component: persist stanza: %w", err)
-	}
-	l.Flush()
 	return nil
 }
 
-// Flush wakes the writer to send what the outbox holds, for callers that
-// stored a stanza themselves (together with other rows, in one
-// transaction).
-func (l *Link) Flush() {
-	select {
-	case l.kick <- struct{}{}:
-	default:
+// SendDurable stores a stanza before it is written, so it survives a
+// lost stream or a restart, and returns once it is stored. With a
+// mapping, the stanza's legacy id is stored with it: dup then reports a
+// legacy message stored before, and nothing is sent again.
+func (l *Link) SendDurable(ctx context.Context, n *xmlnode.Node, mapping *registry.MessageID) (dup bool, err error) {
+	if n.Attr("id") == "" {
+		n.SetAttr("id", newID())
 	}
+	res, err := l.durable.commit(ctx, registry.OutboxEntry{Stanza: n.AppendXML(nil), Mapping: mapping})
+	if err != nil {
+		return false, err
+	}
+	return res.Dup, res.Err
 }
 
 // Request sends an IQ and waits for its result or error.
 func (l *Link) Request(ctx context.Context, iq *xmlnode.Node) (*xmlnode.Node, error) {
-	id := iq.Attr("id")
-	if id == "" {
-		id = newID()
-		iq.SetAttr("id", id)
-	}
 	ch := make(chan *xmlnode.Node, 1)
-	l.mu.Lock()
-	l.pending[id] = ch
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.pending, id)
-		l.mu.Unlock()
-	}()
-	s := l.session.Load()
-	if s == nil {
-		return nil, errors.New("component: link down")
+	s, cancel, err := l.expect(iq, func(n *xmlnode.Node) { ch <- n })
+	if err != nil {
+		return nil, err
 	}
-	if err := s.send(ctx, iq); err != nil {
+	defer cancel()
+	if err := l.Send(ctx, "", iq); err != nil {
 		return nil, err
 	}
 	select {
@@ -190,30 +174,51 @@ func (l *Link) Request(ctx context.Context, iq *xmlnode.Node) (*xmlnode.Node, er
 		return resp, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-s.writerDone:
+		return nil, errLinkDown
 	}
+}
+
+// expect registers answer for the IQ's id on the current stream; cancel
+// forgets it.
+func (l *Link) expect(iq *xmlnode.Node, answer func(*xmlnode.Node)) (*stream1, func(), error) {
+	s := l.session.Load()
+	if s == nil {
+		return nil, nil, errLinkDown
+	}
+	id := iq.Attr("id")
+	if id == "" {
+		id = newID()
+		iq.SetAttr("id", id)
+	}
+	s.mu.Lock()
+	s.pending[id] = answer
+	s.mu.Unlock()
+	return s, func() {
+		s.mu.Lock()
+		delete(s.pending, id)
+		s.mu.Unlock()
+	}, nil
 }
 
 // Run keeps the link up until ctx is cancelled.
 func (l *Link) Run(ctx context.Context) {
-	bo := newBackoff(l.cfg.ReconnectMin, l.cfg.ReconnectMax)
+	attempt := 0
 	for ctx.Err() == nil {
 		started := time.Now()
 		err := l.connectAndServe(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		delay := bo.next()
-		if errors.Is(err, errHandshake) {
-			// Only an operator fixes a wrong secret: retry slowly, shout once per try.
-			l.log.Error("configuration error: the XMPP server rejected this transport's handshake; check its domain and secret", "error", err)
-			delay = l.cfg.ReconnectMax
-		} else {
-			l.log.Warn("component link lost", "error", err, "retry_in", delay.Round(time.Millisecond))
-		}
 		if time.Since(started) > 2*l.cfg.PingInterval {
-			bo.reset()
-			delay = l.cfg.ReconnectMin
+			attempt = 0 // it was healthy for a while: start over
 		}
+		delay := backoff.Delay(l.cfg.ReconnectMin, l.cfg.ReconnectMax, attempt)
+		attempt++
+		if errors.Is(err, errHandshake) {
+			delay = l.cfg.ReconnectMax // only an operator fixes it: retry slowly
+		}
+		l.failures.report(l.log, err, delay)
 		l.cfg.Metrics.reconnect(l.cfg.Domain)
 		if !sleep(ctx, delay) {
 			return
@@ -224,56 +229,25 @@ func (l *Link) Run(ctx context.Context) {
 func (l *Link) connectAndServe(ctx context.Context) error {
 	conn, err := l.cfg.Dial(ctx, l.cfg.Address)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", l.cfg.Address, err)
+		return &dialError{addr: l.cfg.Address, err: err}
 	}
 	defer conn.Close()
-	addr, err := jid.Parse(l.cfg.Domain)
+	sess, err := l.handshake(conn)
 	if err != nil {
 		return err
 	}
-	// Deadlines are set on the conn, never through a cancelled context:
-	// mellium v0.22 arms a goroutine per call that, when the context ends
-	// after the call returned, may still push the deadline into the past
-	// and fail an unrelated later read or write.
-	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	sess, err := mcomp.NewSession(context.Background(), addr, []byte(l.cfg.Secret), conn)
-	_ = conn.SetDeadline(time.Time{})
-	if err != nil {
-		var se stream.Error
-		if errors.As(err, &se) && (se.Err == "not-authorized" || se.Err == "host-unknown") {
-			return fmt.Errorf("%w: %s", errHandshake, se.Err)
-		}
-		return fmt.Errorf("handshake: %w", err)
-	}
 	connCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	var writeMu sync.Mutex
 	wctx, stopWriter := context.WithCancel(connCtx)
 	defer stopWriter()
-	live := &liveSession{
-		stopWriter: stopWriter,
-		writerDone: make(chan struct{}),
-		send: func(ctx context.Context, n *xmlnode.Node) error {
-			writeMu.Lock()
-			defer writeMu.Unlock()
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			deadline := time.Now().Add(sendTimeout)
-			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-				deadline = d
-			}
-			_ = conn.SetWriteDeadline(deadline)
-			defer conn.SetWriteDeadline(time.Time{})
-			l.cfg.Metrics.stanzaOut(l.cfg.Domain, n.Local)
-			return sess.Send(context.Background(), n.Tokens())
-		},
-		close: sess.Close,
-	}
-	l.session.Store(live)
+	s := &stream1{conn: conn, sess: sess, pending: map[string]func(*xmlnode.Node){},
+		stopWriter: stopWriter, writerDone: make(chan struct{})}
+	s.lastRead.Store(time.Now().UnixNano())
+	l.durable.restart()
+	l.session.Store(s)
 	l.up.Store(true)
 	l.cfg.Metrics.setLinkUp(l.cfg.Domain, true)
-	l.log.Info("component link up", "server", l.cfg.Address)
+	l.failures.recovered(l.log, l.cfg.Address)
 	defer func() {
 		l.cfg.Metrics.setLinkUp(l.cfg.Domain, false)
 		l.up.Store(false)
@@ -281,17 +255,17 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 	}()
 
 	errc := make(chan error, 3)
-	go func() { errc <- l.read(sess.TokenReader()) }()
-	go func() {
-		err := l.write(wctx, live)
-		close(live.writerDone)
+	l.cfg.Supervisor.Go("xmpp reader "+l.cfg.Domain, func() { errc <- l.read(s, sess.TokenReader()) })
+	l.cfg.Supervisor.Go("xmpp writer "+l.cfg.Domain, func() {
+		err := l.write(wctx, s)
+		close(s.writerDone)
 		if connCtx.Err() != nil || wctx.Err() == nil {
 			errc <- err // stopped by Shutdown: not a link failure
 		}
-	}()
-	go func() { errc <- l.watch(connCtx) }()
+	})
+	l.cfg.Supervisor.Go("xmpp watchdog "+l.cfg.Domain, func() { errc <- l.watch(connCtx, s) })
 	if l.cfg.OnUp != nil {
-		go safely(l.log, "on-up", l.cfg.OnUp)
+		l.cfg.Supervisor.Go("xmpp link up "+l.cfg.Domain, l.cfg.OnUp)
 	}
 	select {
 	case err = <-errc:
@@ -299,12 +273,48 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	stop()
-	// Closing the conn unblocks the reader; the others watch connCtx.
+	// Closing the conn unblocks the reader and a stuck write; the others
+	// watch connCtx. The writer must be gone before the next stream's
+	// writer starts, as both use carry.
 	conn.Close()
+	<-s.writerDone
+	l.carry = append(l.carry, s.confirm.leftover()...)
 	return err
 }
 
-// Shutdown writes last stanzas and closes the stream politely.
+// handshake authenticates as the component. Deadlines are set on the
+// conn, never through a cancelled context: mellium v0.22 arms a goroutine
+// per call that, when the context ends after the call returned, may push
+// the deadline into the past and fail a later read or write.
+func (l *Link) handshake(conn net.Conn) (*xmpp.Session, error) {
+	addr, err := jid.Parse(l.cfg.Domain)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	sess, err := mcomp.NewSession(context.Background(), addr, []byte(l.cfg.Secret), conn)
+	_ = conn.SetDeadline(time.Time{})
+	if err == nil {
+		return sess, nil
+	}
+	var se stream.Error
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "not-authorized":
+			return nil, fmt.Errorf("%w: the server refused the secret for %s", errHandshake, l.cfg.Domain)
+		case "host-unknown", "improper-addressing":
+			return nil, fmt.Errorf("%w: the server does not know the component %s", errHandshake, l.cfg.Domain)
+		case "conflict":
+			return nil, fmt.Errorf("the server still holds the previous stream of %s (conflict); it will let go", l.cfg.Domain)
+		}
+		return nil, fmt.Errorf("the server refused the stream: %s", se.Err)
+	}
+	return nil, describeStreamEnd("handshake", err)
+}
+
+// Shutdown writes the last stanzas, confirms everything written with a
+// ping (so a graceful restart does not send stored stanzas again), and
+// closes the stream politely.
 func (l *Link) Shutdown(ctx context.Context, last []*xmlnode.Node) {
 	s := l.session.Load()
 	if s == nil {
@@ -316,185 +326,229 @@ func (l *Link) Shutdown(ctx context.Context, last []*xmlnode.Node) {
 	case <-ctx.Done():
 		return
 	}
-	// What the transport queued while stopping (puppets going offline) goes first.
-	var queued []*xmlnode.Node
-	for drained := false; !drained; {
-		select {
-		case n := <-l.queue:
-			queued = append(queued, n)
-		default:
-			drained = true
-		}
+	// What users' lanes still hold (puppets going offline) goes first.
+	batch := append(l.carry, l.lanes.take(nil, l.lanes.len())...)
+	l.carry = nil
+	batch = append(batch, last...)
+	s.confirm.wrote(batch, 0)
+	answered := make(chan bool, 1)
+	iq := pingIQ(l.cfg.Domain, l.cfg.PingTo)
+	_, durable := s.confirm.ping(time.Now())
+	s.mu.Lock()
+	s.pending[iq.Attr("id")] = func(n *xmlnode.Node) { answered <- n.Attr("type") == "result" }
+	s.mu.Unlock()
+	buf := make([]byte, 0, 4096)
+	for _, n := range batch {
+		buf = n.AppendXML(buf)
 	}
-	for _, n := range append(queued, last...) {
-		if err := s.send(ctx, n); err != nil {
-			break
-		}
+	buf = iq.AppendXML(buf)
+	_ = s.conn.SetWriteDeadline(deadlineOf(ctx))
+	if _, err := s.conn.Write(buf); err != nil {
+		l.log.Warn("last stanzas not written", "error", err)
+		return
 	}
-	_ = s.close()
+	select {
+	case ok := <-answered:
+		if ok && durable > 0 {
+			if err := l.durable.ackNow(durable); err != nil {
+				l.log.Warn("acknowledging the last messages", "error", err)
+			}
+		}
+	case <-ctx.Done():
+		l.log.Warn("the XMPP server did not confirm the last stanzas before the stream closed")
+	}
+	_ = s.sess.Close()
 }
 
-func (l *Link) read(r xml.TokenReader) error {
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(writeTimeout)
+}
+
+func pingIQ(from, to string) *xmlnode.Node {
+	return xmlnode.New("", "iq").SetAttr("type", "get").SetAttr("id", newID()).
+		SetAttr("from", from).SetAttr("to", to).Add(xmlnode.New(nsPing, "ping"))
+}
+
+func (l *Link) read(s *stream1, r xml.TokenReader) error {
 	for {
 		tok, err := r.Token()
 		if err != nil {
-			return err
+			return describeStreamEnd("reading", err)
 		}
 		switch t := tok.(type) {
 		case xml.EndElement:
-			return io.EOF // the server closed the stream
+			return errServerClosed
 		case xml.StartElement:
 			if t.Name.Space == stream.NS && t.Name.Local == "error" {
 				var se stream.Error
 				if err := xml.NewTokenDecoder(r).DecodeElement(&se, &t); err != nil {
-					return err
+					return describeStreamEnd("reading a stream error", err)
 				}
-				return se
+				return fmt.Errorf("the XMPP server ended the stream with an error: %s", se.Err)
 			}
 			n, err := xmlnode.Decode(r, t, xmlnode.DefaultLimits)
+			s.lastRead.Store(time.Now().UnixNano())
 			if errors.Is(err, xmlnode.ErrTooLarge) || errors.Is(err, xmlnode.ErrBadName) {
 				l.log.Warn("stanza refused", "from", n.Attr("from"), "stanza", n.Local, "error", err)
-				l.refuse(n, err)
+				l.refuse(s, n, err)
 				continue
 			}
 			if err != nil {
-				return err
+				return describeStreamEnd("reading", err)
 			}
 			l.cfg.Metrics.stanzaIn(l.cfg.Domain, n.Local)
-			if l.deliverResponse(n) {
+			if s.answer(n) {
 				continue
 			}
+			s.stalled.Store(true)
 			l.cfg.Handle(n)
+			s.stalled.Store(false)
 		}
 	}
 }
 
-// refuse answers an oversized stanza so the sender is not left waiting.
-func (l *Link) refuse(n *xmlnode.Node, why error) {
+// refuse answers an oversized or malformed stanza so the sender is not
+// left waiting.
+func (l *Link) refuse(s *stream1, n *xmlnode.Node, why error) {
 	t := n.Attr("type")
-	if t == "error" || t == "result" || n.Local == "presence" {
+	if t == "error" || t == "result" || n.Local == "presence" || refusedUnaddressable(n) {
 		return
 	}
+	reply := ErrorReply(n, Modify, "bad-request", "malformed stanza")
 	if errors.Is(why, xmlnode.ErrTooLarge) {
-		_ = l.Send(ErrorReply(n, Modify, "policy-violation", "stanza too large"))
-		return
+		reply = ErrorReply(n, Modify, "policy-violation", "stanza too large")
 	}
-	_ = l.Send(ErrorReply(n, Modify, "bad-request", "malformed stanza"))
+	s.stalled.Store(true)
+	_ = l.Send(context.Background(), "", reply)
+	s.stalled.Store(false)
 }
 
-func (l *Link) deliverResponse(n *xmlnode.Node) bool {
+// answer hands an IQ result or error to whoever waits for it.
+func (s *stream1) answer(n *xmlnode.Node) bool {
 	if n.Local != "iq" {
 		return false
 	}
 	if t := n.Attr("type"); t != "result" && t != "error" {
 		return false
 	}
-	l.mu.Lock()
-	ch, ok := l.pending[n.Attr("id")]
-	l.mu.Unlock()
+	s.mu.Lock()
+	fn, ok := s.pending[n.Attr("id")]
+	delete(s.pending, n.Attr("id"))
+	s.mu.Unlock()
 	if ok {
-		select {
-		case ch <- n:
-		default:
-		}
+		fn(n)
 	}
 	return ok
 }
 
-// write drains the durable outbox first (oldest first), then the queue.
-func (l *Link) write(ctx context.Context, s *liveSession) error {
-	// Writes use their own timeout, not ctx: cancelling mid-write would
-	// leave half a stanza on the wire.
-	send := func(n *xmlnode.Node) error {
-		sctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-		defer cancel()
-		return s.send(sctx, n)
-	}
-	if l.carry != nil {
-		if err := send(l.carry); err != nil {
-			return err
-		}
-		l.carry = nil
-	}
+// watch pings the server when the stream has been quiet; a ping that
+// gets no answer while nothing else arrives either means a dead stream.
+// Silence while the reader waits on Ferry's own queue proves nothing.
+func (l *Link) watch(ctx context.Context, s *stream1) error {
 	for {
-		if err := l.flushOutbox(ctx, send); err != nil {
-			return err
-		}
-		select {
-		case n := <-l.queue:
-			l.cfg.Metrics.queueDepth(l.cfg.Domain, len(l.queue))
-			if err := send(n); err != nil {
-				l.carry = n
-				return err
-			}
-		case <-l.kick:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// flushOutbox writes stored stanzas oldest first. A successful write only
-// means the kernel took the bytes: they are acknowledged (deleted) only
-// after a ping sent behind them is answered, which proves the server
-// processed everything before it. A stream lost in between resends the
-// batch (at least once; stanza ids let clients drop a repeat).
-func (l *Link) flushOutbox(ctx context.Context, send func(*xmlnode.Node) error) error {
-	for {
-		items, err := l.cfg.Outbox.Pending(ctx, l.cfg.Domain, 100)
-		if err != nil {
-			return fmt.Errorf("read outbox: %w", err)
-		}
-		if len(items) == 0 {
-			return nil
-		}
-		for _, it := range items {
-			n, err := xmlnode.Parse(it.Stanza)
-			if err != nil {
-				l.log.Error("unreadable stanza in outbox, dropped", "id", it.ID, "error", err)
-				continue
-			}
-			if err := send(n); err != nil {
-				return err
-			}
-		}
-		if err := l.ping(ctx); err != nil {
-			return fmt.Errorf("confirming delivery: %w", err)
-		}
-		for _, it := range items {
-			if err := l.cfg.Outbox.Ack(context.Background(), it.ID); err != nil {
-				return fmt.Errorf("ack outbox: %w", err)
-			}
-		}
-	}
-}
-
-// ping does one XMPP ping round trip with the server.
-func (l *Link) ping(ctx context.Context) error {
-	pctx, cancel := context.WithTimeout(ctx, l.cfg.PingTimeout)
-	defer cancel()
-	iq := xmlnode.New("", "iq").SetAttr("type", "get").
-		SetAttr("from", l.cfg.Domain).SetAttr("to", l.cfg.PingTo).
-		Add(xmlnode.New(nsPing, "ping"))
-	_, err := l.Request(pctx, iq)
-	return err
-}
-
-// watch pings the server; a missing answer means a dead stream.
-func (l *Link) watch(ctx context.Context) error {
-	t := time.NewTicker(l.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		if err := l.ping(ctx); err != nil {
-			if ctx.Err() != nil {
+		quiet := time.Since(time.Unix(0, s.lastRead.Load()))
+		wait := l.cfg.PingInterval - quiet
+		if wait > 0 {
+			if !sleep(ctx, wait) {
 				return ctx.Err()
 			}
-			return fmt.Errorf("ping watchdog: %w", err)
+			continue
+		}
+		if s.stalled.Load() {
+			if !sleep(ctx, l.cfg.PingInterval) {
+				return ctx.Err()
+			}
+			continue
+		}
+		before := s.lastRead.Load()
+		pctx, cancel := context.WithTimeout(ctx, l.cfg.PingTimeout)
+		_, err := l.Request(pctx, pingIQ(l.cfg.Domain, l.cfg.PingTo))
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err == nil, s.lastRead.Load() != before, s.stalled.Load():
+			continue // answered, or the stream is demonstrably alive
+		default:
+			return fmt.Errorf("the XMPP server did not answer a ping within %s: %w", l.cfg.PingTimeout, err)
 		}
 	}
 }
+
+// failureLog reports a failing link once, then a summary, not every try.
+type failureLog struct {
+	first  time.Time
+	tries  int
+	last   string
+	silent int // tries not logged since the last line
+}
+
+func (f *failureLog) report(log *slog.Logger, err error, retry time.Duration) {
+	text := "unknown error"
+	if err != nil {
+		text = err.Error()
+	}
+	f.tries++
+	if f.tries == 1 {
+		f.first = time.Now()
+	}
+	switch {
+	case errors.Is(err, errHandshake):
+		log.Error("configuration error: "+text+"; check the transport's domain and secret against the XMPP server's configuration",
+			"retry_in", retry.Round(time.Second))
+	case f.tries == 1 || text != f.last || f.tries%20 == 0:
+		args := []any{"error", text, "retry_in", retry.Round(time.Millisecond)}
+		if f.tries > 1 {
+			args = append(args, "failing_for", time.Since(f.first).Round(time.Second), "attempts", f.tries)
+		}
+		log.Warn("XMPP server link down", args...)
+		f.silent = 0
+	default:
+		f.silent++
+	}
+	f.last = text
+}
+
+func (f *failureLog) recovered(log *slog.Logger, addr string) {
+	if f.tries > 0 {
+		log.Info("XMPP server link up again", "server", addr, "after", time.Since(f.first).Round(time.Second), "attempts", f.tries)
+	} else {
+		log.Info("XMPP server link up", "server", addr)
+	}
+	*f = failureLog{}
+}
+
+// errServerClosed is how a stream the server closed reads.
+var errServerClosed = errors.New("the XMPP server closed the connection")
+
+// describeStreamEnd turns a read error into what an operator can act on.
+func describeStreamEnd(doing string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return errServerClosed
+	}
+	var se *xml.SyntaxError
+	if errors.As(err, &se) && (se.Msg == "unexpected EOF" || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return errServerClosed
+	}
+	return fmt.Errorf("%s the XMPP stream: %w", doing, err)
+}
+
+// dialError names the address once (net's own errors also say "dial").
+type dialError struct {
+	addr string
+	err  error
+}
+
+func (e *dialError) Error() string {
+	var oe *net.OpError
+	if errors.As(e.err, &oe) && oe.Err != nil {
+		return fmt.Sprintf("cannot connect to the XMPP server at %s: %v", e.addr, oe.Err)
+	}
+	return fmt.Sprintf("cannot connect to the XMPP server at %s: %v", e.addr, e.err)
+}
+
+func (e *dialError) Unwrap() error { return e.err }

@@ -2,64 +2,98 @@ package component
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // memOutbox is an in-memory Outbox for link tests.
 type memOutbox struct {
-	mu    sync.Mutex
-	next  int64
-	items []OutboxItem
-	acked chan int64 // every Ack, for tests to wait on
+	mu      sync.Mutex
+	next    int64
+	items   []registry.Outbound
+	batches int        // EnqueueBatch calls
+	acked   chan int64 // every AckThrough, for tests to wait on
 }
 
-func (o *memOutbox) Enqueue(_ context.Context, _ string, b []byte) (int64, error) {
+func (o *memOutbox) EnqueueBatch(_ context.Context, transport string, entries []registry.OutboxEntry) ([]registry.OutboxResult, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.next++
-	o.items = append(o.items, OutboxItem{ID: o.next, Stanza: b})
-	return o.next, nil
-}
-
-func (o *memOutbox) Pending(_ context.Context, _ string, limit int) ([]OutboxItem, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.items) < limit {
-		limit = len(o.items)
+	o.batches++
+	res := make([]registry.OutboxResult, len(entries))
+	for i, e := range entries {
+		o.next++
+		o.items = append(o.items, registry.Outbound{ID: o.next, Transport: transport, Stanza: e.Stanza})
+		res[i].ID = o.next
 	}
-	return append([]OutboxItem(nil), o.items[:limit]...), nil
+	return res, nil
 }
 
-func (o *memOutbox) Ack(_ context.Context, id int64) error {
+func (o *memOutbox) PendingAfter(_ context.Context, _ string, after int64, limit int) ([]registry.Outbound, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for i, it := range o.items {
-		if it.ID == id {
-			o.items = append(o.items[:i], o.items[i+1:]...)
-			break
+	var out []registry.Outbound
+	for _, it := range o.items {
+		if it.ID > after && (limit <= 0 || len(out) < limit) {
+			out = append(out, it)
 		}
+	}
+	return out, nil
+}
+
+func (o *memOutbox) AckThrough(_ context.Context, _ string, id int64) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for len(o.items) > 0 && o.items[0].ID <= id {
+		o.items = o.items[1:]
+		n++
 	}
 	select {
 	case o.acked <- id:
 	default:
 	}
-	return nil
+	return n, nil
+}
+
+func (o *memOutbox) left() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.items)
+}
+
+type linkOptions struct {
+	laneSize int
+	handle   func(*xmlnode.Node)
+	interval time.Duration
 }
 
 func testLink(t *testing.T, addr, secret string, up chan struct{}) (*Link, *memOutbox) {
+	return testLinkWith(t, addr, secret, up, linkOptions{})
+}
+
+func testLinkWith(t *testing.T, addr, secret string, up chan struct{}, o linkOptions) (*Link, *memOutbox) {
 	out := &memOutbox{acked: make(chan int64, 100)}
+	if o.handle == nil {
+		o.handle = func(*xmlnode.Node) {}
+	}
+	if o.interval == 0 {
+		o.interval = 50 * time.Millisecond
+	}
 	l := NewLink(LinkConfig{
 		Domain: "gw.test", Secret: secret, Address: addr, PingTo: "server.test",
-		PingInterval: 50 * time.Millisecond, PingTimeout: 40 * time.Millisecond,
+		PingInterval: o.interval, PingTimeout: 40 * time.Millisecond,
 		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond,
-		QueueSize: 10, Outbox: out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Handle: func(*xmlnode.Node) {},
+		LaneSize: o.laneSize, Outbox: out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Handle: o.handle,
 		OnUp: func() {
 			if up != nil {
 				up <- struct{}{}
@@ -101,39 +135,68 @@ func TestLinkDeliversDurableMessagesAcrossReconnects(t *testing.T) {
 	waitUp(t, up)
 	conn := <-srv.accepted
 	ctx := context.Background()
-	if err := l.SendDurable(ctx, message("a@gw.test", "u@x", "one")); err != nil {
+	if _, err := l.SendDurable(ctx, message("a@gw.test", "u@x", "one"), nil); err != nil {
 		t.Fatal(err)
 	}
 	expectBody(t, srv, "one")
-	select {
-	case <-out.acked:
-	case <-time.After(5 * time.Second):
-		t.Fatal("first message never acknowledged")
-	}
+	waitAcked(t, out)
 
 	// The server vanishes; what is handed over meanwhile waits in the outbox.
 	conn.Close()
 	for _, b := range []string{"two", "three"} {
-		if err := l.SendDurable(ctx, message("a@gw.test", "u@x", b)); err != nil {
+		if _, err := l.SendDurable(ctx, message("a@gw.test", "u@x", b), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	waitUp(t, up)
 	expectBody(t, srv, "two")
 	expectBody(t, srv, "three")
-	// Acknowledged once the server answered the ping behind them.
-	for {
-		out.mu.Lock()
-		left := len(out.items)
-		out.mu.Unlock()
-		if left == 0 {
-			break
-		}
+	waitAcked(t, out)
+}
+
+// waitAcked waits until every stored stanza was acknowledged (deleted),
+// which happens once the server answered the ping behind them.
+func waitAcked(t *testing.T, out *memOutbox) {
+	t.Helper()
+	for out.left() > 0 {
 		select {
 		case <-out.acked:
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%d stanzas left in the outbox after delivery", left)
+			t.Fatalf("%d stanzas left in the outbox after delivery", out.left())
 		}
+	}
+}
+
+// A burst of durable stanzas is stored in few transactions and confirmed
+// with few pings, not one of each per stanza.
+func TestLinkGroupsDurableStanzas(t *testing.T) {
+	srv := newFakeServer(t, "pw")
+	up := make(chan struct{}, 10)
+	l, out := testLink(t, srv.addr(), "pw", up)
+	waitUp(t, up)
+	const n = 200
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Go(func() {
+			if _, err := l.SendDurable(context.Background(), message("a@gw.test", "u@x", fmt.Sprint("m", i)), nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for len(seen) < n {
+		seen[srv.next(func(n *xmlnode.Node) bool { return n.Local == "message" }).ChildText("", "body")] = true
+	}
+	waitAcked(t, out)
+	out.mu.Lock()
+	batches := out.batches
+	out.mu.Unlock()
+	if batches >= n {
+		t.Fatalf("%d transactions for %d stanzas: not grouped", batches, n)
+	}
+	if pings := srv.pingCount(); pings >= n {
+		t.Fatalf("%d confirming pings for %d stanzas", pings, n)
 	}
 }
 
@@ -145,6 +208,34 @@ func TestLinkPingWatchdogDetectsDeadStream(t *testing.T) {
 	srv.setAnswerPings(false) // the stream stays open but nobody answers
 	waitUp(t, up)             // the watchdog noticed and the link reconnected
 	srv.setAnswerPings(true)
+}
+
+// A reader that waits for Ferry's own queue reads nothing; the watchdog
+// must not take that silence for a dead server.
+func TestLinkWatchdogSparesABusyReader(t *testing.T) {
+	srv := newFakeServer(t, "pw")
+	up := make(chan struct{}, 10)
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	testLinkWith(t, srv.addr(), "pw", up, linkOptions{interval: 20 * time.Millisecond, handle: func(n *xmlnode.Node) {
+		if n.Attr("id") == "block" {
+			entered <- struct{}{}
+			<-release
+		}
+	}})
+	waitUp(t, up)
+	<-srv.accepted            // the server side is ready to inject
+	srv.setAnswerPings(false) // answers could not be read anyway
+	srv.inject(`<message id="block" from="u@x" to="gw.test"><body>x</body></message>`)
+	<-entered
+	// Many watchdog periods pass while the reader is held.
+	select {
+	case <-up:
+		t.Fatal("the watchdog tore the link down while the reader was busy")
+	case <-time.After(300 * time.Millisecond):
+	}
+	srv.setAnswerPings(true)
+	close(release)
 }
 
 func TestLinkWrongSecretKeepsRetrying(t *testing.T) {
@@ -160,31 +251,73 @@ func TestLinkWrongSecretKeepsRetrying(t *testing.T) {
 	}
 }
 
-func TestLinkQueueIsBounded(t *testing.T) {
-	l := NewLink(LinkConfig{Domain: "gw.test", QueueSize: 2, Outbox: &memOutbox{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+// A full lane makes its producer wait (nothing is dropped), while other
+// users' lanes still flow.
+func TestLanesBackPressureIsPerUser(t *testing.T) {
+	wake := make(chan struct{}, 1)
+	q := newLanes(2, wake)
+	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		if err := l.Send(presence("gw.test", "u@x", "")); err != nil {
+		if err := q.put(ctx, "busy@x", presence("gw.test", "busy@x", "")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := l.Send(presence("gw.test", "u@x", "")); err != ErrQueueFull {
-		t.Fatalf("third send: %v, want ErrQueueFull", err)
+	full, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := q.put(full, "busy@x", presence("gw.test", "busy@x", "")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("put on a full lane = %v, want it to wait", err)
+	}
+	if err := q.put(ctx, "calm@x", presence("gw.test", "calm@x", "")); err != nil {
+		t.Fatalf("another user's lane: %v", err)
+	}
+	waiting := make(chan error, 1)
+	go func() { waiting <- q.put(ctx, "busy@x", message("gw.test", "busy@x", "third")) }()
+	got := q.take(nil, 10)
+	if len(got) != 3 {
+		t.Fatalf("took %d stanzas", len(got))
+	}
+	if err := <-waiting; err != nil {
+		t.Fatalf("the waiting producer: %v", err)
+	}
+	if got := q.take(nil, 10); len(got) != 1 || got[0].ChildText("", "body") != "third" {
+		t.Fatalf("after room was made: %v", got)
+	}
+	if q.len() != 0 || q.lanesLen() != 0 {
+		t.Fatalf("empty lanes kept: %d stanzas, %d lanes", q.len(), q.lanesLen())
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	b := newBackoff(100*time.Millisecond, time.Second)
-	b.rand = func(n int64) int64 { return n - 1 } // the top of each range
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for i, w := range want {
-		if got := b.next(); got != w*time.Millisecond {
-			t.Errorf("attempt %d: %v, want %v", i, got, w*time.Millisecond)
-		}
+// The writer takes a quantum from each lane in turn: a flooded user does
+// not hold the others back.
+func TestLanesRoundRobin(t *testing.T) {
+	q := newLanes(100, make(chan struct{}, 1))
+	q.quantum = 2
+	ctx := context.Background()
+	for i := 0; i < 10; i++ {
+		_ = q.put(ctx, "flood@x", message("gw.test", "flood@x", fmt.Sprint("f", i)))
 	}
-	b.rand = func(int64) int64 { return 0 }
-	b.reset()
-	if got := b.next(); got != 50*time.Millisecond {
-		t.Errorf("after reset with no jitter: %v, want 50ms", got)
+	_ = q.put(ctx, "calm@x", message("gw.test", "calm@x", "c0"))
+	got := q.take(nil, 4)
+	var bodies []string
+	for _, n := range got {
+		bodies = append(bodies, n.ChildText("", "body"))
 	}
+	if strings.Join(bodies, ",") != "f0,f1,c0,f2" {
+		t.Fatalf("order %v", bodies)
+	}
+}
+
+// Stanzas whose write failed are written first on the next stream.
+func TestLinkCarriesStanzasAcrossReconnect(t *testing.T) {
+	srv := newFakeServer(t, "pw")
+	up := make(chan struct{}, 10)
+	l, _ := testLink(t, srv.addr(), "pw", up)
+	waitUp(t, up)
+	conn := <-srv.accepted
+	conn.Close()
+	// Whatever is queued while the stream is gone is written on the next.
+	if err := l.Send(context.Background(), "u@x", message("gw.test", "u@x", "kept")); err != nil {
+		t.Fatal(err)
+	}
+	expectBody(t, srv, "kept")
 }

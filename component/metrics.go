@@ -1,21 +1,19 @@
 package component
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the Prometheus series the component layer exports. A nil
 // *Metrics is valid and records nothing, which keeps unit tests simple.
 type Metrics struct {
 	in, out, errors *prometheus.CounterVec
 	reconnects      *prometheus.CounterVec
-	drops           *prometheus.CounterVec
-	queue, sessions *prometheus.GaugeVec
+	panics          prometheus.Counter
+	queue           *prometheus.GaugeVec
+	sessions        *prometheus.GaugeVec
 	linkUp          *prometheus.GaugeVec
 }
-
-// panics is process-wide: every goroutine root recovers into it.
-var panics = prometheus.NewCounter(prometheus.CounterOpts{
-	Name: "ferry_panics_total", Help: "Panics recovered in goroutine roots.",
-})
 
 // NewMetrics registers the component series on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -34,24 +32,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		out:        vec("ferry_stanzas_out_total", "Stanzas written to the XMPP server.", "transport", "kind"),
 		errors:     vec("ferry_stanza_errors_total", "Error replies sent, by condition.", "transport", "condition"),
 		reconnects: vec("ferry_reconnects_total", "Component link reconnect attempts.", "transport"),
-		drops:      vec("ferry_queue_full_total", "Stanzas refused because the outbound queue was full.", "transport"),
-		queue:      gauge("ferry_queue_depth", "Stanzas waiting in the in-memory outbound queue."),
-		sessions:   gauge("ferry_sessions", "Open legacy sessions."),
-		linkUp:     gauge("ferry_link_up", "1 while the component stream is authenticated."),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ferry_panics_total", Help: "Panics recovered in goroutine roots.",
+		}),
+		queue:    gauge("ferry_queue_depth", "Stanzas waiting in memory for the XMPP server."),
+		sessions: gauge("ferry_sessions", "Open legacy sessions."),
+		linkUp:   gauge("ferry_link_up", "1 while the component stream is authenticated."),
 	}
-	reg.MustRegister(panics)
+	reg.MustRegister(m.panics)
 	return m
+}
+
+// Panicked counts one recovered panic (the supervisor's hook).
+func (m *Metrics) Panicked() {
+	if m != nil {
+		m.panics.Inc()
+	}
 }
 
 func (m *Metrics) stanzaIn(t, kind string) {
 	if m != nil {
 		m.in.WithLabelValues(t, kind).Inc()
-	}
-}
-
-func (m *Metrics) stanzaOut(t, kind string) {
-	if m != nil {
-		m.out.WithLabelValues(t, kind).Inc()
 	}
 }
 
@@ -64,18 +65,6 @@ func (m *Metrics) stanzaError(t, cond string) {
 func (m *Metrics) reconnect(t string) {
 	if m != nil {
 		m.reconnects.WithLabelValues(t).Inc()
-	}
-}
-
-func (m *Metrics) dropped(t string) {
-	if m != nil {
-		m.drops.WithLabelValues(t).Inc()
-	}
-}
-
-func (m *Metrics) queueDepth(t string, n int) {
-	if m != nil {
-		m.queue.WithLabelValues(t).Set(float64(n))
 	}
 }
 
@@ -92,5 +81,48 @@ func (m *Metrics) setLinkUp(t string, up bool) {
 			v = 1
 		}
 		m.linkUp.WithLabelValues(t).Set(v)
+	}
+}
+
+// outCounters are a writer's counters of written stanzas, looked up once
+// per kind instead of once per stanza.
+type outCounters struct {
+	vec     *prometheus.CounterVec
+	domain  string
+	byKind  map[string]prometheus.Counter
+	durable prometheus.Counter
+	depth   prometheus.Gauge
+}
+
+func (m *Metrics) outCounters(domain string) *outCounters {
+	if m == nil {
+		return nil
+	}
+	return &outCounters{vec: m.out, domain: domain, byKind: map[string]prometheus.Counter{},
+		durable: m.out.WithLabelValues(domain, "stored"), depth: m.queue.WithLabelValues(domain)}
+}
+
+func (c *outCounters) stanza(kind string) {
+	if c == nil {
+		return
+	}
+	ctr := c.byKind[kind]
+	if ctr == nil {
+		ctr = c.vec.WithLabelValues(c.domain, kind)
+		c.byKind[kind] = ctr
+	}
+	ctr.Inc()
+}
+
+// queued records the stanzas still waiting after a write.
+func (c *outCounters) queued(n int) {
+	if c != nil {
+		c.depth.Set(float64(n))
+	}
+}
+
+func (c *outCounters) stored(n int) {
+	if c != nil && n > 0 {
+		c.durable.Add(float64(n))
 	}
 }

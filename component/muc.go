@@ -2,9 +2,9 @@ package component
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -35,19 +35,37 @@ type room struct {
 	subjectBy string
 }
 
-func (u *user) roomsOf() bridges.Rooms {
-	r, _ := u.sess.(bridges.Rooms)
-	return r
+// occupantByResource finds an occupant by the resourcepart clients use
+// for them (the nick, or its escaped form: occupantResource); an unknown
+// one comes back with the resourcepart as its nick.
+func (r *room) occupantByResource(res string) bridges.Occupant {
+	if o, ok := r.occupants[res]; ok {
+		return o
+	}
+	for nick, o := range r.occupants {
+		if occupantResource(nick) == res {
+			return o
+		}
+	}
+	return bridges.Occupant{Nick: res}
 }
 
 // isRoom asks the bridge whether a local part names a room.
-func (u *user) isRoom(local string) bool {
-	r := u.roomsOf()
-	return r != nil && local != "" && r.IsRoom(local)
+func (t *Transport) isRoom(local string) bool {
+	ra, ok := t.bridge.(bridges.RoomAddresser)
+	return ok && local != "" && ra.IsRoom(local)
 }
 
-func roomCtx(u *user) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(u.t.ctx, 30*time.Second)
+// roomOp queues room work on the session; without group chats on this
+// network it fails with feature-not-implemented.
+func (u *user) roomOp(n *xmlnode.Node, what string, run func(context.Context, bridges.Rooms) error, done func(*user, error)) {
+	u.sessionOp(n, what, func(ctx context.Context, s bridges.Session) error {
+		rooms, ok := s.(bridges.Rooms)
+		if !ok {
+			return bridges.Errorf("feature-not-implemented", "this network has no group chats")
+		}
+		return run(ctx, rooms)
+	}, done)
 }
 
 // roomPresence handles joins, nick changes and leaves.
@@ -57,23 +75,22 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	if typ == "unavailable" {
-		u.leaveRoom(to.Localpart(), from.String(), n.ChildText("", "status"))
+		u.leaveRoom(n, to.Localpart(), from.String(), n.ChildText("", "status"))
 		return
 	}
 	if typ != "" {
 		return // subscriptions to rooms are meaningless
 	}
-	if !u.ensureSession(n) {
-		return
-	}
-	rooms := u.roomsOf()
-	if rooms == nil || !rooms.IsRoom(to.Localpart()) {
+	if !u.t.isRoom(to.Localpart()) {
 		u.send(ErrorReply(n, "", "service-unavailable", "this gateway has no group chat at that address"))
 		return
 	}
 	nick := to.Resourcepart()
 	if nick == "" {
 		u.send(ErrorReply(n, Modify, "jid-malformed", "join with a nickname: room@gateway/nick"))
+		return
+	}
+	if !u.needSession(n) {
 		return
 	}
 	local := to.Localpart()
@@ -84,13 +101,15 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 	}
 	full := from.String()
 	if prev, in := r.resources[full]; in && r.joined && prev != nick && nick != r.nick {
-		ctx, cancel := roomCtx(u)
-		defer cancel()
 		r.resources[full] = nick
-		if err := rooms.ChangeNick(ctx, local, nick); err != nil {
-			cond, text := u.t.userError(err, "nick change failed")
-			u.send(ErrorReply(n, "", string(cond), text))
-		}
+		u.roomOp(n, "change nick", func(ctx context.Context, rooms bridges.Rooms) error {
+			return rooms.ChangeNick(ctx, local, nick)
+		}, func(u *user, err error) {
+			if err != nil {
+				cond, text := u.t.userError(err, "nick change failed")
+				u.send(ErrorReply(n, "", string(cond), text))
+			}
+		})
 		return
 	}
 	r.resources[full] = nick
@@ -106,35 +125,20 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 	if x := n.Child(nsMUC, "x"); x != nil {
 		password = x.ChildText(nsMUC, "password")
 	}
-	ctx, cancel := roomCtx(u)
-	defer cancel()
-	if err := rooms.JoinRoom(ctx, local, nick, password); err != nil {
-		cond, text := u.t.userError(err, "could not join")
-		u.roomJoinFailed(local, cond, text)
-	}
+	u.roomOp(n, "join", func(ctx context.Context, rooms bridges.Rooms) error {
+		return rooms.JoinRoom(ctx, local, nick, password)
+	}, func(u *user, err error) {
+		if err != nil {
+			cond, text := u.t.userError(err, "could not join")
+			u.roomJoinFailed(local, cond, text)
+		}
+	})
 }
 
-// ensureSession opens the legacy session for a stanza that needs one,
-// answering with an error when it cannot.
-func (u *user) ensureSession(n *xmlnode.Node) bool {
-	if u.acct == nil {
-		u.registerImplicitly(n)
-	}
-	if u.acct == nil {
-		u.send(ErrorReply(n, "", "registration-required", "register with "+u.t.domain+" first"))
-		return false
-	}
-	if u.sess == nil {
-		u.openSession()
-	}
-	if u.sess == nil {
-		u.send(ErrorReply(n, Wait, "remote-server-timeout", "not connected: "+u.stateText))
-		return false
-	}
-	return true
-}
-
-func (u *user) leaveRoom(local, full, status string) {
+// leaveRoom takes one resource out of a room. The last one parts the
+// network room first and is confirmed once the network was told, so the
+// confirmation means the user is gone from it.
+func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 	r := u.rooms[local]
 	if r == nil {
 		return
@@ -142,20 +146,27 @@ func (u *user) leaveRoom(local, full, status string) {
 	if _, in := r.resources[full]; !in {
 		return
 	}
-	delete(r.resources, full)
-	if len(r.resources) == 0 {
-		// The last resource: part the network room before confirming, so
-		// the confirmation means the user is gone from it.
-		delete(u.rooms, local)
-		if rooms := u.roomsOf(); rooms != nil && r.joined {
-			ctx, cancel := roomCtx(u)
-			if err := rooms.LeaveRoom(ctx, local, status); err != nil {
-				u.t.log.Warn("leaving room", "user", u.jid, "room", local, "error", err)
-			}
-			cancel()
-		}
+	bye := u.selfPresence(r, full, "unavailable", nil)
+	if len(r.resources) > 1 {
+		delete(r.resources, full)
+		u.send(bye)
+		return
 	}
-	u.send(u.selfPresence(r, full, "unavailable", nil))
+	delete(u.rooms, local)
+	if !r.joined && r.requested == "" {
+		u.send(bye) // nothing reached the network
+		u.maybeCloseIdle()
+		return
+	}
+	u.roomOp(n, "leave", func(ctx context.Context, rooms bridges.Rooms) error {
+		return rooms.LeaveRoom(ctx, local, status)
+	}, func(u *user, err error) {
+		if err != nil && !errors.Is(err, errNoSession) {
+			u.t.log.Warn("leaving room", "user", u.jid, "room", local, "error", err)
+		}
+		u.send(bye)
+		u.maybeCloseIdle()
+	})
 }
 
 // replayRoom sends one resource the occupants, its own presence (status
@@ -179,14 +190,6 @@ func (u *user) replayRoom(r *room, full string) {
 		SetAttr("from", u.roomJID(r.local, r.subjectBy)).SetAttr("to", full).
 		Add(xmlnode.Elem("", "subject", r.subject))
 	u.send(subj)
-}
-
-func (u *user) roomJID(local, nick string) string {
-	j, err := jid.New(local, u.t.domain, nick)
-	if err != nil {
-		return u.t.puppet(local)
-	}
-	return j.String()
 }
 
 func mucItem(o bridges.Occupant, puppet string) *xmlnode.Node {
@@ -237,45 +240,61 @@ func (u *user) broadcast(r *room, build func(full string) *xmlnode.Node) {
 }
 
 // roomMessage sends a user's group chat message and reflects it to every
-// joined resource with the client's id, as XEP-0045 requires.
+// joined resource with the client's id, as XEP-0045 requires, once the
+// network took it.
 func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 	r := u.rooms[to.Localpart()]
 	if r == nil || !r.joined || r.resources[from.String()] == "" {
 		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
 		return
 	}
-	rooms := u.roomsOf()
-	if rooms == nil {
-		u.send(ErrorReply(n, "", "service-unavailable", "not connected"))
-		return
-	}
-	ctx, cancel := roomCtx(u)
-	defer cancel()
+	local := r.local
 	if inv := n.Child(nsMUCUser, "x").Child(nsMUCUser, "invite"); inv != nil {
-		u.roomInvite(ctx, n, r, inv)
+		u.roomInvite(n, local, inv)
 		return
 	}
 	subject := n.Child("", "subject")
 	if body == "" && subject != nil {
-		if err := rooms.SetSubject(ctx, r.local, subject.Text); err != nil {
-			cond, text := u.t.userError(err, "could not change the subject")
-			u.send(ErrorReply(n, "", string(cond), text))
-		}
+		text := subject.Text
+		u.roomOp(n, "set subject", func(ctx context.Context, rooms bridges.Rooms) error {
+			return rooms.SetSubject(ctx, local, text)
+		}, func(u *user, err error) {
+			if err != nil {
+				cond, text := u.t.userError(err, "could not change the subject")
+				u.send(ErrorReply(n, "", string(cond), text))
+			}
+		})
 		return
 	}
 	m := outboundMessage(n, body)
-	m.Peer = r.local
-	if err := rooms.SendRoom(ctx, r.local, m); err != nil {
-		cond, text := u.t.userError(err, "message not delivered")
-		u.send(ErrorReply(n, "", string(cond), text))
+	m.Peer = local
+	u.roomOp(n, "send to room", func(ctx context.Context, rooms bridges.Rooms) error {
+		return rooms.SendRoom(ctx, local, m)
+	}, func(u *user, err error) {
+		if err != nil {
+			cond, text := u.t.userError(err, "message not delivered")
+			u.send(ErrorReply(n, "", string(cond), text))
+			return
+		}
+		u.reflect(local, n, body)
+	})
+}
+
+// reflect shows a sent room message to every resource joined, with the
+// client's id and origin-id, so clients mark it sent.
+func (u *user) reflect(local string, n *xmlnode.Node, body string) {
+	r := u.rooms[local]
+	if r == nil {
 		return
 	}
 	sid := newID()
+	oid := n.Child(nsStanzaID, "origin-id")
+	from := u.roomJID(r.local, r.nick)
 	u.broadcast(r, func(full string) *xmlnode.Node {
 		out := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", n.Attr("id")).
-			SetAttr("from", u.roomJID(r.local, r.nick)).SetAttr("to", full).
+			SetAttr("from", from).SetAttr("to", full).
 			Add(xmlnode.Elem("", "body", body), u.stanzaID(r.local, sid))
-		if oid := n.Child(nsStanzaID, "origin-id"); oid != nil {
+		if oid != nil {
 			out.Add(oid.Copy())
 		}
 		return out
@@ -327,11 +346,13 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 }
 
 // registerImplicitly registers a user who starts using the network
-// without registering, when the bridge and operator allow it.
-func (u *user) registerImplicitly(n *xmlnode.Node) {
+// without registering, when the bridge and operator allow it; false means
+// they may not. The stanza's own work is queued after the registration
+// and skipped if it fails, which is reported on the stanza.
+func (u *user) registerImplicitly(n *xmlnode.Node) bool {
 	ir, ok := u.t.bridge.(bridges.ImplicitRegistrar)
 	if !ok {
-		return
+		return false
 	}
 	hint := ""
 	if to, err := jid.Parse(n.Attr("to")); err == nil {
@@ -339,12 +360,17 @@ func (u *user) registerImplicitly(n *xmlnode.Node) {
 	}
 	values, ok := ir.ImplicitRegistration(u.jid, hint)
 	if !ok {
-		return
+		return false
 	}
-	if err := u.register(values); err != nil {
-		_, text := u.t.userError(err, "implicit registration failed")
+	u.register(values, func(u *user, err error) {
+		if err == nil {
+			return
+		}
+		cond, text := u.t.userError(err, "implicit registration failed")
 		u.t.log.Info("implicit registration refused", "user", u.jid, "reason", text)
-	}
+		u.send(ErrorReply(n, "", string(cond), "could not register you: "+text))
+	})
+	return u.registering || u.acct != nil
 }
 
 // stanzaID is the room's XEP-0359 id for a message, the same for every
@@ -354,19 +380,23 @@ func (u *user) stanzaID(room, id string) *xmlnode.Node {
 }
 
 // roomInvite forwards a mediated invitation to the network.
-func (u *user) roomInvite(ctx context.Context, n *xmlnode.Node, r *room, inv *xmlnode.Node) {
-	inviter, ok := u.sess.(bridges.Inviter)
+func (u *user) roomInvite(n *xmlnode.Node, local string, inv *xmlnode.Node) {
 	to, err := jid.Parse(inv.Attr("to"))
-	switch {
-	case !ok:
-		u.send(ErrorReply(n, "", "feature-not-implemented", "this network has no invitations"))
-		return
-	case err != nil || to.Domainpart() != u.t.domain || to.Localpart() == "":
+	if err != nil || to.Domainpart() != u.t.domain || to.Localpart() == "" {
 		u.send(ErrorReply(n, "", "jid-malformed", "invite a contact of this gateway"))
 		return
 	}
-	if err := inviter.Invite(ctx, r.local, to.Localpart(), inv.ChildText(nsMUCUser, "reason")); err != nil {
-		cond, text := u.t.userError(err, "invitation failed")
-		u.send(ErrorReply(n, "", string(cond), text))
-	}
+	peer, reason := to.Localpart(), inv.ChildText(nsMUCUser, "reason")
+	u.sessionOp(n, "invite", func(ctx context.Context, s bridges.Session) error {
+		inviter, ok := s.(bridges.Inviter)
+		if !ok {
+			return bridges.Errorf("feature-not-implemented", "this network has no invitations")
+		}
+		return inviter.Invite(ctx, local, peer, reason)
+	}, func(u *user, err error) {
+		if err != nil {
+			cond, text := u.t.userError(err, "invitation failed")
+			u.send(ErrorReply(n, "", string(cond), text))
+		}
+	})
 }

@@ -9,7 +9,7 @@ import (
 // the room state.
 
 func (s *sink) room(name string, fn func(u *user, r *room)) {
-	s.t.post(s.user, func(u *user) {
+	s.post(func(u *user) {
 		if u.sessGen != s.gen {
 			return
 		}
@@ -36,7 +36,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 }
 
 func (s *sink) RoomJoinFailed(name string, cond bridges.Condition, text string) {
-	s.t.post(s.user, func(u *user) {
+	s.post(func(u *user) {
 		if u.sessGen == s.gen {
 			u.roomJoinFailed(name, cond, text)
 		}
@@ -157,7 +157,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 				SetAttr("from", u.roomJID(name, nick)).SetAttr("to", full).
 				Add(xmlnode.Elem("", "body", body), u.stanzaID(name, sid))
 			if !m.Time.IsZero() {
-				msg.Add(delayElem(u.t.domain, m))
+				msg.Add(delayElem(u.t.domain, m.Time))
 			}
 			return msg
 		})
@@ -183,7 +183,7 @@ func (s *sink) RoomInvite(name, from, reason string) {
 	msg := xmlnode.New("", "message").SetAttr("id", newID()).
 		SetAttr("from", s.t.puppet(name)).SetAttr("to", s.user).
 		Add(xmlnode.New(nsMUCUser, "x").Add(inv))
-	s.t.reply(msg)
+	s.t.sendTo(s.user, msg)
 }
 
 // inboundBody renders a legacy message, mapping actions to "/me".

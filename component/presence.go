@@ -32,8 +32,11 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 		}
 	case "unsubscribe":
 		if toTransport && u.acct != nil {
-			u.unregister()
-			u.send(message(u.t.domain, u.jid, "You removed the gateway from your contacts, so your registration was deleted."))
+			u.unregister(func(u *user, err error) {
+				if err == nil {
+					u.send(message(u.t.domain, u.jid, "You removed the gateway from your contacts, so your registration was deleted."))
+				}
+			})
 		}
 	case "subscribed", "unsubscribed":
 		// The user's answer to our subscription request: nothing to do.
@@ -50,9 +53,7 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 			return
 		}
 		delete(u.resources, from.Resourcepart())
-		if len(u.resources) == 0 && !u.stayConnected() {
-			u.closeSession("user went offline")
-		}
+		u.maybeCloseIdle()
 	case "":
 		if !toTransport {
 			return

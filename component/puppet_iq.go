@@ -12,24 +12,24 @@ import (
 // puppetIQ serves IQs addressed to a puppet, a room or a room occupant.
 func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	local := to.Localpart()
+	isRoom := u.t.isRoom(local)
 	peer := local
 	if r := u.rooms[local]; r != nil && to.Resourcepart() != "" {
-		peer = r.occupants[to.Resourcepart()].Peer
+		peer = r.occupantByResource(to.Resourcepart()).Peer
 	}
-	queries, canQuery := u.sess.(bridges.Queries)
-	occupant := to.Resourcepart() != "" && u.isRoom(local)
-	ownNick := occupant && u.rooms[local] != nil && to.Resourcepart() == u.rooms[local].nick
+	occupant := to.Resourcepart() != "" && isRoom
+	ownNick := occupant && u.rooms[local] != nil && to.Resourcepart() == occupantResource(u.rooms[local].nick)
 	switch {
 	case get && q.Space == nsPing && (ownNick || occupant && peer == ""):
 		u.selfPing(n, from, to) // XEP-0410
-	case get && q.Space == nsPing && canQuery && !u.isRoom(peer):
-		u.query(n, func(ctx context.Context) (*xmlnode.Node, error) {
+	case get && q.Space == nsPing && peer != "" && !u.t.isRoom(peer):
+		u.query(n, func(ctx context.Context, queries bridges.Queries) (*xmlnode.Node, error) {
 			return nil, queries.Ping(ctx, peer)
-		})
+		}, func() *xmlnode.Node { return Result(n) })
 	case get && q.Space == nsPing:
 		u.send(Result(n))
-	case get && q.Space == nsVersion && canQuery && peer != "" && !u.isRoom(peer):
-		u.query(n, func(ctx context.Context) (*xmlnode.Node, error) {
+	case get && q.Space == nsVersion && peer != "" && !u.t.isRoom(peer):
+		u.query(n, func(ctx context.Context, queries bridges.Queries) (*xmlnode.Node, error) {
 			name, version, os, err := queries.Version(ctx, peer)
 			if err != nil {
 				return nil, err
@@ -39,8 +39,8 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 				q.Add(xmlnode.Elem(nsVersion, "os", os))
 			}
 			return q, nil
-		})
-	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && u.isRoom(local):
+		}, func() *xmlnode.Node { return ErrorReply(n, "", "service-unavailable", "") })
+	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && isRoom:
 		u.send(Result(n, roomInfo(local)))
 	case get && q.Space == nsDiscoInfo:
 		info := xmlnode.New(nsDiscoInfo, "query").Add(
@@ -58,30 +58,47 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	}
 }
 
-// query asks the legacy network on its own goroutine, so a slow peer
-// never holds up the user's actor, and answers the IQ when it knows.
-func (u *user) query(n *xmlnode.Node, ask func(context.Context) (*xmlnode.Node, error)) {
-	t := u.t
-	go safely(t.log, "query", func() {
-		ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
-		defer cancel()
-		payload, err := ask(ctx)
-		if err != nil {
-			cond, text := t.userError(err, "no answer")
-			if ctx.Err() != nil {
-				cond, text = bridges.RemoteServerTmout, "no answer from the legacy network"
-			}
-			t.reply(ErrorReply(n, "", string(cond), text))
-			return
+// query asks the legacy network on a goroutine of its own, so a slow peer
+// holds up neither the actor nor the user's other work, and answers the
+// IQ when it knows. Without a session that can ask, fallback answers.
+func (u *user) query(n *xmlnode.Node, ask func(context.Context, bridges.Queries) (*xmlnode.Node, error), fallback func() *xmlnode.Node) {
+	if u.sess != sessOpen && u.sess != sessOpening {
+		u.send(fallback())
+		return
+	}
+	t, bare := u.t, u.jid
+	u.sessionOp(n, "query", func(_ context.Context, s bridges.Session) error {
+		queries, ok := s.(bridges.Queries)
+		if !ok {
+			t.sendTo(bare, fallback())
+			return nil
 		}
-		t.reply(Result(n, payload))
+		t.sup.Go("query for "+bare, func() {
+			ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
+			defer cancel()
+			payload, err := ask(ctx, queries)
+			if err != nil {
+				cond, text := t.userError(err, "no answer")
+				if ctx.Err() != nil {
+					cond, text = bridges.RemoteServerTmout, "no answer from the legacy network"
+				}
+				t.sendTo(bare, ErrorReply(n, "", string(cond), text))
+				return
+			}
+			t.sendTo(bare, Result(n, payload))
+		})
+		return nil
+	}, func(u *user, err error) {
+		if err != nil {
+			u.send(fallback())
+		}
 	})
 }
 
 // selfPing answers XEP-0410: a client pings its own occupant JID to learn
 // whether it is still in the room.
 func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
-	if to.Resourcepart() == "" || !u.isRoom(to.Localpart()) {
+	if to.Resourcepart() == "" || !u.t.isRoom(to.Localpart()) {
 		u.send(Result(n))
 		return
 	}
@@ -106,33 +123,42 @@ func roomInfo(local string) *xmlnode.Node {
 // moderate maps muc#admin role and affiliation changes (kick, voice, op,
 // ban) to the network's moderation.
 func (u *user) moderate(n, q *xmlnode.Node, from, to jid.JID) {
-	if !u.ensureSession(n) {
+	if !u.needSession(n) {
 		return
 	}
-	mod, ok := u.sess.(bridges.Moderation)
 	r := u.rooms[to.Localpart()]
-	switch {
-	case !ok:
-		u.send(ErrorReply(n, "", "feature-not-implemented", "this network has no moderation"))
-		return
-	case r == nil || !r.joined || r.resources[from.String()] == "":
+	if r == nil || !r.joined || r.resources[from.String()] == "" {
 		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
 		return
 	}
-	ctx, cancel := roomCtx(u)
-	defer cancel()
+	type change struct{ nick, role, affiliation, reason string }
+	var changes []change
 	for _, item := range q.ChildrenNamed(nsMUCAdmin, "item") {
 		nick := item.Attr("nick")
 		if nick == "" {
 			u.send(ErrorReply(n, "", "bad-request", "name the occupant by nick"))
 			return
 		}
-		err := mod.Moderate(ctx, r.local, nick, item.Attr("role"), item.Attr("affiliation"), item.ChildText(nsMUCAdmin, "reason"))
+		changes = append(changes, change{r.occupantByResource(nick).Nick, item.Attr("role"), item.Attr("affiliation"), item.ChildText(nsMUCAdmin, "reason")})
+	}
+	local := r.local
+	u.sessionOp(n, "moderate", func(ctx context.Context, s bridges.Session) error {
+		mod, ok := s.(bridges.Moderation)
+		if !ok {
+			return bridges.Errorf("feature-not-implemented", "this network has no moderation")
+		}
+		for _, c := range changes {
+			if err := mod.Moderate(ctx, local, c.nick, c.role, c.affiliation, c.reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(u *user, err error) {
 		if err != nil {
 			cond, text := u.t.userError(err, "moderation failed")
 			u.send(ErrorReply(n, "", string(cond), text))
 			return
 		}
-	}
-	u.send(Result(n))
+		u.send(Result(n))
+	})
 }

@@ -6,10 +6,11 @@ import (
 	"strings"
 	"time"
 
+	"mellium.im/xmpp/jid"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
-	"mellium.im/xmpp/jid"
 )
 
 const (
@@ -73,8 +74,14 @@ func (u *user) iqRegisterSet(n, q *xmlnode.Node) {
 			u.send(ErrorReply(n, "", "registration-required", "you are not registered with "+u.t.domain))
 			return
 		}
-		u.unregister()
-		u.send(Result(n))
+		u.unregister(func(u *user, err error) {
+			if err != nil {
+				cond, text := u.t.userError(err, "could not delete the registration")
+				u.send(ErrorReply(n, "", string(cond), text))
+				return
+			}
+			u.send(Result(n))
+		})
 		return
 	}
 	x := q.Child(nsData, "x")
@@ -84,52 +91,122 @@ func (u *user) iqRegisterSet(n, q *xmlnode.Node) {
 			return
 		}
 	}
-	values, ok := submitted(x)
-	if !ok {
-		values = u.legacyValues(q)
+	values, kind, err := readForm(x)
+	if kind == formCancel {
+		// The user backed out: nothing changes, nothing reconnects.
+		u.send(Result(n))
+		return
 	}
-	if err := u.register(values); err != nil {
+	if kind == notAForm {
+		values, err = u.legacyValues(q)
+	}
+	if err != nil {
 		cond, text := u.t.userError(err, "registration failed")
 		u.send(ErrorReply(n, "", string(cond), text))
 		return
 	}
-	u.send(Result(n))
+	u.register(values, func(u *user, err error) {
+		if err != nil {
+			cond, text := u.t.userError(err, "registration failed")
+			u.send(ErrorReply(n, "", string(cond), text))
+			return
+		}
+		u.send(Result(n))
+	})
 }
 
-// legacyValues maps XEP-0077 legacy elements to field vars.
-func (u *user) legacyValues(q *xmlnode.Node) map[string]string {
+// legacyValues maps XEP-0077 legacy elements to field vars; an element
+// given twice is a bad-request error.
+func (u *user) legacyValues(q *xmlnode.Node) (map[string]string, error) {
 	vals := map[string]string{}
 	for _, f := range u.t.desc.Fields {
 		name := f.Legacy
 		if name == "" {
 			name = f.Var
 		}
-		if c := q.Child(nsRegister, name); c != nil {
-			vals[f.Var] = c.Text
+		switch cs := q.ChildrenNamed(nsRegister, name); len(cs) {
+		case 0:
+		case 1:
+			vals[f.Var] = cs[0].Text
+		default:
+			return nil, bridges.Errorf(bridges.BadRequest, "the registration gives <%s/> more than once", name)
 		}
 	}
-	return vals
+	return vals, nil
 }
 
-// register validates and stores a registration in one transaction; it is
-// shared by XEP-0077, the ad-hoc command and the chat dialog.
-func (u *user) register(values map[string]string) error {
+// register checks a registration with the network (a login, where the
+// bridge makes one) and stores it, on the ops lane; done gets the outcome
+// on the actor. It is shared by XEP-0077, the ad-hoc command, the chat
+// dialog and implicit registration. A session open is reopened with the
+// new values.
+func (u *user) register(values map[string]string, done func(*user, error)) {
 	if err := u.mayRegister(); err != nil {
-		return err
+		done(u, err)
+		return
 	}
 	merged, err := u.mergeValues(values)
 	if err != nil {
-		return err
+		done(u, err)
+		return
 	}
-	ctx, cancel := context.WithTimeout(u.t.ctx, validateTimeout)
-	defer cancel()
-	valid, err := u.t.bridge.Validate(ctx, bridges.Registration{JID: u.jid, Values: merged})
+	var settings map[string]string
+	if u.acct != nil {
+		settings = u.acct.Settings
+	}
+	t, bare := u.t, u.jid
+	var stored registry.Account
+	queued := u.do(op{what: "register", timeout: validateTimeout,
+		run: func(ctx context.Context, lg *legacy) error {
+			acct, err := t.validate(ctx, bare, merged, settings)
+			if err != nil {
+				return err
+			}
+			lg.acct, stored = &acct, acct
+			return nil
+		},
+		done: func(u *user, err error) {
+			u.registering = false
+			if err != nil {
+				done(u, err)
+				return
+			}
+			isNew := u.acct == nil
+			u.acct = &stored
+			u.t.log.Info("registered", "user", u.jid, "new", isNew)
+			if isNew {
+				u.welcome()
+			}
+			// A session queued after a first registration opens with it;
+			// one opened with older values is reopened with the new ones.
+			if !isNew && (u.sess == sessOpen || u.sess == sessOpening) {
+				u.closeSession("registration changed")
+				u.openSession()
+			} else {
+				u.maybeStartSession()
+			}
+			done(u, nil)
+		}})
+	if !queued {
+		done(u, bridges.Errorf("resource-constraint", "too much is in progress; try again in a moment"))
+		return
+	}
+	u.registering = true
+}
+
+// validate asks the bridge to check a registration (it may log in) and
+// stores it; it runs on the ops lane.
+func (t *Transport) validate(ctx context.Context, bare string, merged, settings map[string]string) (registry.Account, error) {
+	valid, err := t.bridge.Validate(ctx, bridges.Registration{JID: bare, Values: merged})
 	if err != nil {
-		return err
+		return registry.Account{}, err
 	}
-	acct := registry.Account{Transport: u.t.domain, JID: u.jid,
-		Fields: map[string]string{}, Secrets: map[string]string{}, Settings: map[string]string{}}
-	for _, f := range u.t.desc.Fields {
+	acct := registry.Account{Transport: t.domain, JID: bare,
+		Fields: map[string]string{}, Secrets: map[string]string{}, Settings: settings}
+	if acct.Settings == nil {
+		acct.Settings = map[string]string{}
+	}
+	for _, f := range t.desc.Fields {
 		v, ok := valid[f.Var]
 		if !ok {
 			continue
@@ -140,27 +217,16 @@ func (u *user) register(values map[string]string) error {
 			acct.Fields[f.Var] = v
 		}
 	}
-	if b, ok := u.t.bridge.(bridges.Binder); ok {
+	if b, ok := t.bridge.(bridges.Binder); ok {
 		acct.Binding = valid[b.BindingField()]
 	}
-	isNew := u.acct == nil
-	if !isNew {
-		acct.Settings = u.acct.Settings
-	}
-	if err := u.t.store.PutAccount(ctx, acct); err != nil {
+	if err := t.store.PutAccount(ctx, acct); err != nil {
 		if errors.Is(err, registry.ErrConflict) {
-			return bridges.Errorf(bridges.Conflict, "this legacy account is already registered by someone else")
+			return acct, bridges.Errorf(bridges.Conflict, "this legacy account is already registered by someone else")
 		}
-		return &bridges.Error{Condition: bridges.InternalServer, Text: "could not save the registration", Cause: err}
+		return acct, &bridges.Error{Condition: bridges.InternalServer, Text: "could not save the registration", Cause: err}
 	}
-	u.acct = &acct
-	u.t.log.Info("registered", "user", u.jid, "new", isNew)
-	if isNew {
-		u.welcome()
-	}
-	u.closeSession("registration changed")
-	u.maybeStartSession()
-	return nil
+	return acct, nil
 }
 
 // mayRegister applies the operator's policy.
@@ -236,40 +302,77 @@ func hasOption(f bridges.Field, v string) bool {
 	return len(f.Options) == 0
 }
 
-// welcome gets the transport into the user's roster and opens a chat.
+// welcome gets the transport into the user's roster and opens a chat:
+// pushed into the roster where the server lets the transport manage it
+// (XEP-0356), asked for with a subscription request otherwise.
 func (u *user) welcome() {
-	u.send(presence(u.t.domain, u.jid, "subscribe"))
+	if g, ok := u.t.grantFor(u.jid); ok && g.rosterSet() {
+		u.t.ensureContact(u.jid, u.t.domain, u.t.name)
+		u.sendTransportPresence("")
+	} else {
+		u.send(presence(u.t.domain, u.jid, "subscribe"))
+	}
 	u.send(message(u.t.domain, u.jid, "Welcome to "+u.t.name+"! You are registered. Send \"help\" here to see what you can do."))
 }
 
-// unregister ends the session, removes the transport and every puppet from
-// the user's roster, and deletes the account and all its data.
-func (u *user) unregister() {
-	ctx, cancel := context.WithTimeout(u.t.ctx, 10*time.Second)
-	defer cancel()
+// unregister ends the session, removes the transport and every puppet
+// from the user's roster, and deletes the account and all its data; done
+// (may be nil) gets the outcome on the actor.
+func (u *user) unregister(done func(*user, error)) {
 	peers := u.t.onlinePeers(u.jid)
-	stored, err := u.t.store.Peers(ctx, u.t.domain, u.jid)
-	if err != nil {
-		u.t.log.Error("listing contacts to unsubscribe", "user", u.jid, "error", err)
-	}
-	for _, p := range stored {
-		peers[p] = true
-	}
 	u.closeSession("unregistered")
-	for p := range peers {
-		from := u.t.puppet(p)
-		u.send(presence(from, u.jid, "unsubscribed"))
-		u.send(presence(from, u.jid, "unavailable"))
-	}
-	for _, typ := range []string{"unsubscribed", "unsubscribe", "unavailable"} {
-		u.send(presence(u.t.domain, u.jid, typ))
-	}
-	if err := u.t.store.DeleteAccount(ctx, u.t.domain, u.jid); err != nil && !errors.Is(err, registry.ErrNotFound) {
-		u.t.log.Error("deleting account", "user", u.jid, "error", err)
-	}
+	t, bare := u.t, u.jid
 	u.acct = nil
 	u.state, u.stateText = 0, ""
-	u.t.log.Info("unregistered", "user", u.jid)
+	removed := false // the server let the transport take them off the roster (XEP-0356)
+	queued := u.do(op{what: "unregister", timeout: 10 * time.Second,
+		run: func(ctx context.Context, lg *legacy) error {
+			stored, err := t.store.Peers(ctx, t.domain, bare)
+			if err != nil {
+				t.log.Error("listing contacts to unsubscribe", "user", bare, "error", err)
+			}
+			for _, p := range stored {
+				peers[p] = true
+			}
+			var puppets []string
+			for p := range peers {
+				puppets = append(puppets, t.puppet(p))
+			}
+			removed = t.removeContacts(ctx, bare, puppets)
+			lg.acct = nil
+			if err := t.store.DeleteAccount(ctx, t.domain, bare); err != nil && !errors.Is(err, registry.ErrNotFound) {
+				return &bridges.Error{Condition: bridges.InternalServer, Text: "could not delete the registration", Cause: err}
+			}
+			return nil
+		},
+		done: func(u *user, err error) {
+			// Without roster access the subscriptions are cancelled.
+			for p := range peers {
+				from := u.t.puppet(p)
+				if !removed {
+					u.send(presence(from, u.jid, "unsubscribed"))
+				}
+				u.send(presence(from, u.jid, "unavailable"))
+			}
+			goodbye := []string{"unsubscribed", "unsubscribe", "unavailable"}
+			if removed {
+				goodbye = goodbye[2:]
+			}
+			for _, typ := range goodbye {
+				u.send(presence(u.t.domain, u.jid, typ))
+			}
+			if err == nil {
+				u.t.log.Info("unregistered", "user", u.jid)
+			} else {
+				u.loaded = false // the account may still be stored: read it again
+			}
+			if done != nil {
+				done(u, err)
+			}
+		}})
+	if !queued && done != nil {
+		done(u, bridges.Errorf("resource-constraint", "too much is in progress; try again in a moment"))
+	}
 }
 
 // storedValue is an account's current value of a field, secret or not.

@@ -8,13 +8,21 @@ import (
 // handle runs on the link's reader goroutine: it answers what is cheap and
 // stateless at once and hands everything else to the sender's actor.
 func (t *Transport) handle(n *xmlnode.Node) {
-	safely(t.log, "route", func() { t.route(n) })
+	defer t.sup.Recover("route "+n.Local+" from "+n.Attr("from"), nil)
+	t.route(n)
 }
 
 func (t *Transport) route(n *xmlnode.Node) {
+	if t.privilegeStanza(n) {
+		return // XEP-0356: the server's grant, or the answer to a roster push
+	}
 	typ := n.Attr("type")
-	if typ == "error" || (n.Local == "iq" && typ == "result") {
-		return // errors and stray results are never answered (RFC 6120 §8.3.1)
+	if typ == "error" {
+		t.bounced(n)
+		return // errors are never answered (RFC 6120 §8.3.1)
+	}
+	if n.Local == "iq" && typ == "result" {
+		return // a stray result
 	}
 	from, err := jid.Parse(n.Attr("from"))
 	if err != nil || from.Localpart() == "" && from.Domainpart() == "" {
@@ -29,10 +37,40 @@ func (t *Transport) route(n *xmlnode.Node) {
 	if n.Local == "iq" && t.answerInline(n, to) {
 		return
 	}
-	bare := from.Bare().String()
-	if !t.post(bare, func(u *user) { u.handle(n, from, to) }) && n.Local != "presence" {
-		t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))
+	if t.stoppingAt.Load() {
+		if n.Local != "presence" {
+			t.reply(ErrorReply(n, Wait, "service-unavailable", "the gateway is restarting; try again in a moment"))
+		}
+		return
 	}
+	limit := stanzaLimit
+	if n.Local == "presence" {
+		limit = presenceLimit
+	}
+	bare := from.Bare().String()
+	if t.postNow(bare, func(u *user) { u.handle(n, from, to) }, limit) {
+		return
+	}
+	t.log.Warn("user's queue full; stanza refused", "user", bare, "stanza", n.Local)
+	if n.Local == "presence" {
+		if typ == "" || typ == "unavailable" {
+			t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))
+		}
+		return
+	}
+	t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))
+}
+
+// bounced logs an error the server (or a user's client) sent back for a
+// stanza of ours, so a failure never goes unnoticed.
+func (t *Transport) bounced(n *xmlnode.Node) {
+	e := n.Child("", "error")
+	cond := ""
+	if e != nil && e.FirstChild() != nil {
+		cond = e.FirstChild().Local
+	}
+	t.log.Info("stanza bounced", "stanza", n.Local, "id", n.Attr("id"), "from", n.Attr("from"),
+		"to", n.Attr("to"), "condition", cond, "text", e.ChildText(nsStanzas, "text"))
 }
 
 // answerInline serves disco, version and ping for the transport itself.
@@ -60,16 +98,6 @@ func (t *Transport) answerInline(n *xmlnode.Node, to jid.JID) bool {
 		return false
 	}
 	return true
-}
-
-// reply sends an answer that carries no user content.
-func (t *Transport) reply(n *xmlnode.Node) {
-	if n.Attr("type") == "error" {
-		if e := n.Child("", "error"); e != nil && e.FirstChild() != nil {
-			t.metrics.stanzaError(t.domain, e.FirstChild().Local)
-		}
-	}
-	_ = t.link.Send(n)
 }
 
 // discoInfo describes the transport as a gateway so Gajim shows its page.

@@ -2,6 +2,7 @@ package component
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -15,7 +16,7 @@ import (
 type sink struct {
 	t    *Transport
 	user string
-	gen  int // a closed session's late status must not overwrite a new one's
+	gen  int64 // a closed session's late status must not overwrite a new one's
 }
 
 // Receive stores the message (outbox + id map) before returning, so it
@@ -26,6 +27,7 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	if from == "" {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", m.Peer)
 	}
+	s.t.ensureContact(s.user, from, m.Nick) // XEP-0356 roster push, when granted
 	msg := message(from, s.user, inboundBody(m))
 	for _, url := range m.MediaURLs {
 		// XEP-0066: Conversations shows media inline only when the body is
@@ -45,35 +47,34 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		msg.Add(xmlnode.Elem(nsNick, "nick", m.Nick))
 	}
 	if !m.Time.IsZero() {
-		msg.Add(delayElem(s.t.domain, m))
+		msg.Add(delayElem(s.t.domain, m.Time))
 	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
-	if m.ID == "" {
-		return s.t.link.SendDurable(ctx, msg)
+	var mapping *registry.MessageID
+	if m.ID != "" {
+		// The stanza and its legacy id are stored in one transaction:
+		// after a crash the message is either queued and known (a replay
+		// from the network is dropped) or neither (the replay delivers it).
+		mapping = &registry.MessageID{Transport: s.t.domain, JID: s.user, LegacyID: m.ID, XMPPID: msg.Attr("id"), Peer: m.Peer}
 	}
-	// The stanza and its legacy id are stored in one transaction: after a
-	// crash the message is either queued and known (a replay from the
-	// network is dropped) or neither (the replay delivers it).
-	b, err := xmlnode.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	_, _, err = s.t.store.EnqueueMessage(ctx, s.t.domain, b, registry.MessageID{
-		Transport: s.t.domain, JID: s.user, LegacyID: m.ID, XMPPID: msg.Attr("id"), Peer: m.Peer,
-	})
-	if err != nil {
-		return err
-	}
-	s.t.link.Flush()
-	return nil
+	_, err := s.t.link.SendDurable(ctx, msg, mapping)
+	return err
 }
 
 func (s *sink) Status(st bridges.State, text string) {
-	s.t.post(s.user, func(u *user) {
-		if u.sessGen == s.gen && (u.sess != nil || st != bridges.Connected) {
+	s.post(func(u *user) {
+		if u.sessGen == s.gen {
 			u.setState(st, text)
 		}
 	})
+}
+
+// post hands an event to the user's actor, waiting for room: a session
+// that reports faster than the user's client takes it is slowed down.
+func (s *sink) post(fn func(*user)) {
+	if err := s.t.post(s.t.ctx, s.user, fn); err != nil && !errors.Is(err, errStopping) && s.t.ctx.Err() == nil {
+		s.t.log.Warn("event for a user not handled", "user", s.user, "error", err)
+	}
 }
 
 func (s *sink) PeerPresence(peer string, available bool, status string) {
@@ -90,7 +91,7 @@ func (s *sink) PeerPresence(peer string, available bool, status string) {
 		p.Add(xmlnode.Elem("", "status", status))
 	}
 	s.t.markOnline(s.user, peer, available)
-	s.t.reply(p)
+	s.t.sendTo(s.user, p)
 }
 
 // markOnline tracks puppets shown online, to say goodbye on shutdown.
@@ -117,14 +118,15 @@ func (t *Transport) puppetsGone(user string) {
 	delete(t.online, user)
 	t.peersMu.Unlock()
 	for p := range peers {
-		t.reply(presence(t.puppet(p), user, "unavailable"))
+		t.sendTo(user, presence(t.puppet(p), user, "unavailable"))
 	}
 }
 
-// delayElem marks a message with the time the network says it was sent.
-func delayElem(domain string, m bridges.Message) *xmlnode.Node {
+// delayElem marks a message with the time it was sent or received
+// (XEP-0203), for anything that does not reach the user live.
+func delayElem(domain string, at time.Time) *xmlnode.Node {
 	return xmlnode.New(nsDelay, "delay").SetAttr("from", domain).
-		SetAttr("stamp", m.Time.UTC().Format(time.RFC3339Nano))
+		SetAttr("stamp", at.UTC().Format(time.RFC3339Nano))
 }
 
 // Delivered sends an XEP-0184 receipt from the peer for a message the user
@@ -137,7 +139,8 @@ func (s *sink) Delivered(ctx context.Context, peer, stanzaID, sender string) err
 	msg := xmlnode.New("", "message").SetAttr("from", from).SetAttr("to", s.senderOrBare(sender)).
 		SetAttr("type", "chat").SetAttr("id", newID()).
 		Add(xmlnode.New(nsReceipts, "received").SetAttr("id", stanzaID))
-	return s.t.link.SendDurable(ctx, msg)
+	_, err := s.t.link.SendDurable(ctx, msg, nil)
+	return err
 }
 
 // Failed bounces a message the user sent: an error on its original id.
@@ -148,7 +151,8 @@ func (s *sink) Failed(ctx context.Context, peer, stanzaID, sender string, cond b
 	}
 	req := xmlnode.New("", "message").SetAttr("from", s.senderOrBare(sender)).SetAttr("to", from).SetAttr("id", stanzaID)
 	s.t.metrics.stanzaError(s.t.domain, string(cond))
-	return s.t.link.SendDurable(ctx, ErrorReply(req, "", string(cond), text))
+	_, err := s.t.link.SendDurable(ctx, ErrorReply(req, "", string(cond), text), nil)
+	return err
 }
 
 // senderOrBare is the resource that sent a message, when known and this

@@ -3,8 +3,6 @@ package component
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"log/slog"
-	"runtime/debug"
 	"strings"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -87,9 +85,13 @@ func ErrorReply(req *xmlnode.Node, typ, condition, text string) *xmlnode.Node {
 		SetAttr("id", req.Attr("id")).
 		SetAttr("from", req.Attr("to")).
 		SetAttr("to", req.Attr("from"))
-	// Echoing the request payload helps clients match the error (RFC 6120 allows it).
-	if req.Local == "iq" {
-		reply.Add(req.FirstChild().Copy())
+	// Naming the request's payload helps clients match the error (RFC 6120
+	// allows echoing it), but only its name and attributes: its content
+	// may be what the user submitted, passwords included.
+	if q := req.FirstChild(); req.Local == "iq" && q != nil {
+		echo := xmlnode.New(q.Space, q.Local)
+		echo.Attrs = append(echo.Attrs, q.Attrs...)
+		reply.Add(echo)
 	}
 	return reply.Add(e)
 }
@@ -102,16 +104,4 @@ func Result(req *xmlnode.Node, payload ...*xmlnode.Node) *xmlnode.Node {
 		SetAttr("from", req.Attr("to")).
 		SetAttr("to", req.Attr("from")).
 		Add(payload...)
-}
-
-// safely runs f, turning a panic into a logged error so one bad stanza or
-// bridge bug never takes the daemon down.
-func safely(log *slog.Logger, what string, f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			panics.Inc()
-			log.Error("recovered from panic", "in", what, "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
-	f()
 }

@@ -5,14 +5,17 @@ package component
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
-	"mellium.im/xmpp/jid"
 )
 
 // Policy is the gateway-wide policy a transport enforces.
@@ -24,15 +27,16 @@ type Policy struct {
 
 // Options configures a Transport.
 type Options struct {
-	Domain  string
-	Name    string // human name for disco; default from the bridge
-	Bridge  bridges.Bridge
-	Store   registry.Store
-	Link    LinkConfig // Domain, Outbox, Handle and OnUp are filled in
-	Policy  Policy
-	Logger  *slog.Logger
-	Metrics *Metrics
-	Version string
+	Domain     string
+	Name       string // human name for disco; default from the bridge
+	Bridge     bridges.Bridge
+	Store      registry.Store
+	Link       LinkConfig // Domain, Outbox, Handle, OnUp, Logger, Metrics and Supervisor are filled in
+	Policy     Policy
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	Supervisor *supervise.Supervisor
+	Version    string
 	// Now is the clock for command session expiry; nil means time.Now.
 	Now func() time.Time
 }
@@ -49,17 +53,25 @@ type Transport struct {
 	admins  map[string]bool
 	log     *slog.Logger
 	metrics *Metrics
+	sup     *supervise.Supervisor
 	version string
 	now     func() time.Time
 	cmds    []*command
 
-	ctx  context.Context // set by Run; cancels every user actor
-	mu   sync.Mutex
-	usrs map[string]*user
-	wg   sync.WaitGroup
+	// ctx lives as long as the transport: actors, ops and queued sends use
+	// it. linkCtx ends last, when the stream is closed.
+	ctx        context.Context
+	linkCtx    context.Context
+	gens       atomic.Int64 // session generations, unique across actors
+	mu         sync.Mutex
+	usrs       map[string]*user
+	stopping   bool // no new events: the transport is shutting down
+	stoppingAt atomic.Bool
 
 	peersMu sync.Mutex
 	online  map[string]map[string]bool // user -> puppet local parts shown online
+
+	priv *privileges // XEP-0356 permissions the server granted
 }
 
 // New builds a transport; Run serves it.
@@ -73,10 +85,14 @@ func New(o Options) *Transport {
 		admins:  map[string]bool{},
 		log:     o.Logger.With("transport", o.Domain),
 		metrics: o.Metrics,
+		sup:     o.Supervisor,
 		version: o.Version,
 		now:     o.Now,
 		usrs:    map[string]*user{},
 		online:  map[string]map[string]bool{},
+		ctx:     context.Background(),
+		linkCtx: context.Background(),
+		priv:    newPrivileges(),
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -91,19 +107,28 @@ func New(o Options) *Transport {
 	if t.policy.DomainAllowed == nil {
 		t.policy.DomainAllowed = func(string) bool { return true }
 	}
-	if su, ok := o.Bridge.(interface{ UseStore(registry.Store) }); ok {
-		su.UseStore(o.Store)
-	}
 	lc := o.Link
 	lc.Domain = o.Domain
-	lc.Outbox = storeOutbox{o.Store}
+	lc.Outbox = o.Store
 	lc.Logger = t.log
 	lc.Metrics = o.Metrics
+	lc.Supervisor = o.Supervisor
 	lc.Handle = t.handle
 	lc.OnUp = t.linkUp
 	t.link = NewLink(lc)
 	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
+}
+
+// Listen binds what the bridge accepts connections on (bridges.Listener),
+// so a port in use stops Ferry's start instead of becoming a log line.
+func (t *Transport) Listen() error {
+	if l, ok := t.bridge.(bridges.Listener); ok {
+		if err := l.Listen(); err != nil {
+			return fmt.Errorf("transport %s: %w", t.domain, err)
+		}
+	}
+	return nil
 }
 
 // Domain is the component JID this transport serves.
@@ -112,52 +137,57 @@ func (t *Transport) Domain() string { return t.domain }
 // LinkUp reports whether the component stream is up (for /healthz).
 func (t *Transport) LinkUp() bool { return t.link.Up() }
 
-// QueueDepth is the link's in-memory queue length (for metrics).
+// QueueDepth is the stanzas waiting in memory for the link (for metrics).
 func (t *Transport) QueueDepth() int { return t.link.QueueDepth() }
 
-// Run starts sessions that stay connected, then serves until ctx ends and
-// shuts down cleanly: sessions closed, unavailable presences sent.
+// Run starts the sessions of users who stay connected, then serves until
+// ctx ends and shuts down cleanly.
 func (t *Transport) Run(ctx context.Context) error {
 	actorCtx, cancelActors := context.WithCancel(context.Background())
-	t.ctx = actorCtx
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	t.ctx, t.linkCtx = actorCtx, linkCtx
+	defer cancelActors()
+	defer stopLink()
 	accts, err := t.store.ListAccounts(ctx, t.domain)
 	if err != nil {
-		cancelActors()
 		return err
 	}
 	for _, a := range accts {
-		bare := a.JID
-		t.post(bare, func(u *user) { u.maybeStartSession() })
+		if err := t.post(ctx, a.JID, func(u *user) { u.maybeStartSession() }); err != nil {
+			return err
+		}
 	}
 	bridgeDone := make(chan struct{})
 	bridgeCtx, stopBridge := context.WithCancel(context.Background())
 	go func() {
 		defer close(bridgeDone)
 		if r, ok := t.bridge.(bridges.Runner); ok {
-			safely(t.log, "bridge", func() {
-				if err := r.Run(bridgeCtx); err != nil && bridgeCtx.Err() == nil {
-					t.log.Error("bridge stopped", "error", err)
-				}
-			})
+			t.sup.Loop(bridgeCtx, "bridge "+t.domain, r.Run)
 		}
 	}()
 	defer func() { stopBridge(); <-bridgeDone }()
 	linkDone := make(chan struct{})
-	linkCtx, stopLink := context.WithCancel(context.Background())
 	go func() {
 		defer close(linkDone)
 		t.link.Run(linkCtx)
 	}()
 	<-ctx.Done()
-	t.shutdown(stopLink, cancelActors, linkDone)
+	t.shutdown(stopLink, linkDone)
 	return nil
 }
 
-// shutdown: stop intake, end sessions, say goodbye, close the stream.
-func (t *Transport) shutdown(stopLink, cancelActors context.CancelFunc, linkDone chan struct{}) {
-	done := make(chan struct{})
-	var users []*user
+// shutdownWait bounds each step of a graceful shutdown.
+const shutdownWait = 10 * time.Second
+
+// shutdown stops intake first (anything still arriving is answered "try
+// again later"), lets accepted work finish and sessions close, confirms
+// with the server that everything it sent was read, then says goodbye and
+// closes the stream.
+func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}) {
 	t.mu.Lock()
+	t.stopping = true
+	t.stoppingAt.Store(true)
+	users := make([]*user, 0, len(t.usrs))
 	for _, u := range t.usrs {
 		users = append(users, u)
 	}
@@ -165,21 +195,47 @@ func (t *Transport) shutdown(stopLink, cancelActors context.CancelFunc, linkDone
 	var wg sync.WaitGroup
 	for _, u := range users {
 		wg.Add(1)
-		u.postWait(func(u *user) { u.closeSession("gateway shutting down"); wg.Done() }, &wg)
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+		err := u.inbox.Put(ctx, func(u *user) {
+			u.closeSession("gateway shutting down")
+			u.whenIdle(wg.Done)
+		})
+		cancel()
+		if err != nil {
+			wg.Done()
+		}
 	}
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.log.Warn("some sessions did not close within 10s")
+	if !waitGroup(&wg, shutdownWait) {
+		t.log.Warn("some sessions did not close in time", "wait", shutdownWait)
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if _, err := t.link.Request(sctx, pingIQ(t.domain, t.link.cfg.PingTo)); err != nil && !errors.Is(err, errLinkDown) {
+		t.log.Warn("the XMPP server did not confirm the last stanzas before shutdown", "error", err)
+	}
 	t.link.Shutdown(sctx, t.goodbyes(sctx))
 	cancel()
 	stopLink()
 	<-linkDone
-	cancelActors()
-	t.wg.Wait()
+}
+
+// whenIdle calls fn on the actor once no op of this user is in flight.
+func (u *user) whenIdle(fn func()) {
+	if u.opsBusy == 0 {
+		fn()
+		return
+	}
+	u.idleWaiters = append(u.idleWaiters, fn)
+}
+
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // goodbyes are the unavailable presences of the transport and every puppet
@@ -206,7 +262,7 @@ func (t *Transport) goodbyes(ctx context.Context) []*xmlnode.Node {
 // linkUp probes every registered user and tells them the gateway's state,
 // so clients see the transport online again after a server restart.
 func (t *Transport) linkUp() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.ctx, time.Minute)
 	defer cancel()
 	accts, err := t.store.ListAccounts(ctx, t.domain)
 	if err != nil {
@@ -214,19 +270,29 @@ func (t *Transport) linkUp() {
 		return
 	}
 	for _, a := range accts {
-		_ = t.link.Send(presence(t.domain, a.JID, "probe"))
-		t.post(a.JID, func(u *user) { u.sendTransportPresence("") })
+		t.sendTo(a.JID, presence(t.domain, a.JID, "probe"))
+		if err := t.post(ctx, a.JID, func(u *user) { u.sendTransportPresence("") }); err != nil {
+			return
+		}
 	}
 }
 
-// puppet returns the JID of a legacy peer given its local part.
-func (t *Transport) puppet(local string) string {
-	j, err := jid.New(local, t.domain, "")
-	if err != nil {
-		return ""
+// sendTo queues a stanza on user's lane (bare JID; "" for the
+// transport's own), waiting while the lane is full. It fails only when
+// the link is stopped for good, which is logged.
+func (t *Transport) sendTo(user string, n *xmlnode.Node) {
+	if n.Attr("type") == "error" {
+		if e := n.Child("", "error"); e != nil && e.FirstChild() != nil {
+			t.metrics.stanzaError(t.domain, e.FirstChild().Local)
+		}
 	}
-	return j.String()
+	if err := t.link.Send(t.linkCtx, user, n); err != nil {
+		t.log.Warn("stanza not sent: the link is stopped", "error", err)
+	}
 }
+
+// reply sends an answer that belongs to nobody's lane.
+func (t *Transport) reply(n *xmlnode.Node) { t.sendTo("", n) }
 
 func (t *Transport) isAdmin(bare string) bool { return t.admins[bare] }
 
@@ -240,21 +306,3 @@ func message(from, to, body string) *xmlnode.Node {
 	return xmlnode.New("", "message").SetAttr("from", from).SetAttr("to", to).
 		SetAttr("type", "chat").SetAttr("id", newID()).Add(xmlnode.Elem("", "body", body))
 }
-
-// storeOutbox adapts registry.Store to the link's Outbox.
-type storeOutbox struct{ s registry.Store }
-
-func (o storeOutbox) Enqueue(ctx context.Context, transport string, b []byte) (int64, error) {
-	return o.s.Enqueue(ctx, transport, b)
-}
-
-func (o storeOutbox) Pending(ctx context.Context, transport string, limit int) ([]OutboxItem, error) {
-	items, err := o.s.Pending(ctx, transport, limit)
-	out := make([]OutboxItem, len(items))
-	for i, it := range items {
-		out[i] = OutboxItem{ID: it.ID, Stanza: it.Stanza}
-	}
-	return out, err
-}
-
-func (o storeOutbox) Ack(ctx context.Context, id int64) error { return o.s.Ack(ctx, id) }

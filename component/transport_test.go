@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
@@ -38,9 +39,16 @@ func (c *clock) advance(d time.Duration) {
 // store against the fake server.
 func startTransport(t testing.TB) (*fakeServer, *clock) {
 	t.Helper()
+	return startTransportOn(t, testbridge.NewNetwork())
+}
+
+// startTransportOn is startTransport with the echo network given, so a
+// test can watch its sessions open and close.
+func startTransportOn(t testing.TB, net *testbridge.Network) (*fakeServer, *clock) {
+	t.Helper()
 	srv := newFakeServer(t, "pw")
 	dir := t.TempDir()
-	sealer, err := registry.LoadOrCreateKey(filepath.Join(dir, "key"))
+	sealer, err := registry.LoadOrCreateKey(context.Background(), filepath.Join(dir, "key"), filepath.Join(dir, "db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +56,14 @@ func startTransport(t testing.TB) (*fakeServer, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := testbridge.NewNetwork().Factory()("gw.test", nil)
+	b, _ := net.Factory()("gw.test", nil, bridges.Deps{})
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Options{
 		Domain: "gw.test", Bridge: b, Store: store, Version: "test", Now: clk.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Link: LinkConfig{Secret: "pw", Address: srv.addr(), PingTo: "server.test",
 			PingInterval: time.Minute, PingTimeout: time.Second,
-			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, QueueSize: 1000},
+			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, LaneSize: 1000},
 		Policy: Policy{Admins: []string{"admin@x.test"}, OpenRegistrate: true},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -97,6 +105,7 @@ func TestHostileStanzas(t *testing.T) {
 		{"foreign recipient", `<iq type="get" id="h2" from="u@x.test/r" to="other.test"><query xmlns="jabber:iq:version"/></iq>`, "h2", "jid-malformed"},
 		{"empty iq", `<iq type="get" id="h3" from="u@x.test/r" to="gw.test"/>`, "h3", "bad-request"},
 		{"huge body", `<message id="h4" type="chat" from="u@x.test/r" to="gw.test"><body>` + strings.Repeat("x", 2<<20) + `</body></message>`, "h4", "policy-violation"},
+		{"huge attribute on a childless stanza", `<message id="h10" type="chat" from="u@x.test/r" to="gw.test" x="` + strings.Repeat("x", 2<<20) + `"/>`, "h10", "policy-violation"},
 		{"invalid element name", `<message id="h5" from="u@x.test/r" to="gw.test" xmlns:a="urn:a"><a:0/></message>`, "h5", "bad-request"},
 		{"unknown namespace", `<iq type="get" id="h6" from="u@x.test/r" to="gw.test"><query xmlns="urn:x"/></iq>`, "h6", "service-unavailable"},
 		{"iq to puppet", `<iq type="set" id="h7" from="u@x.test/r" to="bob@gw.test"><query xmlns="urn:x"/></iq>`, "h7", "service-unavailable"},
@@ -116,6 +125,17 @@ func TestHostileStanzas(t *testing.T) {
 				t.Fatalf("ping after %s: %s", tc.name, r)
 			}
 		})
+	}
+}
+
+// An IQ whose id alone is over the limit cannot be answered (its id is
+// not echoed): it is dropped, and nothing id-less goes back.
+func TestHugeIDIsNotEchoed(t *testing.T) {
+	srv, _ := startTransport(t)
+	srv.inject(`<iq type="get" id="` + strings.Repeat("i", 2<<20) + `" from="u@x.test/r" to="gw.test"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	srv.inject(`<iq type="get" id="after" from="u@x.test/r" to="gw.test"><ping xmlns="urn:xmpp:ping"/></iq>`)
+	if n := srv.next(func(*xmlnode.Node) bool { return true }); n.Attr("id") != "after" || n.Attr("type") != "result" {
+		t.Fatalf("first reply after a huge id: %.200s", n)
 	}
 }
 

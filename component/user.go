@@ -11,126 +11,19 @@ import (
 	"mellium.im/xmpp/jid"
 )
 
-// user is the actor that owns everything about one XMPP user on one
-// transport: their account, legacy session, online resources, command
-// sessions and chat dialog. Only its own goroutine touches these fields.
-type user struct {
-	t      *Transport
-	jid    string // bare
-	events chan func(*user)
-
-	loaded    bool
-	acct      *registry.Account
-	sess      bridges.Session
-	sessGen   int // identifies the current session's sink
-	state     bridges.State
-	stateText string
-	resources map[string]bool
-	dialog    *dialog
-	cmdSess   map[string]*cmdSession
-	rooms     map[string]*room // joined or joining, by room local part
-}
-
 const (
-	userQueue       = 1024
-	userIdleTimeout = 5 * time.Minute
-	openTimeout     = 60 * time.Second
+	openTimeout  = 60 * time.Second
+	closeTimeout = 10 * time.Second
+	// privateLinger keeps the session of a user who has neither a room
+	// nor an available resource open after a 1:1 message, for the reply.
+	privateLinger = 10 * time.Minute
+	// reopenPause is how long a failed open is reported as is before a
+	// stanza that needs the session tries again.
+	reopenPause = 30 * time.Second
 )
 
-// post hands fn to the user's actor, starting it if needed. It never
-// blocks; false means the actor's queue is full.
-func (t *Transport) post(bare string, fn func(*user)) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	u := t.usrs[bare]
-	if u == nil {
-		if t.ctx == nil || t.ctx.Err() != nil {
-			return false
-		}
-		u = &user{t: t, jid: bare, events: make(chan func(*user), userQueue),
-			resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{}}
-		t.usrs[bare] = u
-		t.wg.Add(1)
-		go u.run()
-	}
-	select {
-	case u.events <- fn:
-		return true
-	default:
-		t.log.Warn("user queue full", "user", bare)
-		return false
-	}
-}
-
-// postWait delivers fn even when the queue is full, for shutdown.
-func (u *user) postWait(fn func(*user), wg interface{ Done() }) {
-	go func() {
-		select {
-		case u.events <- fn:
-		case <-time.After(10 * time.Second):
-			wg.Done()
-		}
-	}()
-}
-
-func (u *user) run() {
-	defer u.t.wg.Done()
-	idle := time.NewTimer(userIdleTimeout)
-	defer idle.Stop()
-	for {
-		select {
-		case fn := <-u.events:
-			safely(u.t.log, "user "+u.jid, func() {
-				u.load()
-				fn(u)
-			})
-			idle.Reset(userIdleTimeout)
-		case <-idle.C:
-			if u.busy() {
-				idle.Reset(userIdleTimeout)
-				continue
-			}
-			u.t.mu.Lock()
-			if len(u.events) == 0 {
-				delete(u.t.usrs, u.jid)
-				u.t.mu.Unlock()
-				return
-			}
-			u.t.mu.Unlock()
-			idle.Reset(time.Millisecond)
-		case <-u.t.ctx.Done():
-			u.closeSession("gateway stopping")
-			return
-		}
-	}
-}
-
-// busy reports state that must outlive an idle period.
-func (u *user) busy() bool {
-	u.expireCommandSessions()
-	return u.acct != nil || u.sess != nil || len(u.resources) > 0 || u.dialog != nil || len(u.cmdSess) > 0 || len(u.rooms) > 0
-}
-
-func (u *user) load() {
-	if u.loaded {
-		return
-	}
-	ctx, cancel := context.WithTimeout(u.t.ctx, 10*time.Second)
-	defer cancel()
-	a, err := u.t.store.GetAccount(ctx, u.t.domain, u.jid)
-	switch {
-	case err == nil:
-		u.acct = &a
-	case errors.Is(err, registry.ErrNotFound):
-		u.acct = nil
-	default:
-		u.t.log.Error("loading account", "user", u.jid, "error", err)
-		return // try again on the next event
-	}
-	u.loaded = true
-}
-
-func (u *user) send(n *xmlnode.Node) { u.t.reply(n) }
+// send queues a stanza for this user, waiting while their lane is full.
+func (u *user) send(n *xmlnode.Node) { u.t.sendTo(u.jid, n) }
 
 // handle dispatches one stanza from this user.
 func (u *user) handle(n *xmlnode.Node, from, to jid.JID) {
@@ -178,7 +71,7 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 		body = xmlnode.New("", "body") // a subject change
 	}
 	if body == nil && n.Child(nsMUCUser, "x").Child(nsMUCUser, "invite") != nil && to.Localpart() != "" {
-		if u.ensureSession(n) {
+		if u.needSession(n) {
 			u.roomMessage(n, from, to, "") // a mediated invitation
 		}
 		return
@@ -190,23 +83,45 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 		u.chatCommand(n, body.Text)
 		return
 	}
-	if !u.ensureSession(n) {
+	if !u.needSession(n) {
 		return
 	}
 	if n.Attr("type") == "groupchat" {
 		u.roomMessage(n, from, to, body.Text)
 		return
 	}
-	ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
-	defer cancel()
 	m := outboundMessage(n, body.Text)
 	m.Peer, m.Sender = to.Localpart(), from.String()
-	if to.Resourcepart() != "" && u.isRoom(to.Localpart()) {
+	if to.Resourcepart() != "" && u.t.isRoom(to.Localpart()) {
 		m.Resource = to.Resourcepart() // a private message to a room occupant
+		if r := u.rooms[to.Localpart()]; r != nil {
+			m.Resource = r.occupantByResource(to.Resourcepart()).Nick
+		}
 	}
-	if err := u.sess.Send(ctx, m); err != nil {
-		cond, text := u.t.userError(err, "message not delivered")
-		u.send(ErrorReply(n, "", string(cond), text))
+	u.notePrivate()
+	u.sessionOp(n, "send", func(ctx context.Context, s bridges.Session) error { return s.Send(ctx, m) },
+		func(u *user, err error) {
+			if err != nil {
+				cond, text := u.t.userError(err, "message not delivered")
+				u.send(ErrorReply(n, "", string(cond), text))
+			} else if m.Resource == "" {
+				u.t.ensureContact(u.jid, to.Bare().String(), "") // XEP-0356 roster push, when granted
+			}
+		})
+}
+
+// sessionOp queues work on the open (or opening) session; n is the
+// stanza answered with "slow down" if the user has queued too much.
+func (u *user) sessionOp(n *xmlnode.Node, what string, run func(context.Context, bridges.Session) error, done func(*user, error)) {
+	ok := u.do(op{what: what, done: done, run: func(ctx context.Context, lg *legacy) error {
+		s, err := lg.session()
+		if err != nil {
+			return err
+		}
+		return run(ctx, s)
+	}})
+	if !ok {
+		u.send(ErrorReply(n, Wait, "resource-constraint", "too much is waiting to be sent to the network; slow down and try again"))
 	}
 }
 
@@ -219,6 +134,9 @@ func (t *Transport) userError(err error, fallback string) (bridges.Condition, st
 			t.log.Info("bridge error", "condition", be.Condition, "text", be.Text, "cause", be.Cause)
 		}
 		return be.Condition, be.Text
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return bridges.RemoteServerTmout, fallback + ": the network did not answer in time"
 	}
 	t.log.Error(fallback, "error", err)
 	return bridges.InternalServer, fallback
@@ -236,7 +154,7 @@ func (u *user) stayConnected() bool {
 
 // maybeStartSession opens the legacy session when the policy says so.
 func (u *user) maybeStartSession() {
-	if u.acct == nil || u.sess != nil {
+	if u.acct == nil || u.sess == sessOpen || u.sess == sessOpening {
 		return
 	}
 	if !u.stayConnected() && len(u.resources) == 0 {
@@ -245,49 +163,145 @@ func (u *user) maybeStartSession() {
 	u.openSession()
 }
 
-func (u *user) openSession() {
-	if u.acct == nil || u.sess != nil {
-		return
+// needSession makes sure the legacy session is open or opening for a
+// stanza that needs it (registering the user implicitly where the bridge
+// allows); false means an error was sent instead.
+func (u *user) needSession(n *xmlnode.Node) bool {
+	if u.acct == nil && !u.registering {
+		if !u.registerImplicitly(n) {
+			u.send(ErrorReply(n, "", "registration-required", "register with "+u.t.domain+" first"))
+			return false
+		}
 	}
-	u.setState(bridges.Connecting, "")
-	ctx, cancel := context.WithTimeout(u.t.ctx, openTimeout)
-	defer cancel()
-	values := map[string]string{}
-	for k, v := range u.acct.Fields {
-		values[k] = v
+	switch u.sess {
+	case sessOpen, sessOpening:
+		return true
+	case sessFailed:
+		if u.t.now().Sub(u.failedAt) < reopenPause {
+			u.send(ErrorReply(n, Wait, "remote-server-timeout", "not connected: "+u.stateText))
+			return false
+		}
 	}
-	for k, v := range u.acct.Secrets {
-		values[k] = v
-	}
-	u.sessGen++
-	s, err := u.t.bridge.Open(ctx, bridges.Account{JID: u.jid, Values: values, Settings: u.acct.Settings},
-		&sink{t: u.t, user: u.jid, gen: u.sessGen})
-	if err != nil {
-		_, text := u.t.userError(err, "could not connect")
-		u.setState(bridges.Failed, text)
-		return
-	}
-	u.sess = s
-	u.t.metrics.sessionDelta(u.t.domain, 1)
-	u.t.log.Info("session opened", "user", u.jid)
+	u.openSession()
+	return true
 }
 
-func (u *user) closeSession(why string) {
-	if u.sess == nil {
+// openSession queues opening the legacy session.
+func (u *user) openSession() {
+	if u.sess == sessOpen || u.sess == sessOpening {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := u.sess.Close(ctx); err != nil {
-		u.t.log.Warn("closing session", "user", u.jid, "error", err)
+	if u.acct != nil && u.acct.SealErr != nil {
+		u.sess, u.failedAt = sessFailed, u.t.now()
+		u.setState(bridges.Failed, unsealableText)
+		return
 	}
-	u.sess = nil
-	u.t.metrics.sessionDelta(u.t.domain, -1)
-	u.t.log.Info("session closed", "user", u.jid, "why", why)
+	acct := u.acct
+	gen := u.t.gens.Add(1)
+	u.sess, u.sessGen = sessOpening, gen
+	u.setState(bridges.Connecting, "")
+	t, bare := u.t, u.jid
+	ok := u.do(op{what: "open session", timeout: openTimeout,
+		run: func(ctx context.Context, lg *legacy) error {
+			a := acct
+			if a == nil {
+				a = lg.acct // registered by an op queued before this one
+			}
+			if a == nil {
+				return errSkipped
+			}
+			s, err := t.bridge.Open(ctx, bridgeAccount(a), &sink{t: t, user: bare, gen: gen})
+			if err != nil {
+				return err
+			}
+			lg.sess, lg.gen = s, gen
+			return nil
+		},
+		done: func(u *user, err error) {
+			if u.sessGen != gen {
+				return // closed meanwhile; the close op ends it
+			}
+			if err != nil {
+				_, text := u.t.userError(err, "could not connect")
+				u.sess, u.failedAt = sessFailed, u.t.now()
+				u.setState(bridges.Failed, text)
+				return
+			}
+			u.sess = sessOpen
+			u.t.metrics.sessionDelta(u.t.domain, 1)
+			u.t.log.Info("session opened", "user", u.jid)
+			u.maybeCloseIdle()
+		}})
+	if !ok {
+		u.sess, u.failedAt = sessFailed, u.t.now()
+		u.setState(bridges.Failed, "too much work queued; try again")
+	}
+}
+
+func bridgeAccount(a *registry.Account) bridges.Account {
+	values := make(map[string]string, len(a.Fields)+len(a.Secrets))
+	for k, v := range a.Fields {
+		values[k] = v
+	}
+	for k, v := range a.Secrets {
+		values[k] = v
+	}
+	return bridges.Account{JID: a.JID, Values: values, Settings: a.Settings}
+}
+
+// closeSession ends the legacy session (after the work queued before),
+// and tells the user's client at once: puppets offline, rooms left.
+func (u *user) closeSession(why string) {
+	wasOpen := u.sess == sessOpen
+	if u.sess == sessNone {
+		return
+	}
+	u.sess, u.sessGen = sessNone, 0 // the old session's late events are stale now
 	u.state, u.stateText = bridges.Disconnected, why
+	if wasOpen {
+		u.t.metrics.sessionDelta(u.t.domain, -1)
+	}
 	u.t.puppetsGone(u.jid)
 	u.roomsGone()
+	u.do(op{what: "close session", timeout: closeTimeout,
+		run: func(ctx context.Context, lg *legacy) error {
+			if lg.sess == nil {
+				return nil
+			}
+			s := lg.sess
+			lg.sess, lg.gen = nil, 0
+			return s.Close(ctx, why)
+		},
+		done: func(u *user, err error) {
+			if err != nil {
+				u.t.log.Warn("closing session", "user", u.jid, "error", err)
+			}
+			u.t.log.Info("session closed", "user", u.jid, "why", why)
+		}})
 }
+
+// maybeCloseIdle ends a session nobody needs: no available resource, no
+// room, and no 1:1 chat within privateLinger, unless the user chose to
+// stay connected.
+func (u *user) maybeCloseIdle() {
+	if u.sess != sessOpen && u.sess != sessOpening || u.stayConnected() || len(u.resources) > 0 || len(u.rooms) > 0 {
+		return
+	}
+	if left := privateLinger - u.t.now().Sub(u.lastPrivate); left > 0 {
+		if !u.lingering {
+			u.lingering = true
+			u.after(left, func(u *user) {
+				u.lingering = false
+				u.maybeCloseIdle()
+			})
+		}
+		return
+	}
+	u.closeSession("no room joined and no client online")
+}
+
+// notePrivate records 1:1 activity, which keeps the session a while.
+func (u *user) notePrivate() { u.lastPrivate = u.t.now() }
 
 // setState records the connection state and shows it as presence.
 func (u *user) setState(s bridges.State, text string) {
@@ -326,4 +340,16 @@ func nonEmpty(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// unsealableText is what a user whose stored secrets cannot be read sees.
+const unsealableText = "your stored password cannot be read (the gateway's key changed); register again to enter it"
+
+// noteUnsealable tells the operator, once per load, which account's
+// secrets cannot be read; the user sees it when their session would open.
+func (u *user) noteUnsealable() {
+	if u.acct.SealErr != nil {
+		u.t.log.Error("stored secrets cannot be unsealed; the user must register again (or restore the key file)",
+			"user", u.jid, "error", u.acct.SealErr)
+	}
 }

@@ -37,6 +37,10 @@ type Config struct {
 	Log          Log
 	// Transports has one entry per [[transport]] table, in file order.
 	Transports []Transport
+	// Warnings are things worth fixing that do not stop Ferry, such as a
+	// secret file other users can read. run logs them, check-config
+	// prints them.
+	Warnings []Problem
 }
 
 // XMPP configures the link to the XMPP server's component port.
@@ -51,7 +55,8 @@ type XMPP struct {
 	// ReconnectMin and ReconnectMax bound the reconnect backoff;
 	// ReconnectMin <= ReconnectMax.
 	ReconnectMin, ReconnectMax Duration
-	// QueueSize bounds the in-memory stanza queue of each link.
+	// QueueSize bounds the stanzas waiting in memory for one user: a
+	// legacy connection feeding a full queue is paused until it drains.
 	QueueSize int
 }
 
@@ -124,6 +129,29 @@ type Transport struct {
 // A file that cannot be read gives the underlying error, wrapped; a file
 // with problems gives a *Errors.
 func Load(path string) (Config, error) {
+	cfg, err := LoadPartial(path)
+	if err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// Parse parses and validates a configuration file's contents. Relative
+// paths are resolved against baseDir (left relative when baseDir is
+// empty). On failure it returns the zero Config and a *Errors.
+func Parse(data []byte, baseDir string) (Config, error) {
+	cfg, err := ParsePartial(data, baseDir)
+	if err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// LoadPartial is Load for check-config: with problems it still returns
+// what could be built (settings with problems keep their defaults, a
+// transport with an invalid kind or domain has it empty), so that the
+// transports' own options can be checked in the same pass.
+func LoadPartial(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
@@ -132,23 +160,19 @@ func Load(path string) (Config, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	return Parse(data, dir)
+	return ParsePartial(data, dir)
 }
 
-// Parse parses and validates a configuration file's contents. Relative
-// paths are resolved against baseDir (left relative when baseDir is
-// empty). On failure it returns the zero Config and a *Errors.
-func Parse(data []byte, baseDir string) (Config, error) {
+// ParsePartial is Parse that returns the partial Config along with the
+// *Errors; after a syntax error nothing could be built and it is zero.
+func ParsePartial(data []byte, baseDir string) (Config, error) {
 	errs := &Errors{}
 	raw, ok := decode(data, errs)
 	if !ok {
 		return Config{}, errs
 	}
 	cfg := build(raw, baseDir, errs)
-	if err := errs.err(); err != nil {
-		return Config{}, err
-	}
-	return cfg, nil
+	return cfg, errs.err()
 }
 
 // resolvePath joins a relative p onto baseDir.

@@ -29,7 +29,7 @@ func TestExampleFileValidates(t *testing.T) {
 			PingTimeout:  10 * time.Second,
 			ReconnectMin: time.Second,
 			ReconnectMax: 60 * time.Second,
-			QueueSize:    1000,
+			QueueSize:    256,
 		},
 		Registration: Registration{Open: true, AllowedDomains: []string{"example.org"}},
 		HTTP:         HTTP{Listen: "127.0.0.1:9090"},
@@ -41,9 +41,11 @@ func TestExampleFileValidates(t *testing.T) {
 			Secret: "change-me-irc-component-secret",
 			Options: map[string]any{
 				"allow_other_servers": false, "require_registration": false,
-				"burst": int64(4), "rate": 0.5,
+				"burst": int64(10), "rate": int64(1),
 				"ping_interval": "90s", "ping_timeout": "60s", "reconnect_min": "2s", "reconnect_max": "5m",
-				"network": []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
+				"login_limit_user":    map[string]any{"burst": int64(3), "every": "20s"},
+				"login_limit_network": map[string]any{"burst": int64(10), "every": "6s"},
+				"network":             []map[string]any{{"name": "irc.libera.chat", "address": "irc.libera.chat:6697", "tls": true}},
 			},
 		}},
 	}
@@ -71,7 +73,38 @@ func TestServerExamplesMatch(t *testing.T) {
 				t.Errorf("%s does not mention %s", name, want)
 			}
 		}
+		// The transports the TOML example only sketches in comments too.
+		for _, d := range exampleDomains(t) {
+			if !strings.Contains(s, `"`+d+`"`) {
+				t.Errorf("%s does not mention the example's transport %s", name, d)
+			}
+		}
 	}
+}
+
+// exampleDomains lists every transport domain ferry.example.toml names,
+// commented-out ones included.
+func exampleDomains(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("ferry.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	table := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(line, "# "))
+		if strings.HasPrefix(line, "[") {
+			table = strings.Fields(line)[0]
+		}
+		if v, ok := strings.CutPrefix(line, `domain = "`); ok && table == "[[transport]]" {
+			out = append(out, strings.TrimSuffix(strings.Fields(v)[0], `"`))
+		}
+	}
+	if len(out) < 3 {
+		t.Fatalf("found only %v in ferry.example.toml", out)
+	}
+	return out
 }
 
 func TestLoadResolvesRelativePaths(t *testing.T) {

@@ -18,7 +18,7 @@ func Defaults() Config {
 			PingTimeout:  10 * time.Second,
 			ReconnectMin: 1 * time.Second,
 			ReconnectMax: 60 * time.Second,
-			QueueSize:    1000,
+			QueueSize:    256,
 		},
 		Registration: Registration{Open: true},
 		Log:          Log{Level: slog.LevelInfo, Format: "text"},

@@ -16,7 +16,7 @@ func TestDefaults(t *testing.T) {
 			PingTimeout:  10 * time.Second,
 			ReconnectMin: time.Second,
 			ReconnectMax: 60 * time.Second,
-			QueueSize:    1000,
+			QueueSize:    256,
 		},
 		Registration: Registration{Open: true},
 		Log:          Log{Level: slog.LevelInfo, Format: "text"},

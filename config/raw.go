@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ferry-xmpp/ferry/internal/suggest"
 )
 
 // The raw form mirrors the file. Its leaf types never make the TOML decoder
@@ -194,15 +197,15 @@ func decode(data []byte, errs *Errors) (*rawConfig, bool) {
 	raw := &rawConfig{}
 	md, err := toml.Decode(string(data), raw)
 	if err != nil {
-		errs.Problems = append(errs.Problems, decodeProblem(err))
+		errs.Problems = append(errs.Problems, decodeProblem(err, data))
 		return nil, false
 	}
 	for _, k := range unknownKeys(md) {
-		errs.add(k, "unknown key")
+		errs.add(k.String(), "unknown key%s", suggest.DidYouMean(k[len(k)-1], tableKeys(k[:len(k)-1])))
 	}
 	for i, t := range raw.Transport {
 		for _, k := range t.Unknown {
-			errs.add(fmt.Sprintf("transport[%d].%s", i, toml.Key{k}), "unknown key")
+			errs.add(fmt.Sprintf("transport[%d].%s", i, toml.Key{k}), "unknown key%s", suggest.DidYouMean(k, transportKeys))
 		}
 	}
 	return raw, true
@@ -216,9 +219,9 @@ var lastKeyRE = regexp.MustCompile(`^toml: (?:line \d+ )?\(last key "((?:[^"\\]|
 // decodeProblem turns a decoder error into a Problem. Only syntax errors and
 // a section of the wrong shape (e.g. `xmpp = 5`, or [transport] where
 // [[transport]] is meant) can get here; leaf values never fail to decode.
-func decodeProblem(err error) Problem {
+func decodeProblem(err error, data []byte) Problem {
 	if pe, ok := err.(toml.ParseError); ok {
-		return Problem{Msg: fmt.Sprintf("line %d, column %d: %s", pe.Position.Line, pe.Position.Col, pe.Message)}
+		return syntaxProblem(pe, data)
 	}
 	msg := err.Error()
 	m := lastKeyRE.FindStringSubmatch(msg)
@@ -234,6 +237,24 @@ func decodeProblem(err error) Problem {
 		return Problem{Key: key, Msg: `must be a duration string such as "30s", not ` + describeMismatch(rest)}
 	}
 	return Problem{Key: key, Msg: "must be a table, not " + describeMismatch(rest)}
+}
+
+// syntaxProblem says where a syntax error is, quoting the offending line:
+//
+//	line 2: expected a newline after the value, found '5' (column 27)
+//	    address = "127.0.0.1:5347" 5347
+func syntaxProblem(pe toml.ParseError, data []byte) Problem {
+	msg := fmt.Sprintf("line %d: %s", pe.Position.Line, pe.Message)
+	if pe.Position.Col > 0 {
+		msg += fmt.Sprintf(" (column %d)", pe.Position.Col)
+	}
+	lines := strings.Split(string(data), "\n")
+	if n := pe.Position.Line; n >= 1 && n <= len(lines) {
+		if text := strings.TrimRight(lines[n-1], "\r"); strings.TrimSpace(text) != "" {
+			msg += "\n    " + strings.TrimSpace(text)
+		}
+	}
+	return Problem{Msg: msg}
 }
 
 // describeMismatch extracts the TOML type from the decoder's message, or
@@ -270,12 +291,12 @@ func describeMismatch(msg string) string {
 // case-insensitively; TOML keys are case-sensitive and all of Ferry's are
 // lower case, so any key with an upper-case letter is unknown too.
 // Keys of transport tables are checked by rawTransport itself.
-func unknownKeys(md toml.MetaData) []string {
+func unknownKeys(md toml.MetaData) []toml.Key {
 	bad := map[string]bool{}
 	for _, k := range md.Undecoded() {
 		bad[k.String()] = true
 	}
-	var out []string
+	var out []toml.Key
 	var reported []toml.Key
 	for _, k := range md.Keys() {
 		if len(k) > 0 && k[0] == "transport" {
@@ -288,9 +309,44 @@ func unknownKeys(md toml.MetaData) []string {
 			continue // inside a table already reported
 		}
 		reported = append(reported, k)
-		out = append(out, k.String())
+		out = append(out, k)
 	}
 	return out
+}
+
+// transportKeys are the keys of a [[transport]] table.
+var transportKeys = []string{"kind", "domain", "name", "secret", "secret_file", "options"}
+
+// tableKeys lists the keys the table at path knows, read from the raw
+// form's toml tags so that the list cannot drift from what is decoded.
+func tableKeys(path toml.Key) []string {
+	t := reflect.TypeOf(rawConfig{})
+	for _, name := range path {
+		f, ok := fieldByTag(t, name)
+		if !ok || f.Type.Kind() != reflect.Struct {
+			return nil
+		}
+		t = f.Type
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("toml"); tag != "" {
+			keys = append(keys, tag)
+		}
+	}
+	return keys
+}
+
+func fieldByTag(t reflect.Type, tag string) (reflect.StructField, bool) {
+	if t.Kind() != reflect.Struct {
+		return reflect.StructField{}, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("toml") == tag {
+			return t.Field(i), true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 func hasUpper(k toml.Key) bool {

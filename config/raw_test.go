@@ -13,14 +13,14 @@ func TestDecodeProblems(t *testing.T) {
 		want []Problem
 	}{
 		{
-			name: "syntax error has no key but line and column",
+			name: "syntax error has no key but the line, its column and its text",
 			doc:  "[xmpp]\naddress = \n",
-			want: []Problem{{"", "line 2, column 11: expected value"}},
+			want: []Problem{{"", "line 2: expected value but found '\\n' instead (column 11)\n    address ="}},
 		},
 		{
 			name: "unterminated string",
 			doc:  "database = \"x\n",
-			want: []Problem{{"", "line 1, column"}},
+			want: []Problem{{"", "line 1: strings cannot contain newlines (column 14)\n    database = \"x"}},
 		},
 		{
 			name: "duplicate key",

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ func build(raw *rawConfig, baseDir string, errs *Errors) Config {
 	// Transports come last in the file and in the report, but the server
 	// domain's default depends on them: check them into a separate list.
 	terrs := &Errors{}
-	c.Transports = buildTransports(terrs, raw.Transport, baseDir)
+	c.Transports = buildTransports(terrs, raw.Transport, baseDir, &c.Warnings)
 
 	buildXMPP(errs, &c.XMPP, &raw.XMPP, c.Transports, len(raw.Transport) > 0)
 	if sd := c.XMPP.ServerDomain; sd != "" {
@@ -147,7 +148,7 @@ func buildXMPP(errs *Errors, x *XMPP, r *rawXMPP, transports []Transport, haveTr
 	}
 }
 
-const maxQueueSize = 1_000_000
+const maxQueueSize = 100_000
 
 // deriveServerDomain defaults xmpp.server_domain to the parent of the first
 // transport's domain, provided every transport domain has a parent.
@@ -292,7 +293,7 @@ var kindRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // buildTransports checks each [[transport]] table. A transport whose domain
 // is invalid keeps an empty Domain so that later checks can skip it.
-func buildTransports(errs *Errors, raws []rawTransport, baseDir string) []Transport {
+func buildTransports(errs *Errors, raws []rawTransport, baseDir string, warnings *[]Problem) []Transport {
 	if len(raws) == 0 {
 		errs.add("transport", "at least one [[transport]] table is required")
 		return nil
@@ -336,7 +337,7 @@ func buildTransports(errs *Errors, raws []rawTransport, baseDir string) []Transp
 			t.Name = defaultName(t.Kind)
 		}
 
-		t.Secret = transportSecret(errs, prefix, r, baseDir)
+		t.Secret = transportSecret(errs, prefix, r, baseDir, warnings)
 
 		if m, ok := get(errs, prefix+".options", r.Options); ok && m != nil {
 			t.Options = m
@@ -349,7 +350,7 @@ func buildTransports(errs *Errors, raws []rawTransport, baseDir string) []Transp
 
 // transportSecret resolves a transport's secret from exactly one of secret
 // and secret_file.
-func transportSecret(errs *Errors, prefix string, r *rawTransport, baseDir string) string {
+func transportSecret(errs *Errors, prefix string, r *rawTransport, baseDir string, warnings *[]Problem) string {
 	switch {
 	case r.Secret.Set && r.SecretFile.Set:
 		errs.add(prefix+".secret_file", "cannot be used together with secret: set exactly one of them")
@@ -373,10 +374,24 @@ func transportSecret(errs *Errors, prefix string, r *rawTransport, baseDir strin
 		if s == "" {
 			errs.add(key, "%s is empty", p)
 		}
+		if w, bad := otherReadable(p); bad {
+			*warnings = append(*warnings, Problem{Key: key, Msg: w})
+		}
 		return s
 	}
 	errs.add(prefix+".secret", "required: set secret or secret_file (the component password configured on the XMPP server)")
 	return ""
+}
+
+// otherReadable says so when users other than the file's owner and group
+// can read a secret file: anyone on the host could then attach a component
+// in the transport's name.
+func otherReadable(path string) (string, bool) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" || fi.Mode().Perm()&0o004 == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("%s is readable by every user of this host (mode %#o); keep it to Ferry's user and group: chmod 640 %s", path, fi.Mode().Perm(), path), true
 }
 
 // acronyms are kind words that defaultName writes in capitals.

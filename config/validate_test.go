@@ -154,7 +154,7 @@ secret = "s"
 		{
 			name: "queue size zero",
 			doc:  doc("", "queue_size = 0", ""),
-			want: []Problem{{"xmpp.queue_size", "between 1 and 1000000, got 0"}},
+			want: []Problem{{"xmpp.queue_size", "between 1 and 100000, got 0"}},
 		},
 		{
 			name: "queue size too large",
@@ -362,7 +362,7 @@ ping_interval = "1m"
 ping_timeout = "5s"
 reconnect_min = "250ms"
 reconnect_max = "2m"
-queue_size = 1_000_000
+queue_size = 100_000
 [registration]
 open = false
 allowed_domains = ["example.org", "EXAMPLE.net", "example.org"]
@@ -391,7 +391,7 @@ secret = "b"
 						Address: "[::1]:5347", ServerDomain: "example.org",
 						PingInterval: time.Minute, PingTimeout: 5 * time.Second,
 						ReconnectMin: 250 * time.Millisecond, ReconnectMax: 2 * time.Minute,
-						QueueSize: 1_000_000,
+						QueueSize: 100_000,
 					},
 					Registration: Registration{Open: false, AllowedDomains: []string{"example.org", "example.net"}},
 					HTTP:         HTTP{Listen: "0.0.0.0:9090", AllowPublic: true},

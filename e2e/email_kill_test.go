@@ -48,7 +48,7 @@ domain = %q
 secret = %q
 [transport.options]
 allow_plain = true
-allow_private_hosts = true
+allowed_private_hosts = ["127.0.0.1"]
 backlog = 0
 listen = "127.0.0.1:%d"
 `, xmpp.ComponentAddr, mailDomain, secret, testenv.FreePort(t))

@@ -42,7 +42,7 @@ func startMail(t *testing.T, mutate ...func(opts map[string]any)) *mailSetup {
 		"mail.test": "dovecot", "remote.test": "dovecot", "relay.test": "smtp:[" + "127.0.0.1" + fmt.Sprintf("]:%d", relayPort)}})
 	linkAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	opts := map[string]any{
-		"allow_plain": true, "allow_private_hosts": true, "backlog": int64(1), "listen": linkAddr, "ca_file": d.CAFile,
+		"allow_plain": true, "allowed_private_hosts": []any{"127.0.0.1"}, "backlog": int64(1), "listen": linkAddr, "ca_file": d.CAFile,
 		"retry_min": "100ms", "retry_max": "500ms", "attempts": int64(3),
 		"relay": map[string]any{"domain": "relay.test", "listen": relayAddr, "smarthost": p.SMTPAddr, "smarthost_security": "plain"},
 	}
@@ -56,7 +56,7 @@ func startMail(t *testing.T, mutate ...func(opts map[string]any)) *mailSetup {
 
 func mailLogin(t *testing.T, s *mailSetup, user string) *testenv.Client {
 	t.Helper()
-	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], "mail")
+	c := s.xmpp.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], "mail")
 	waitTransport(t, c, mailDomain)
 	return c
 }

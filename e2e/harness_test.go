@@ -1,13 +1,16 @@
-// Package e2e drives Ferry end to end: a real Prosody on loopback, Ferry
-// attached as a component, and real XMPP clients logged in over c2s.
+// Package e2e drives Ferry end to end: a real XMPP server on loopback
+// (Prosody; the core and IRC flows also on ejabberd), Ferry attached as a
+// component, and real XMPP clients logged in over c2s.
 package e2e
 
 import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,25 +43,52 @@ type ferry struct {
 }
 
 type setup struct {
-	prosody *testenv.Prosody
-	ferry   *ferry
+	xmpp  testenv.XMPPServer
+	ferry *ferry
 }
+
+// passwords of the users every server is started with.
+var passwords = map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"}
 
 // start brings up Prosody with users alice, bob and admin, and Ferry with
 // the echo transport. mutate may adjust Ferry's config before it starts.
 func start(t *testing.T, mutate func(*config.Config)) *setup {
 	t.Helper()
-	testenv.Need(t, "prosody")
-	p := testenv.StartProsody(t, testenv.ProsodyOptions{
-		Components: map[string]string{transportDomain: secret, "broken.localhost": "right-secret", "irc.localhost": secret, "sms.localhost": secret, "mail.localhost": secret},
-		Users:      map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"},
-	})
+	return startOn(t, "prosody", serverOptions{}, mutate)
+}
+
+// serverOptions are what a test asks of the XMPP server beyond the users
+// and the components every setup has.
+type serverOptions struct {
+	// privileged: the transports get XEP-0356 roster and message permissions.
+	privileged bool
+}
+
+// components every setup's server knows, with their secrets.
+var components = map[string]string{transportDomain: secret, "broken.localhost": "right-secret", "irc.localhost": secret, "sms.localhost": secret, "mail.localhost": secret}
+
+// forEachServer runs a test's flows against each XMPP server Ferry
+// supports (Prosody and ejabberd), as subtests named after the server.
+func forEachServer(t *testing.T, flow func(t *testing.T, server string)) {
+	for _, server := range testenv.XMPPServers {
+		t.Run(server, func(t *testing.T) { flow(t, server) })
+	}
+}
+
+// startOn is start on the named XMPP server.
+func startOn(t *testing.T, server string, so serverOptions, mutate func(*config.Config)) *setup {
+	t.Helper()
+	o := testenv.ServerOptions{Components: components, Users: passwords}
+	if so.privileged {
+		o.Privileged = slices.Sorted(maps.Keys(components))
+	}
+	p := testenv.StartServer(t, server, o)
 	cfg := config.Defaults()
 	dir := t.TempDir()
 	cfg.Database = filepath.Join(dir, "ferry.db")
 	cfg.SecretsKeyFile = filepath.Join(dir, "ferry.key")
 	cfg.Admins = []string{"admin@localhost"}
-	cfg.XMPP.Address = p.ComponentAddr
+	cfg.XMPP.Address = p.ComponentAddress()
 	cfg.XMPP.ServerDomain = "localhost"
 	cfg.XMPP.PingInterval = 2 * time.Second
 	cfg.XMPP.PingTimeout = time.Second
@@ -69,7 +99,7 @@ func start(t *testing.T, mutate func(*config.Config)) *setup {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s := &setup{prosody: p}
+	s := &setup{xmpp: p}
 	s.ferry = runFerry(t, cfg)
 	return s
 }
@@ -117,7 +147,7 @@ func (f *ferry) stop(t *testing.T) {
 // the component link is known to be up (a protocol round trip, no sleep).
 func (s *setup) login(t *testing.T, user, resource string) *testenv.Client {
 	t.Helper()
-	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"}[user], resource)
+	c := s.xmpp.Login(t, user, passwords[user], resource)
 	waitLinkUp(t, c)
 	return c
 }

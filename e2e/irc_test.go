@@ -12,7 +12,7 @@ import (
 
 const ircDomain = "irc.localhost"
 
-// ircSetup is Prosody + ngircd + Ferry with an IRC transport that knows
+// ircSetup is an XMPP server (Prosody unless chosen) + ngircd + Ferry with an IRC transport that knows
 // the ngircd as "irc.test" (plain TCP on loopback).
 type ircSetup struct {
 	*setup
@@ -21,12 +21,18 @@ type ircSetup struct {
 
 func startIRC(t *testing.T, ngircd testenv.NgircdOptions) *ircSetup {
 	t.Helper()
+	return startIRCOn(t, "prosody", ngircd)
+}
+
+// startIRCOn is startIRC on the named XMPP server.
+func startIRCOn(t *testing.T, server string, ngircd testenv.NgircdOptions) *ircSetup {
+	t.Helper()
 	testenv.NeedNgircd(t)
 	if ngircd.Name == "" {
 		ngircd.Name = "irc.test"
 	}
 	srv := testenv.StartNgircd(t, ngircd)
-	s := start(t, func(c *config.Config) {
+	s := startOn(t, server, serverOptions{}, func(c *config.Config) {
 		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
 			Options: map[string]any{
 				"network": []map[string]any{{"name": "irc.test", "address": srv.Addr, "tls": false}},
@@ -39,7 +45,7 @@ func startIRC(t *testing.T, ngircd testenv.NgircdOptions) *ircSetup {
 
 func ircLogin(t *testing.T, s *ircSetup, user, resource string) *testenv.Client {
 	t.Helper()
-	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw", "admin": "adminpw"}[user], resource)
+	c := s.xmpp.Login(t, user, passwords[user], resource)
 	waitTransport(t, c, ircDomain)
 	return c
 }
@@ -80,8 +86,10 @@ const chanJID = "#test%irc.test@" + ircDomain
 
 func fromChan(s *testenv.Stanza) bool { return strings.HasPrefix(s.Attr["from"], chanJID) }
 
-func TestIRCChannelsAndChats(t *testing.T) {
-	s := startIRC(t, testenv.NgircdOptions{})
+func TestIRCChannelsAndChats(t *testing.T) { forEachServer(t, testIRCChannelsAndChats) }
+
+func testIRCChannelsAndChats(t *testing.T, server string) {
+	s := startIRCOn(t, server, testenv.NgircdOptions{})
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
@@ -234,7 +242,11 @@ func TestIRCServerRestartRejoins(t *testing.T) {
 // Joining without registering registers implicitly with the join nick; a
 // nick already taken on IRC comes back as a 409 conflict.
 func TestIRCImplicitRegistrationAndNickConflict(t *testing.T) {
-	s := startIRC(t, testenv.NgircdOptions{})
+	forEachServer(t, testIRCImplicitRegistrationAndNickConflict)
+}
+
+func testIRCImplicitRegistrationAndNickConflict(t *testing.T, server string) {
+	s := startIRCOn(t, server, testenv.NgircdOptions{})
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
@@ -263,7 +275,11 @@ func TestIRCImplicitRegistrationAndNickConflict(t *testing.T) {
 
 // XEP-0092 and XEP-0199 to an IRC user's JID become CTCP VERSION and PING.
 func TestIRCVersionAndPingReachTheUser(t *testing.T) {
-	s := startIRC(t, testenv.NgircdOptions{})
+	forEachServer(t, testIRCVersionAndPingReachTheUser)
+}
+
+func testIRCVersionAndPingReachTheUser(t *testing.T, server string) {
+	s := startIRCOn(t, server, testenv.NgircdOptions{})
 	c := ircLogin(t, s, "alice", "ctcp")
 	ircRegister(t, c, "alice")
 	bob := s.irc.Connect(t, "bob")
@@ -314,5 +330,36 @@ func TestIRCTLSIsVerified(t *testing.T) {
 	c.Expect(t, wait, chatFrom("bob%irc.test@"+ircDomain, "over tls"))
 
 	c.SendRaw(t, `<message to="bob%untrusted.test@`+ircDomain+`" type="chat"><body>x</body></message>`)
-	c.Expect(t, wait, chatFrom("untrusted.test@"+ircDomain, "TLS"))
+	refused := c.Expect(t, wait, chatFrom("untrusted.test@"+ircDomain, "TLS"))
+	// Said in words the user can act on, without Go's error text.
+	if !strings.Contains(refused.XML, "certificate is not valid for untrusted.test") || strings.Contains(refused.XML, "x509") {
+		t.Errorf("the refused certificate is explained as: %s", refused.XML)
+	}
+}
+
+func TestIRCChatRegistrationInOneLine(t *testing.T) {
+	forEachServer(t, testIRCChatRegistrationInOneLine)
+}
+
+// A Conversations user registers in one line; a bad nick is refused at
+// once, before anything else is asked, with what a nick may be.
+func testIRCChatRegistrationInOneLine(t *testing.T, server string) {
+	s := startIRCOn(t, server, testenv.NgircdOptions{})
+	c := ircLogin(t, s, "alice", "oneline")
+	say := func(text string) {
+		c.SendRaw(t, `<message to="`+ircDomain+`" type="chat"><body>`+text+`</body></message>`)
+	}
+	say("register 9lives irc.test")
+	refused := c.Expect(t, wait, chatFrom(ircDomain, "not a valid IRC nickname"))
+	if body, _ := refused.Find("body"); !strings.Contains(body, "Usage: register NICKNAME [DEFAULT_IRC_SERVER]") {
+		t.Errorf("refusal: %s", body)
+	}
+	say("register alice irc.test")
+	c.Expect(t, wait, chatFrom(ircDomain, "Registered with "+ircDomain))
+	c.Expect(t, wait, chatOrPresence(ircDomain, "Connected to irc.test as alice"))
+	for _, st := range c.Pending() {
+		if body, _ := st.Find("body"); strings.Contains(body, "SASL") || strings.Contains(body, "User name") {
+			t.Errorf("asked an advanced question: %s", body)
+		}
+	}
 }

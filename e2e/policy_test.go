@@ -70,7 +70,7 @@ func TestFerryRestartWithQueuedMessages(t *testing.T) {
 	c := s.login(t, "alice", "q")
 	register(t, c)
 	sess := waitSession(t, s, "alice@localhost")
-	s.prosody.Stop(t)
+	s.xmpp.Stop(t)
 	for i := 1; i <= 3; i++ {
 		m := bridges.Message{ID: fmt.Sprintf("q%d", i), Peer: "frank", Body: fmt.Sprintf("queued %d", i)}
 		if err := sess.Inject(context.Background(), m); err != nil {
@@ -78,10 +78,10 @@ func TestFerryRestartWithQueuedMessages(t *testing.T) {
 		}
 	}
 	s.ferry.stop(t)
-	s.prosody.Start(t)
+	s.xmpp.Start(t)
 	s.ferry = runFerry(t, s.ferry.cfg)
 
-	c2 := s.prosody.Login(t, "alice", "alicepw", "q2")
+	c2 := s.xmpp.Login(t, "alice", "alicepw", "q2")
 	for i := 1; i <= 3; i++ {
 		c2.Expect(t, 2*wait, chatFrom("frank@echo.localhost", fmt.Sprintf("queued %d", i)))
 	}
@@ -123,7 +123,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 
-	s.prosody.Stop(t)
+	s.xmpp.Stop(t)
 	deadline := time.Now().Add(wait)
 	for getJSON(t, base+"/healthz", &health) != http.StatusServiceUnavailable {
 		if time.Now().After(deadline) {

@@ -17,8 +17,10 @@ const (
 	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
 )
 
-func TestDiscovery(t *testing.T) {
-	s := start(t, nil)
+func TestDiscovery(t *testing.T) { forEachServer(t, testDiscovery) }
+
+func testDiscovery(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "disco")
 
 	info := node(t, c.IQ(t, wait, `<iq type="get" to="echo.localhost"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`))
@@ -60,8 +62,10 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
-func TestRegisterWithDataForm(t *testing.T) {
-	s := start(t, nil)
+func TestRegisterWithDataForm(t *testing.T) { forEachServer(t, testRegisterWithDataForm) }
+
+func testRegisterWithDataForm(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "reg")
 
 	form := node(t, c.IQ(t, wait, `<iq type="get" to="echo.localhost"><query xmlns="jabber:iq:register"/></iq>`))
@@ -124,7 +128,11 @@ func TestRegisterWithDataForm(t *testing.T) {
 }
 
 func TestRegisterLegacyFieldsErrorsChangeAndRemove(t *testing.T) {
-	s := start(t, nil)
+	forEachServer(t, testRegisterLegacyFieldsErrorsChangeAndRemove)
+}
+
+func testRegisterLegacyFieldsErrorsChangeAndRemove(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "bob", "reg")
 
 	wrong := node(t, c.IQ(t, wait, `<iq type="set" to="echo.localhost"><query xmlns="jabber:iq:register"><username>bob</username><password>wrong</password></query></iq>`))
@@ -188,7 +196,11 @@ func TestRegistrationPolicy(t *testing.T) {
 }
 
 func TestSubscriptionHandshakeAndUnsubscribe(t *testing.T) {
-	s := start(t, nil)
+	forEachServer(t, testSubscriptionHandshakeAndUnsubscribe)
+}
+
+func testSubscriptionHandshakeAndUnsubscribe(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "sub")
 	// Fetching the roster makes this resource "interested": it gets pushes.
 	if r := c.IQ(t, wait, `<iq type="get"><query xmlns="jabber:iq:roster"/></iq>`); r.Attr["type"] != "result" {

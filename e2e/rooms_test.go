@@ -40,8 +40,10 @@ func statusCodes(n *xmlnode.Node) map[string]bool {
 	return codes
 }
 
-func TestRooms(t *testing.T) {
-	s := start(t, nil)
+func TestRooms(t *testing.T) { forEachServer(t, testRooms) }
+
+func testRooms(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c1 := s.login(t, "alice", "one")
 	register(t, c1)
 	sess := waitSession(t, s, "alice@localhost")

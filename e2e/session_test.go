@@ -33,8 +33,10 @@ func waitSessionWith(t *testing.T, s *setup, jid string, ok func(map[string]stri
 	}
 }
 
-func TestAdhocCommands(t *testing.T) {
-	s := start(t, nil)
+func TestAdhocCommands(t *testing.T) { forEachServer(t, testAdhocCommands) }
+
+func testAdhocCommands(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "adhoc")
 	items := node(t, c.IQ(t, wait, `<iq type="get" to="echo.localhost"><query xmlns="http://jabber.org/protocol/disco#items" node="http://jabber.org/protocol/commands"/></iq>`))
 	if !strings.Contains(items.String(), `node="jabber:iq:register"`) || strings.Contains(items.String(), "list-users") {
@@ -91,18 +93,22 @@ func TestAdhocCommands(t *testing.T) {
 	c.Expect(t, wait, from("presence", transportDomain, "unavailable"))
 }
 
-func TestChatCommands(t *testing.T) {
-	s := start(t, nil)
+func TestChatCommands(t *testing.T) { forEachServer(t, testChatCommands) }
+
+func testChatCommands(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "chat")
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>help</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "register"))
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>register</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Username"))
+	// A bad answer is refused when it is given, and asked again.
+	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>alice chat</body></message>`)
+	c.Expect(t, wait, chatFrom(transportDomain, "may not contain spaces"))
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>alice-chat</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Password"))
+	// The optional advanced question (the nickname) is not asked.
 	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>chat-pw</body></message>`)
-	c.Expect(t, wait, chatFrom(transportDomain, "Nickname"))
-	c.SendRaw(t, `<message to="echo.localhost" type="chat"><body>-</body></message>`)
 	c.Expect(t, wait, chatFrom(transportDomain, "Registered with"))
 	sess := waitSession(t, s, "alice@localhost")
 	if sess.Account.Values["username"] != "alice-chat" || sess.Account.Values["password"] != "chat-pw" {
@@ -124,8 +130,10 @@ func TestChatCommands(t *testing.T) {
 	c.Expect(t, wait, chatFrom(transportDomain, "deleted"))
 }
 
-func TestMessagesBothWays(t *testing.T) {
-	s := start(t, nil)
+func TestMessagesBothWays(t *testing.T) { forEachServer(t, testMessagesBothWays) }
+
+func testMessagesBothWays(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "msg")
 	unreg := node(t, c.IQ(t, wait, `<iq type="get" to="bob@echo.localhost"><query xmlns="urn:example:x"/></iq>`))
 	if errorCondition(unreg) != "service-unavailable" {
@@ -174,14 +182,14 @@ func TestProsodyRestartLosesNothing(t *testing.T) {
 	register(t, c)
 	sess := waitSession(t, s, "alice@localhost")
 
-	s.prosody.Stop(t)
+	s.xmpp.Stop(t)
 	// Handed over while the server is down: stored, not lost.
 	if err := sess.Inject(context.Background(), bridges.Message{ID: "down-1", Peer: "dave", Body: "sent while the server was down"}); err != nil {
 		t.Fatalf("inject while down: %v", err)
 	}
-	s.prosody.Start(t)
+	s.xmpp.Start(t)
 
-	c2 := s.prosody.Login(t, "alice", "alicepw", "after")
+	c2 := s.xmpp.Login(t, "alice", "alicepw", "after")
 	c2.Expect(t, 2*wait, chatFrom("dave@echo.localhost", "sent while the server was down"))
 	waitLinkUp(t, c2)
 	// The session resumed: messages flow again without restarting Ferry.
@@ -211,8 +219,10 @@ func TestWrongSecretDoesNotTakeOthersDown(t *testing.T) {
 	}
 }
 
-func TestShutdownSaysGoodbye(t *testing.T) {
-	s := start(t, nil)
+func TestShutdownSaysGoodbye(t *testing.T) { forEachServer(t, testShutdownSaysGoodbye) }
+
+func testShutdownSaysGoodbye(t *testing.T, server string) {
+	s := startOn(t, server, serverOptions{}, nil)
 	c := s.login(t, "alice", "bye")
 	register(t, c)
 	sess := waitSession(t, s, "alice@localhost")

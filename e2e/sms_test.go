@@ -50,7 +50,7 @@ func startSMS(t *testing.T, mutate func(opts map[string]any)) *smsSetup {
 
 func smsLogin(t *testing.T, s *smsSetup, user, resource string) *testenv.Client {
 	t.Helper()
-	c := s.prosody.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], resource)
+	c := s.xmpp.Login(t, user, map[string]string{"alice": "alicepw", "bob": "bobpw"}[user], resource)
 	waitTransport(t, c, smsDomain)
 	return c
 }
@@ -120,7 +120,7 @@ func TestSMSThroughKannel(t *testing.T) {
 	c.Expect(t, wait, chatFrom(phoneJID, longIn))
 	// A text for a number nobody registered is kept, not lost or misdelivered.
 	s.kannel.SendFromPhone(t, phoneNum, "+12015550100", "for nobody")
-	sealer, err := registry.LoadOrCreateKey(s.ferry.cfg.SecretsKeyFile)
+	sealer, err := registry.LoadOrCreateKey(context.Background(), s.ferry.cfg.SecretsKeyFile, s.ferry.cfg.Database)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestSMSLimitsAndOptOut(t *testing.T) {
 			t.Errorf("over the limit: %s", r)
 		}
 	}
-	a := s.prosody.Login(t, "admin", "adminpw", "lim")
+	a := s.xmpp.Login(t, "admin", "adminpw", "lim")
 	show := node(t, a.IQ(t, wait, `<iq type="set" to="`+smsDomain+`"><command xmlns="http://jabber.org/protocol/commands" node="show-user" action="execute"/></iq>`))
 	sid := show.Child("http://jabber.org/protocol/commands", "command").Attr("sessionid")
 	res := node(t, a.IQ(t, wait, `<iq type="set" to="`+smsDomain+`"><command xmlns="http://jabber.org/protocol/commands" node="show-user" sessionid="`+sid+`"><x xmlns="jabber:x:data" type="submit"><field var="jid"><value>alice@localhost</value></field></x></command></iq>`))

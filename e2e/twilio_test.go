@@ -67,7 +67,7 @@ func TestSMSThroughTwilioCompatibleAPI(t *testing.T) {
 			"twilio": map[string]any{"base_url": srv.URL, "account_sid": "ACtest", "auth_token": "token"},
 		}}}
 	})
-	c := s.prosody.Login(t, "alice", "alicepw", "tw")
+	c := s.xmpp.Login(t, "alice", "alicepw", "tw")
 	waitTransport(t, c, smsDomain)
 	// An empty number takes one from the operator's pool.
 	if r := c.IQ(t, wait, `<iq type="set" to="`+smsDomain+`"><query xmlns="jabber:iq:register"><phone/></query></iq>`); r.Attr["type"] != "result" {

@@ -38,6 +38,9 @@ func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
 	if err != nil {
 		return err
 	}
+	// Secrets that could not be unsealed are kept as stored unless new
+	// ones replace them: restoring the right key brings them back.
+	keepSecrets := a.SealErr != nil && len(a.Secrets) == 0
 	now := s.now()
 	created := a.CreatedAt
 	if created.IsZero() {
@@ -51,11 +54,11 @@ func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
 INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (transport, jid) DO UPDATE SET
 	fields = excluded.fields,
-	secrets = excluded.secrets,
+	secrets = CASE WHEN ? THEN accounts.secrets ELSE excluded.secrets END,
 	settings = excluded.settings,
 	updated_at = excluded.updated_at,
 	binding = excluded.binding`,
-			a.Transport, a.JID, fields, secrets, settings, dbTime(created), dbTime(now), nullString(a.Binding))
+			a.Transport, a.JID, fields, secrets, settings, dbTime(created), dbTime(now), nullString(a.Binding), keepSecrets)
 		if err != nil {
 			// The key is upserted, so a unique violation here can only come
 			// from another unique binding on accounts, held by another row.
@@ -143,7 +146,9 @@ func (s *SQLite) scanAccount(sc scanner) (Account, error) {
 		return Account{}, fmt.Errorf("registry: settings of %s on %s: %w", a.JID, a.Transport, err)
 	}
 	if a.Secrets, err = s.openSecrets(a.Transport, a.JID, secrets); err != nil {
-		return Account{}, err
+		// One account's unreadable secrets fail that account alone: it is
+		// returned without them, and whoever opens it says why.
+		a.Secrets, a.SealErr = map[string]string{}, err
 	}
 	a.CreatedAt, a.UpdatedAt = goTime(created), goTime(modified)
 	a.Binding = binding.String

@@ -182,8 +182,9 @@ func TestSecretsBoundToRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := s.GetAccount(ctx, "t", "mallory@x"); err == nil {
-		t.Fatalf("copied secrets opened: %v", a.Secrets)
+	a, err := s.GetAccount(ctx, "t", "mallory@x")
+	if err != nil || !errors.Is(a.SealErr, ErrUnsealable) || len(a.Secrets) != 0 {
+		t.Fatalf("copied secrets: %+v, %v; want none and ErrUnsealable", a.Secrets, err)
 	}
 }
 

@@ -144,7 +144,7 @@ func TestUpgradeFromV1(t *testing.T) {
 			if want := time.Date(2023, 3, 4, 5, 6, 7, 0, time.UTC); !a.CreatedAt.Equal(want) {
 				t.Fatalf("CreatedAt = %v, want %v", a.CreatedAt, want)
 			}
-			q, err := s.Pending(ctx, "irc.example.org", 0)
+			q, err := s.PendingAfter(ctx, "irc.example.org", 0, 0)
 			if err != nil || len(q) != 1 || string(q[0].Stanza) != "<message id='q'/>" {
 				t.Fatalf("outbox after upgrade: %+v, %v", q, err)
 			}
@@ -399,7 +399,7 @@ func TestUpgradeFromV2(t *testing.T) {
 			if list, err := s.ListAccounts(ctx, "sms.example.org"); err != nil || len(list) != 2 {
 				t.Fatalf("ListAccounts after upgrade = %+v, %v", list, err)
 			}
-			q, err := s.Pending(ctx, "sms.example.org", 0)
+			q, err := s.PendingAfter(ctx, "sms.example.org", 0, 0)
 			if err != nil || len(q) != 1 || string(q[0].Stanza) != "<message id='v2'/>" || !q[0].CreatedAt.Equal(v2Created) {
 				t.Fatalf("outbox after upgrade: %+v, %v", q, err)
 			}

@@ -7,84 +7,97 @@ import (
 	"fmt"
 )
 
-// Enqueue implements Store.
-func (s *SQLite) Enqueue(ctx context.Context, transport string, stanza []byte) (int64, error) {
+// Outbox statements, prepared once on the writer connection: the
+// component commits stanzas in groups, many times a second.
+const (
+	sqlInsertOutbox = "INSERT INTO outbox (transport, stanza, created_at) VALUES (?, ?, ?)"
+	// A legacy id seen before inserts nothing (a replay); another unique
+	// clash (the XMPP id) is an error.
+	sqlInsertMapping = `INSERT INTO message_ids (transport, jid, legacy_id, xmpp_id, peer, created_at)
+VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (transport, jid, legacy_id) DO NOTHING`
+)
+
+// EnqueueBatch implements Store.
+func (s *SQLite) EnqueueBatch(ctx context.Context, transport string, entries []OutboxEntry) ([]OutboxResult, error) {
 	if transport == "" {
-		return 0, errors.New("registry: enqueue needs a transport")
+		return nil, errors.New("registry: enqueue needs a transport")
 	}
-	if len(stanza) == 0 {
-		return 0, errors.New("registry: enqueue of an empty stanza")
-	}
-	var id int64
+	results := make([]OutboxResult, len(entries))
+	now := dbTime(s.now())
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx,
-			"INSERT INTO outbox (transport, stanza, created_at) VALUES (?, ?, ?)",
-			transport, stanza, dbTime(s.now()))
-		if err != nil {
-			return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
-		}
-		id, err = res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
+		// The statements of a batch are short; a context that cannot be
+		// cancelled spares the driver a watcher goroutine per statement
+		// (ctx still bounds the wait for the transaction).
+		ctx := context.WithoutCancel(ctx)
+		insOutbox := tx.StmtContext(ctx, s.stmts.insertOutbox)
+		insMapping := tx.StmtContext(ctx, s.stmts.insertMapping)
+		for i, e := range entries {
+			if err := validEntry(e); err != nil {
+				results[i].Err = err
+				continue
+			}
+			if m := e.Mapping; m != nil {
+				dup, err := insertMapping(ctx, insMapping, m, now)
+				if err != nil || dup {
+					results[i] = OutboxResult{Dup: dup, Err: err}
+					continue
+				}
+			}
+			res, err := insOutbox.ExecContext(ctx, transport, e.Stanza, now)
+			if err != nil {
+				return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
+			}
+			if results[i].ID, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
+			}
 		}
 		return nil
 	})
-	return id, err
-}
-
-// EnqueueMessage implements Store.
-func (s *SQLite) EnqueueMessage(ctx context.Context, transport string, stanza []byte, m MessageID) (id int64, dup bool, err error) {
-	if transport == "" || len(stanza) == 0 {
-		return 0, false, errors.New("registry: enqueue needs a transport and a stanza")
-	}
-	if m.LegacyID == "" || m.XMPPID == "" {
-		return 0, false, errors.New("registry: message id mapping needs a legacy id and an XMPP id")
-	}
-	now := s.now()
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM message_ids WHERE transport = ? AND jid = ? AND legacy_id = ?",
-			m.Transport, m.JID, m.LegacyID).Scan(&n); err != nil {
-			return fmt.Errorf("registry: enqueue message: %w", err)
-		}
-		if n > 0 {
-			dup = true
-			return nil
-		}
-		_, err := tx.ExecContext(ctx,
-			"INSERT INTO message_ids (transport, jid, legacy_id, xmpp_id, peer, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-			m.Transport, m.JID, m.LegacyID, m.XMPPID, m.Peer, dbTime(now))
-		switch {
-		case isForeignKeyViolation(err):
-			return fmt.Errorf("%w: no account %s on %s", ErrNotFound, m.JID, m.Transport)
-		case isUniqueViolation(err):
-			return fmt.Errorf("%w: XMPP id %q of %s is mapped to another legacy message", ErrConflict, m.XMPPID, m.JID)
-		case err != nil:
-			return fmt.Errorf("registry: enqueue message: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO outbox (transport, stanza, created_at) VALUES (?, ?, ?)",
-			transport, stanza, dbTime(now))
-		if err != nil {
-			return fmt.Errorf("registry: enqueue on %s: %w", transport, err)
-		}
-		id, err = res.LastInsertId()
-		return err
-	})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
-	return id, dup, nil
+	return results, nil
 }
 
-// Pending implements Store. Ids grow with every Enqueue (AUTOINCREMENT), so
-// id order is FIFO order.
-func (s *SQLite) Pending(ctx context.Context, transport string, limit int) ([]Outbound, error) {
+func validEntry(e OutboxEntry) error {
+	if len(e.Stanza) == 0 {
+		return errors.New("registry: enqueue of an empty stanza")
+	}
+	if m := e.Mapping; m != nil && (m.LegacyID == "" || m.XMPPID == "") {
+		return errors.New("registry: message id mapping needs a legacy id and an XMPP id")
+	}
+	return nil
+}
+
+// insertMapping stores m; dup is true when its legacy id was mapped
+// before. A failed statement leaves the transaction usable (SQLite rolls
+// back the statement only), so one bad entry does not sink the batch.
+func insertMapping(ctx context.Context, stmt *sql.Stmt, m *MessageID, now int64) (dup bool, err error) {
+	res, err := stmt.ExecContext(ctx, m.Transport, m.JID, m.LegacyID, m.XMPPID, m.Peer, now)
+	switch {
+	case isForeignKeyViolation(err):
+		return false, fmt.Errorf("%w: no account %s on %s", ErrNotFound, m.JID, m.Transport)
+	case isUniqueViolation(err):
+		return false, fmt.Errorf("%w: XMPP id %q of %s is mapped to another legacy message", ErrConflict, m.XMPPID, m.JID)
+	case err != nil:
+		return false, fmt.Errorf("registry: enqueue message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("registry: enqueue message: %w", err)
+	}
+	return n == 0, nil
+}
+
+// PendingAfter implements Store. Ids grow with every insert
+// (AUTOINCREMENT), so id order is FIFO order.
+func (s *SQLite) PendingAfter(ctx context.Context, transport string, after int64, limit int) ([]Outbound, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
 	rows, err := s.r.QueryContext(ctx,
-		"SELECT id, transport, stanza, created_at FROM outbox WHERE transport = ? ORDER BY id LIMIT ?",
-		transport, limit)
+		"SELECT id, transport, stanza, created_at FROM outbox WHERE transport = ? AND id > ? ORDER BY id LIMIT ?",
+		transport, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("registry: outbox of %s: %w", transport, err)
 	}
@@ -107,16 +120,19 @@ func (s *SQLite) Pending(ctx context.Context, transport string, limit int) ([]Ou
 	return out, nil
 }
 
-// Ack implements Store. Deleting a missing id succeeds: after a crash
-// between send and Ack the stanza is resent and acked again, and that must
-// not stop the flush.
-func (s *SQLite) Ack(ctx context.Context, id int64) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM outbox WHERE id = ?", id); err != nil {
-			return fmt.Errorf("registry: ack %d: %w", id, err)
+// AckThrough implements Store.
+func (s *SQLite) AckThrough(ctx context.Context, transport string, id int64) (int, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		ctx := context.WithoutCancel(ctx)
+		res, err := tx.StmtContext(ctx, s.stmts.ackThrough).ExecContext(ctx, transport, id)
+		if err != nil {
+			return fmt.Errorf("registry: ack %s through %d: %w", transport, id, err)
 		}
-		return nil
+		n, err = res.RowsAffected()
+		return err
 	})
+	return int(n), err
 }
 
 // PendingCount implements Store.
@@ -127,4 +143,37 @@ func (s *SQLite) PendingCount(ctx context.Context, transport string) (int, error
 		return 0, fmt.Errorf("registry: outbox size of %s: %w", transport, err)
 	}
 	return n, nil
+}
+
+// statements are the writer's prepared statements.
+type statements struct {
+	insertOutbox, insertMapping, ackThrough *sql.Stmt
+}
+
+func prepare(ctx context.Context, w *sql.DB) (statements, error) {
+	var st statements
+	var err error
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.insertOutbox, sqlInsertOutbox},
+		{&st.insertMapping, sqlInsertMapping},
+		{&st.ackThrough, "DELETE FROM outbox WHERE transport = ? AND id <= ?"},
+	} {
+		if *p.dst, err = w.PrepareContext(ctx, p.sql); err != nil {
+			return st, fmt.Errorf("registry: prepare %q: %w", p.sql, err)
+		}
+	}
+	return st, nil
+}
+
+func (st statements) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 )
 
@@ -19,7 +21,10 @@ const KeySize = 32
 // an older one wrote, instead of guessing from lengths.
 const sealV1 byte = 1
 
-var errUnsealable = errors.New("registry: sealed value is corrupt, was sealed for another row, or the key is wrong")
+// ErrUnsealable reports a sealed value that the key cannot open: it is
+// damaged, was sealed for another row, or the key is not the one it was
+// sealed with.
+var ErrUnsealable = errors.New("registry: sealed value is corrupt, was sealed for another row, or the key is wrong")
 
 // Sealer seals secrets with AES-256-GCM. The key lives in a file, never in
 // the database, so a leaked database file alone does not reveal passwords.
@@ -61,17 +66,17 @@ func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 // or a different key yields an error, never garbage plaintext.
 func (s *Sealer) Open(ciphertext, aad []byte) ([]byte, error) {
 	if len(ciphertext) == 0 {
-		return nil, errUnsealable
+		return nil, ErrUnsealable
 	}
 	if v := ciphertext[0]; v != sealV1 {
-		return nil, fmt.Errorf("registry: sealed value has unknown format version %d", v)
+		return nil, fmt.Errorf("%w: unknown format version %d", ErrUnsealable, v)
 	}
 	if len(ciphertext)-1 < s.aead.Overhead() {
-		return nil, errUnsealable
+		return nil, ErrUnsealable
 	}
 	pt, err := s.aead.Open(nil, nil, ciphertext[1:], additional(sealV1, aad))
 	if err != nil {
-		return nil, errUnsealable
+		return nil, ErrUnsealable
 	}
 	return pt, nil
 }
@@ -85,19 +90,66 @@ func additional(version byte, aad []byte) []byte {
 }
 
 // LoadOrCreateKey reads the sealing key at path, or creates it with 32
-// random bytes and mode 0600 if it does not exist. The directory must
-// already exist: creating it here could put the key somewhere the operator
-// did not intend. An existing key file that is the wrong length or that
-// grants any permission to group or others is refused.
-func LoadOrCreateKey(path string) (*Sealer, error) {
-	key, err := createKey(path)
-	if errors.Is(err, os.ErrExist) {
-		key, err = readKey(path)
+// random bytes and mode 0600 if it does not exist — but only while the
+// database at dbPath holds no sealed secrets: a missing key with sealed
+// secrets is an error that says how to fix it (ErrKeyMissing), never a
+// new key that would silently lock every user out. The directory must
+// already exist: creating it here could put the key somewhere the
+// operator did not intend. An existing key file that is the wrong length
+// or that grants any permission to group or others is refused.
+func LoadOrCreateKey(ctx context.Context, path, dbPath string) (*Sealer, error) {
+	key, err := readKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		sealed, cerr := countSealed(ctx, dbPath)
+		if cerr != nil {
+			return nil, cerr
+		}
+		if sealed > 0 {
+			return nil, missingKey(path, dbPath, sealed)
+		}
+		key, err = createKey(path)
+		if errors.Is(err, os.ErrExist) {
+			key, err = readKey(path) // another ferry made it just now
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	return NewSealer(key)
+}
+
+// missingKey says what to do about a missing key with sealed secrets.
+func missingKey(path, dbPath string, sealed int) error {
+	return fmt.Errorf("%w: %s does not exist, but the database %s holds the secrets of %d account(s) sealed with it. "+
+		"Restore the key file from your backup (mode 0600). If it is lost for good, run `ferry forget-secrets` "+
+		"to delete the stored secrets; those users then enter their passwords again", ErrKeyMissing, path, dbPath, sealed)
+}
+
+// ErrKeyMissing reports a missing key file while sealed secrets exist.
+var ErrKeyMissing = errors.New("registry: the secrets key file is missing")
+
+// CheckKey applies LoadOrCreateKey's checks without creating anything, for
+// check-config: an existing key must be a private regular file of
+// KeySize bytes; a missing one is fine (run creates it) provided its
+// directory exists and the database at dbPath holds no secrets sealed
+// with the missing key.
+func CheckKey(ctx context.Context, path, dbPath string) error {
+	_, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("registry: key file %s does not exist and cannot be created: no directory %s", path, dir)
+		}
+		if sealed, err := countSealed(ctx, dbPath); err != nil || sealed > 0 {
+			if err != nil {
+				return err
+			}
+			return missingKey(path, dbPath, sealed)
+		}
+		return nil
+	}
+	_, err = readKey(path)
+	return err
 }
 
 // createKey uses O_EXCL so two ferry processes starting together cannot

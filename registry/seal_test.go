@@ -103,7 +103,7 @@ func TestNewSealerKeyLength(t *testing.T) {
 
 func TestLoadOrCreateKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ferry.key")
-	s1, err := LoadOrCreateKey(path)
+	s1, err := LoadOrCreateKey(t.Context(), path, filepath.Join(filepath.Dir(path), "ferry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestLoadOrCreateKey(t *testing.T) {
 	}
 	// A second load must return the same key, or secrets sealed before a
 	// restart would not open after it.
-	s2, err := LoadOrCreateKey(path)
+	s2, err := LoadOrCreateKey(t.Context(), path, filepath.Join(filepath.Dir(path), "ferry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestLoadOrCreateKeyRejects(t *testing.T) {
 			if err := os.Chmod(path, tt.mode); err != nil { // umask may have cleared bits
 				t.Fatal(err)
 			}
-			_, err := LoadOrCreateKey(path)
+			_, err := LoadOrCreateKey(t.Context(), path, filepath.Join(filepath.Dir(path), "ferry.db"))
 			if err == nil {
 				t.Fatal("LoadOrCreateKey accepted the file")
 			}
@@ -172,13 +172,101 @@ func TestLoadOrCreateKeyRejects(t *testing.T) {
 
 func TestLoadOrCreateKeyMissingDir(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing", "ferry.key")
-	_, err := LoadOrCreateKey(path)
+	_, err := LoadOrCreateKey(t.Context(), path, filepath.Join(filepath.Dir(path), "ferry.db"))
 	if err == nil {
 		t.Fatal("LoadOrCreateKey created a directory or succeeded without one")
 	}
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
 		t.Errorf("error = %v, want a not-exist error naming %s", err, path)
 	}
+}
+
+// A missing key while the database holds sealed secrets is an error that
+// says how to fix it, never a new key; forgetting the secrets keeps the
+// accounts and lets a new key be made.
+func TestMissingKeyWithSealedSecrets(t *testing.T) {
+	s, dbPath := openTestStore(t)
+	dir := filepath.Dir(dbPath)
+	putAccount(t, s, "irc", "alice@x") // no secrets: a new key may be made
+	keyPath := filepath.Join(dir, "ferry.key")
+	if _, err := LoadOrCreateKey(t.Context(), keyPath, dbPath); err != nil {
+		t.Fatalf("no secrets stored, yet: %v", err)
+	}
+	a := Account{Transport: "irc", JID: "bob@x", Secrets: map[string]string{"password": "pw"}}
+	if err := s.PutAccount(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadOrCreateKey(t.Context(), keyPath, dbPath)
+	if !errors.Is(err, ErrKeyMissing) || !strings.Contains(err.Error(), "forget-secrets") || !strings.Contains(err.Error(), keyPath) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, statErr := os.Stat(keyPath); !errors.Is(statErr, os.ErrNotExist) {
+		t.Fatal("a new key was made over sealed secrets")
+	}
+	if n, err := ForgetSecrets(t.Context(), dbPath); err != nil || n != 1 {
+		t.Fatalf("ForgetSecrets = %d, %v", n, err)
+	}
+	if _, err := LoadOrCreateKey(t.Context(), keyPath, dbPath); err != nil {
+		t.Fatalf("after forgetting: %v", err)
+	}
+	got, err := s.GetAccount(t.Context(), "irc", "bob@x")
+	if err != nil || len(got.Secrets) != 0 || got.SealErr != nil {
+		t.Fatalf("account after forgetting: %+v %v", got, err)
+	}
+}
+
+// One account whose secrets do not open fails alone: it is listed without
+// them and says why; the others read normally; saving it without new
+// secrets keeps the blob for when the right key comes back.
+func TestUnsealableAccountFailsAlone(t *testing.T) {
+	s, path := openTestStore(t)
+	ctx := t.Context()
+	for _, j := range []string{"alice@x", "bob@x"} {
+		if err := s.PutAccount(ctx, Account{Transport: "irc", JID: j, Secrets: map[string]string{"password": j}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, err := Open(ctx, path, mustSealer(t, testKey(9)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	// bob re-registers under the other key: alice's secrets stay sealed
+	// with the first one.
+	if err := other.PutAccount(ctx, Account{Transport: "irc", JID: "bob@x", Secrets: map[string]string{"password": "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := other.ListAccounts(ctx, "irc")
+	if err != nil || len(accts) != 2 {
+		t.Fatalf("list: %v %v", accts, err)
+	}
+	if !errors.Is(accts[0].SealErr, ErrUnsealable) || len(accts[0].Secrets) != 0 {
+		t.Fatalf("alice: %+v", accts[0])
+	}
+	if accts[1].SealErr != nil || accts[1].Secrets["password"] != "new" {
+		t.Fatalf("bob: %+v", accts[1])
+	}
+	alice := accts[0]
+	alice.Settings = map[string]string{"stay_connected": "true"}
+	if err := other.PutAccount(ctx, alice); err != nil {
+		t.Fatal(err)
+	}
+	back, err := s.GetAccount(ctx, "irc", "alice@x")
+	if err != nil || back.Secrets["password"] != "alice@x" || back.Settings["stay_connected"] != "true" {
+		t.Fatalf("with the right key again: %+v %v", back, err)
+	}
+}
+
+func mustSealer(t *testing.T, key []byte) *Sealer {
+	t.Helper()
+	s, err := NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // FuzzOpen checks that arbitrary bytes never make Open panic and never
@@ -208,4 +296,46 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("Open accepted a forged value: %x -> %q", ct, pt)
 		}
 	})
+}
+
+// check-config refuses exactly what run refuses, and creates nothing.
+func TestCheckKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, size int, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, make([]byte, size), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path string
+		wantErr    string
+	}{
+		{"missing, directory exists", filepath.Join(dir, "new.key"), ""},
+		{"missing directory", filepath.Join(dir, "nope", "ferry.key"), "no directory"},
+		{"good key", write("good.key", KeySize, 0o600), ""},
+		{"world-readable", write("open.key", KeySize, 0o644), "must not be accessible to group or others"},
+		{"wrong size", write("short.key", 16, 0o600), "is not a 32-byte key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckKey(t.Context(), tc.path, filepath.Join(dir, "ferry.db"))
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("CheckKey = %v, want %q", err, tc.wantErr)
+			}
+			// The same file is refused by run's LoadOrCreateKey.
+			if tc.wantErr != "" {
+				if _, err := LoadOrCreateKey(t.Context(), tc.path, filepath.Join(dir, "ferry.db")); err == nil {
+					t.Error("LoadOrCreateKey accepted what CheckKey refused")
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("CheckKey created the key")
+	}
 }

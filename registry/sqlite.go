@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,8 +33,10 @@ type SQLite struct {
 	// WAL lets readers run alongside the writer, so reads get their own
 	// pool and never wait behind a write.
 	r      *sql.DB
+	stmts  statements // prepared on w
 	sealer *Sealer
 	now    func() time.Time // replaceable so tests can control timestamps
+	path   string           // the database file, beside which Ping probes the disk
 }
 
 var _ Store = (*SQLite)(nil)
@@ -65,7 +68,14 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	return &SQLite{w: w, r: r, sealer: sealer, now: time.Now}, nil
+	stmts, err := prepare(ctx, w)
+	if err != nil {
+		stmts.close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	return &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}, nil
 }
 
 func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
@@ -89,7 +99,7 @@ func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
 // Close closes the reader before the writer so the writer is the last
 // connection: SQLite then checkpoints the WAL into the main file.
 func (s *SQLite) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.stmts.close(), s.r.Close(), s.w.Close())
 }
 
 // SchemaVersion reports the database's PRAGMA user_version.
@@ -98,6 +108,9 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func openWriter(path string) (*sql.DB, error) {
+	if err := makePrivate(path); err != nil {
+		return nil, err
+	}
 	db, err := openDB(path, url.Values{"_txlock": {"immediate"}})
 	if err != nil {
 		return nil, err
@@ -201,8 +214,45 @@ func isForeignKeyViolation(err error) bool {
 	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// Ping implements Store.
-func (s *SQLite) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+// countSealed counts the accounts whose secrets are sealed in the
+// database at path, without a key; a database that does not exist yet
+// (or has no accounts table) holds none.
+func countSealed(ctx context.Context, path string) (int, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	db, err := openDB(path, url.Values{"mode": {"ro"}})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'accounts'").Scan(&tables); err != nil {
+		return 0, fmt.Errorf("registry: reading %s: %w", path, err)
+	}
+	if tables == 0 {
+		return 0, nil
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM accounts WHERE secrets IS NOT NULL").Scan(&n); err != nil {
+		return 0, fmt.Errorf("registry: reading %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// ForgetSecrets deletes every stored secret (for a lost key file): the
+// accounts stay, and their users are asked for their passwords again. It
+// returns how many accounts had secrets.
+func ForgetSecrets(ctx context.Context, path string) (int, error) {
+	db, err := openWriter(path)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	res, err := db.ExecContext(ctx, "UPDATE accounts SET secrets = NULL WHERE secrets IS NOT NULL")
+	if err != nil {
+		return 0, fmt.Errorf("registry: forgetting secrets in %s: %w", path, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -35,6 +35,11 @@ type Account struct {
 	Binding   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// SealErr is set when the stored secrets cannot be unsealed (the key
+	// changed, or the blob is damaged): Secrets is then empty, and
+	// PutAccount keeps the stored blob unless new secrets are given. It
+	// matches ErrUnsealable.
+	SealErr error
 }
 
 // Outbound is a stanza that carries user content, queued while the XMPP
@@ -44,6 +49,21 @@ type Outbound struct {
 	Transport string
 	Stanza    []byte // serialized XML stanza
 	CreatedAt time.Time
+}
+
+// OutboxEntry is one stanza to store; Mapping, when set, is the legacy
+// message it carries (its Transport and JID name the owning account).
+type OutboxEntry struct {
+	Stanza  []byte
+	Mapping *MessageID
+}
+
+// OutboxResult is what became of one OutboxEntry: stored under ID, a Dup
+// of a legacy message stored before, or refused with Err.
+type OutboxResult struct {
+	ID  int64
+	Dup bool
+	Err error
 }
 
 // MessageID ties a legacy network's message id to the XMPP stanza id ferry
@@ -100,19 +120,22 @@ type Store interface {
 	ListAccounts(ctx context.Context, transport string) ([]Account, error)
 	CountAccounts(ctx context.Context, transport string) (int, error)
 
-	// Enqueue appends a stanza to the transport's outbox and returns its id.
-	Enqueue(ctx context.Context, transport string, stanza []byte) (int64, error)
-	// EnqueueMessage is Enqueue for an inbound legacy message: the stanza
-	// and its id mapping m are stored in one transaction, so a crash leaves
-	// both or neither. If m's legacy id is already mapped, nothing is
-	// stored and dup is true: the message was delivered before.
-	EnqueueMessage(ctx context.Context, transport string, stanza []byte, m MessageID) (id int64, dup bool, err error)
-	// Pending returns up to limit queued stanzas, oldest first; limit <= 0
-	// means all of them.
-	Pending(ctx context.Context, transport string, limit int) ([]Outbound, error)
-	// Ack removes a delivered stanza. Acking an id that is already gone is
-	// not an error, so a retried delivery loop cannot wedge on it.
-	Ack(ctx context.Context, id int64) error
+	// EnqueueBatch stores stanzas in the transport's outbox in one
+	// transaction (one fsync for the group) and returns what became of
+	// each, in order. An entry with a Mapping stores its legacy id with it,
+	// both or neither; if that legacy id is already mapped, nothing is
+	// stored and the result says Dup (the message was delivered before).
+	// A bad entry (no account for its mapping: ErrNotFound; its XMPP id
+	// mapped to another legacy id: ErrConflict) fails alone, in its
+	// result; the error return means nothing was stored.
+	EnqueueBatch(ctx context.Context, transport string, entries []OutboxEntry) ([]OutboxResult, error)
+	// PendingAfter returns up to limit queued stanzas with ids above
+	// after, oldest first; limit <= 0 means all of them.
+	PendingAfter(ctx context.Context, transport string, after int64, limit int) ([]Outbound, error)
+	// AckThrough removes the transport's stanzas with ids up to id, once
+	// the server has confirmed it processed them, and says how many.
+	// Acking again is harmless.
+	AckThrough(ctx context.Context, transport string, id int64) (int, error)
 	PendingCount(ctx context.Context, transport string) (int, error)
 
 	// PutMessageID upserts on (transport, jid, legacy_id). It returns
@@ -162,7 +185,9 @@ type Store interface {
 	// newest first; limit <= 0 means all of them.
 	ListDeadLetters(ctx context.Context, transport string, limit int) ([]DeadLetter, error)
 
-	// Ping checks that the database answers (for /healthz).
+	// Ping checks that the database answers and can store what Ferry
+	// accepts (for /healthz): a full disk or a database that refuses
+	// writes makes it fail.
 	Ping(ctx context.Context) error
 
 	Close() error

@@ -63,6 +63,64 @@ case "$dir" in
 	with_mail=""
 	;;
 esac
+# Every port the demo will use, as "VARIABLE:port", checked before anything
+# starts: a port someone else holds would leave a demo server unbound and
+# point Ferry or the client at the other program (a system Prosody on 5222,
+# say) while the demo claims its own is there.
+demo_ports=(
+	"FERRY_DEMO_C2S_PORT:$c2s_port"
+	"FERRY_DEMO_COMPONENT_PORT:$comp_port"
+	"FERRY_DEMO_HTTP_PORT:$http_port"
+	"FERRY_DEMO_IRC_PORT:$irc_port"
+	"FERRY_DEMO_KANNEL_BASE:$kannel_admin_port"
+	"FERRY_DEMO_KANNEL_BASE:$kannel_smsbox_port"
+	"FERRY_DEMO_KANNEL_BASE:$kannel_smsc_port"
+	"FERRY_DEMO_KANNEL_BASE:$kannel_sendsms_port"
+	"FERRY_DEMO_SMS_HOOK_PORT:$sms_hook_port"
+)
+if [ -n "$with_mail" ]; then
+	demo_ports+=(
+		"FERRY_DEMO_IMAP_PORT:$imap_port"
+		"FERRY_DEMO_SMTP_PORT:$smtp_port"
+		"FERRY_DEMO_SUBMISSION_PORT:$submission_port"
+		"FERRY_DEMO_MAIL_RELAY_PORT:$mail_relay_port"
+		"FERRY_DEMO_MAIL_LINK_PORT:$mail_link_port"
+	)
+fi
+# in_use: something accepts connections on 127.0.0.1:PORT (a server bound
+# to every interface included).
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+check_ports() {
+	local entry var port seen="" hint
+	for entry in "${demo_ports[@]}"; do
+		var=${entry%%:*} port=${entry#*:}
+		hint="set $var to a free port"
+		[ "$var" = FERRY_DEMO_KANNEL_BASE ] && hint="set FERRY_DEMO_KANNEL_BASE so that BASE, BASE+1, BASE+2 and BASE+13 are free ports"
+		case "$port" in
+		'' | *[!0-9]*)
+			echo "$var=$port is not a port number"
+			return 1
+			;;
+		esac
+		if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+			echo "$var=$port is not a port number (1 to 65535)"
+			return 1
+		fi
+		case " $seen " in
+		*" $port "*)
+			echo "port $port is given to two of the demo's servers; $hint"
+			return 1
+			;;
+		esac
+		seen="$seen $port"
+		if in_use "$port"; then
+			echo "127.0.0.1:$port is already in use by another program; $hint"
+			return 1
+		fi
+	done
+}
+check_ports || exit 1
+
 newsecret() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 secret=$(newsecret)
 irc_secret=$(newsecret)
@@ -212,7 +270,7 @@ name = "Mail (demo)"
 # The demo's mail servers are on loopback and speak no TLS.
 [transport.options]
 allow_plain = true
-allow_private_hosts = true
+allowed_private_hosts = ["127.0.0.1"]
 listen = "127.0.0.1:$mail_link_port"
 [transport.options.relay]
 domain = "$relay_domain"
@@ -566,12 +624,6 @@ if [ -z "$ready" ]; then
 	exit 1
 fi
 
-# A port that already accepts belongs to someone else (a system ngIRCd?):
-# the demo's own server could not bind it, and Ferry would talk to the wrong one.
-if (exec 3<>"/dev/tcp/127.0.0.1/$irc_port") 2>/dev/null; then
-	echo "127.0.0.1:$irc_port is already in use; set FERRY_DEMO_IRC_PORT to a free port"
-	exit 1
-fi
 : >"$dir/ngircd/ngircd.log"
 setsid "${ngircd_cmd[@]}" >>"$dir/ngircd/ngircd.log" 2>&1 &
 ngircd_pid=$!
@@ -590,19 +642,6 @@ if [ -z "$ready" ]; then
 	exit 1
 fi
 
-# Kannel's ports, and the one Ferry serves Kannel's callbacks on, must be
-# free: bearerbox would log "Address already in use" and Kannel would talk
-# to someone else's server.
-for p in "$kannel_admin_port" "$kannel_smsbox_port" "$kannel_smsc_port" "$kannel_sendsms_port" "$sms_hook_port"; do
-	if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		if [ "$p" = "$sms_hook_port" ]; then
-			echo "127.0.0.1:$p is already in use; set FERRY_DEMO_SMS_HOOK_PORT to a free port"
-		else
-			echo "127.0.0.1:$p is already in use; set FERRY_DEMO_KANNEL_BASE so that BASE, BASE+1, BASE+2 and BASE+13 are free ports"
-		fi
-		exit 1
-	fi
-done
 exec 7<>"$phone_in"
 : >"$dir/kannel/bearerbox.log"
 : >"$dir/kannel/smsbox.log"
@@ -669,13 +708,6 @@ greets() { # port pattern
 		timeout 2 head -n1 <&3 | grep -q "$2") 2>/dev/null
 }
 if [ -n "$with_mail" ]; then
-	# Their ports, and Ferry's for mail, must be free, as Kannel's.
-	for p in "IMAP:$imap_port" "SMTP:$smtp_port" "SUBMISSION:$submission_port" "MAIL_RELAY:$mail_relay_port" "MAIL_LINK:$mail_link_port"; do
-		if (exec 3<>"/dev/tcp/127.0.0.1/${p#*:}") 2>/dev/null; then
-			echo "127.0.0.1:${p#*:} is already in use; set FERRY_DEMO_${p%%:*}_PORT to a free port"
-			exit 1
-		fi
-	done
 	: >>"$dir/dovecot/dovecot.log"
 	# -F: the master process stays in the foreground, so the script
 	# knows it; Dovecot's processes run in demo/dovecot.

@@ -12,11 +12,18 @@ set -euo pipefail
 # Servers the end-to-end tests start (internal/testenv). One word each.
 DEFAULT_PACKAGES=(
 	prosody
+	# mod_privilege (XEP-0356) for Prosody.
+	prosody-modules
+	# The core and IRC flows run against ejabberd too (Erlang comes with it).
+	ejabberd
 	ngircd
 	kannel
 	kannel-extras
 	dovecot-imapd
 	postfix
+	# systemd-analyze and systemd-sysusers check the packaged unit
+	# (scripts/check-packaging.sh).
+	systemd
 )
 
 # A release of honnef.co/go/tools that builds with the Go in go.mod.

@@ -20,5 +20,7 @@ staticcheck ./...
 echo "== static build"
 CGO_ENABLED=0 go build -o /dev/null ./cmd/ferry
 go build -tags demo -o /dev/null ./cmd/ferry
+echo "== packaging (unit, .deb, container recipe)"
+./scripts/check-packaging.sh
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...

@@ -10,13 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
 	"github.com/ferry-xmpp/ferry/bridges/email/submit"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
 )
 
 // Registration field names (also the storage keys).
@@ -39,8 +39,8 @@ type account struct {
 	Email, Name        string
 	Username, Password string
 	IMAP, SMTP         endpoint
-	tls                *tls.Config // the operator's extra roots (ca_file), or nil
-	dialer             *net.Dialer // refuses private addresses unless allowed
+	tls                *tls.Config      // the operator's extra roots (ca_file), or nil
+	hosts              *netguard.Policy // what the servers may resolve to
 }
 
 type endpoint struct {
@@ -53,12 +53,12 @@ func (e endpoint) addr() string { return net.JoinHostPort(e.Host, strconv.Itoa(e
 
 func (a account) imapServer() imapwatch.Server {
 	return imapwatch.Server{Addr: a.IMAP.addr(), Security: imapwatch.Security(a.IMAP.Security),
-		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.dialer}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.hosts.Dialer(a.IMAP.Host)}
 }
 
 func (a account) smtpServer() submit.Server {
 	return submit.Server{Addr: a.SMTP.addr(), Security: submit.Security(a.SMTP.Security),
-		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.dialer}
+		Username: a.Username, Password: a.Password, TLSConfig: a.tls, Dialer: a.hosts.Dialer(a.SMTP.Host)}
 }
 
 func (b *Bridge) securityOptions() []bridges.Option {
@@ -80,19 +80,53 @@ func (b *Bridge) fields() []bridges.Field {
 		email,
 		{Var: fieldPassword, Label: "Password (or app password)", Type: bridges.TextPrivate, Required: b.opts.Relay == nil, Legacy: "password"},
 		{Var: fieldName, Label: "Your name on mail you send", Type: bridges.TextSingle, Legacy: "name"},
-		{Var: fieldUsername, Label: "Login name", Type: bridges.TextSingle, Legacy: "username", Desc: "Empty: your email address."},
-		{Var: fieldIMAPHost, Label: "IMAP server", Type: bridges.TextSingle, Desc: "Empty: imap.DOMAIN of your address."},
-		{Var: fieldIMAPPort, Label: "IMAP port", Type: bridges.TextSingle, Desc: "Empty: 993 with TLS, 143 with STARTTLS or none."},
-		{Var: fieldIMAPSecurity, Label: "IMAP security", Type: bridges.ListSingle, Options: sec, Default: "tls"},
-		{Var: fieldSMTPHost, Label: "SMTP submission server", Type: bridges.TextSingle, Desc: "Empty: smtp.DOMAIN of your address."},
-		{Var: fieldSMTPPort, Label: "SMTP port", Type: bridges.TextSingle, Desc: "Empty: 465 with TLS, 587 with STARTTLS or none."},
-		{Var: fieldSMTPSecurity, Label: "SMTP security", Type: bridges.ListSingle, Options: sec, Default: "starttls"},
+		{Var: fieldUsername, Label: "Login name", Type: bridges.TextSingle, Legacy: "username", Desc: "Empty: your email address.", Advanced: true},
+		{Var: fieldIMAPHost, Label: "IMAP server", Type: bridges.TextSingle, Desc: "Empty: imap.DOMAIN of your address.", Advanced: true},
+		{Var: fieldIMAPPort, Label: "IMAP port", Type: bridges.TextSingle, Desc: "Empty: 993 with TLS, 143 with STARTTLS or none.", Advanced: true},
+		{Var: fieldIMAPSecurity, Label: "IMAP security", Type: bridges.ListSingle, Options: sec, Default: "tls", Advanced: true},
+		{Var: fieldSMTPHost, Label: "SMTP submission server", Type: bridges.TextSingle, Desc: "Empty: smtp.DOMAIN of your address.", Advanced: true},
+		{Var: fieldSMTPPort, Label: "SMTP port", Type: bridges.TextSingle, Desc: "Empty: 465 with TLS, 587 with STARTTLS or none.", Advanced: true},
+		{Var: fieldSMTPSecurity, Label: "SMTP security", Type: bridges.ListSingle, Options: sec, Default: "starttls", Advanced: true},
 	}
+}
+
+// CheckField checks one answer of the chat registration as it is given:
+// the address, a server name, a port.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	switch field {
+	case fieldEmail:
+		if value == "" {
+			if b.opts.Relay == nil {
+				return "", bridges.Errorf(bridges.NotAcceptable, "your email address is required")
+			}
+			return "", nil
+		}
+		addr, err := normaliseAddress(value)
+		if err != nil {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q: %v", value, err)
+		}
+		return addr, nil
+	case fieldIMAPHost, fieldSMTPHost:
+		host := strings.ToLower(strings.TrimSuffix(value, "."))
+		if host != "" && !validHost(host) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a host name", value)
+		}
+		return host, nil
+	case fieldIMAPPort, fieldSMTPPort:
+		if p, err := strconv.Atoi(value); value != "" && (err != nil || p < 1 || p > 65535) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a port number (1 to 65535)", value)
+		}
+	case fieldName:
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return "", bridges.Errorf(bridges.NotAcceptable, "your name must be one line")
+		}
+	}
+	return value, nil
 }
 
 // accountFrom parses stored values.
 func (b *Bridge) accountFrom(v map[string]string) (account, error) {
-	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword], tls: b.tls, dialer: b.dialer}
+	a := account{Email: v[fieldEmail], Name: v[fieldName], Username: v[fieldUsername], Password: v[fieldPassword], tls: b.tls, hosts: b.opts.Hosts}
 	if a.Email == "" {
 		return a, nil
 	}
@@ -129,7 +163,7 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	}
 	addr, err := normaliseAddress(v[fieldEmail])
 	if err != nil {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not an email address: %v", v[fieldEmail], err)
+		return nil, bridges.Errorf(bridges.NotAcceptable, "%q: %v", v[fieldEmail], err)
 	}
 	v[fieldEmail] = addr
 	if v[fieldPassword] == "" {
@@ -148,6 +182,9 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	a, err := b.accountFrom(v)
 	if err != nil {
 		return nil, internal("could not read the registration", err)
+	}
+	if d := b.logins.Take(b.loginKeys(r.JID, a)...); d != nil {
+		return nil, b.tooManyLogins(d, r.JID)
 	}
 	if err := b.checkLogins(ctx, a); err != nil {
 		return nil, err
@@ -212,10 +249,13 @@ func (b *Bridge) completeEndpoint(v map[string]string, name, hostKey, portKey, s
 func (b *Bridge) checkLogins(ctx context.Context, a account) error {
 	ctx, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
-	for _, h := range []string{a.IMAP.Host, a.SMTP.Host} {
-		if err := b.checkHost(ctx, h); err != nil {
-			return err
-		}
+	// A refused host is answered at once, in the words of an unreachable
+	// one; the dialer refuses it again on every connection.
+	if err := b.opts.Hosts.CheckHost(ctx, net.DefaultResolver, a.IMAP.Host); err != nil {
+		return unreachable("IMAP", a.IMAP, err)
+	}
+	if err := b.opts.Hosts.CheckHost(ctx, net.DefaultResolver, a.SMTP.Host); err != nil {
+		return unreachable("SMTP", a.SMTP, err)
 	}
 	var wg sync.WaitGroup
 	var imapErr, smtpErr error
@@ -233,6 +273,9 @@ func loginError(name string, e endpoint, err error) error {
 	if err == nil {
 		return nil
 	}
+	if isUnreachable(err) {
+		return unreachable(name, e, err)
+	}
 	var ie *imapwatch.Error
 	var se *submit.Error
 	text, auth := err.Error(), false
@@ -247,49 +290,6 @@ func loginError(name string, e endpoint, err error) error {
 		cond = bridges.NotAuthorized
 	}
 	return &bridges.Error{Condition: cond, Text: fmt.Sprintf("%s server %s: %s", name, e.addr(), text), Cause: err}
-}
-
-// checkHost refuses user-supplied servers on loopback or private networks
-// unless the operator allows them: otherwise any user could make the
-// gateway connect to services only it can reach. This gives a clear
-// answer at registration; publicOnly enforces it on every connection.
-func (b *Bridge) checkHost(ctx context.Context, host string) error {
-	if b.opts.AllowPrivateHosts {
-		return nil
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return bridges.Errorf(bridges.RemoteServerNotFnd, "cannot find the server %s: %v", host, err)
-	}
-	for _, ip := range ips {
-		if !isPublic(ip) {
-			return bridges.Errorf(bridges.NotAllowed, "the server %s is on a private network (%s), which this gateway does not connect to", host, ip.Unmap())
-		}
-	}
-	return nil
-}
-
-func isPublic(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsValid() && !(ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast())
-}
-
-// publicOnly is a net.Dialer Control func: it vets the address actually
-// dialled, after name resolution, so a name that resolves to a private
-// address later (DNS rebinding) is refused too.
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !isPublic(ip) {
-		return fmt.Errorf("%s is a private address, which this gateway does not connect to", ip.Unmap())
-	}
-	return nil
 }
 
 // validHost accepts an IP address or a DNS name of letters, digits,

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -25,8 +28,12 @@ type Bridge struct {
 	domain string
 	opts   Options
 	store  registry.Store
-	tls    *tls.Config // trusts the system's roots and ca_file's; nil: the system's
-	dialer *net.Dialer // for users' servers: public addresses only, unless allowed
+	log    *slog.Logger
+	sup    *supervise.Supervisor
+	// Bound by Listen, served by Run.
+	links, relayLn net.Listener
+	tls            *tls.Config        // trusts the system's roots and ca_file's; nil: the system's
+	logins         *ratelimit.Limiter // registration logins, per user and per server
 
 	mu    sync.Mutex
 	byJID map[string]*session
@@ -37,16 +44,14 @@ type Bridge struct {
 }
 
 // Factory builds the bridge from [transport.options].
-func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Bridge, error) {
 	opts, err := parseOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{},
+	b := &Bridge{domain: domain, opts: opts, store: deps.Store, log: deps.LoggerOr(), sup: deps.Supervisor,
+		byJID: map[string]*session{}, logins: ratelimit.New(ratelimit.Real),
 		wakeOut: make(chan struct{}, 1), wakeRelay: make(chan struct{}, 1)}
-	if !opts.AllowPrivateHosts {
-		b.dialer = &net.Dialer{Control: publicOnly}
-	}
 	if opts.CAFile != "" {
 		if b.tls, err = loadRoots(opts.CAFile); err != nil {
 			return nil, fmt.Errorf("ca_file: %w", err)
@@ -54,10 +59,6 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	}
 	return b, nil
 }
-
-// UseStore receives Ferry's store: queued mail, IMAP progress, threads,
-// relay addresses and relay mail live there.
-func (b *Bridge) UseStore(s registry.Store) { b.store = s }
 
 // BindingField makes a mailbox belong to one XMPP account only.
 func (b *Bridge) BindingField() string { return fieldEmail }
@@ -80,6 +81,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// Mail arrives whenever; the watcher must be there to take it.
 		StayConnected: true,
 		Receipts:      true,
+		QuickFields:   []string{fieldEmail},
 	}
 }
 

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
 	"github.com/ferry-xmpp/ferry/bridges/email/submit"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -136,12 +138,11 @@ func testBridge(t *testing.T, raw map[string]any, jids ...string) *Bridge {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	br, err := Factory("mail.gw", raw)
+	br, err := Factory("mail.gw", raw, bridges.Deps{Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := br.(*Bridge)
-	b.UseStore(store)
 	for _, j := range jids {
 		if err := store.PutAccount(ctx, registry.Account{Transport: "mail.gw", JID: j, Fields: map[string]string{}}); err != nil {
 			t.Fatal(err)
@@ -308,7 +309,7 @@ func TestCAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{filepath.Join(dir, "missing.pem"), junk} {
-		if _, err := Factory("mail.gw", map[string]any{"ca_file": f}); err == nil || !strings.Contains(err.Error(), "ca_file") {
+		if _, err := Factory("mail.gw", map[string]any{"ca_file": f}, bridges.Deps{}); err == nil || !strings.Contains(err.Error(), "ca_file") {
 			t.Errorf("ca_file %s: %v", f, err)
 		}
 	}
@@ -317,7 +318,7 @@ func TestCAFile(t *testing.T) {
 	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	br, err := Factory("mail.gw", map[string]any{"ca_file": good})
+	br, err := Factory("mail.gw", map[string]any{"ca_file": good}, bridges.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,9 +332,11 @@ func TestCAFile(t *testing.T) {
 	}
 }
 
-// Users cannot make the gateway connect inward: refused at registration,
-// and by the dialer on every connection (a name may resolve elsewhere
-// later).
+// Users cannot make the gateway connect inward: every special-purpose
+// address is refused at registration and by the dialer on every
+// connection (a name may resolve elsewhere later), with the same text as
+// a server that does not answer; the operator may allow hosts by name,
+// address or prefix.
 func TestPrivateHostsRefused(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -341,37 +344,73 @@ func TestPrivateHostsRefused(t *testing.T) {
 	}
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	br, err := Factory("mail.gw", map[string]any{"allow_plain": true})
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	_, closedPort, _ := net.SplitHostPort(closed.Addr().String())
+	closed.Close()
+	register := func(b *Bridge, host, port string) error {
+		_, err := b.Validate(context.Background(), bridges.Registration{JID: "a@x.org", Values: map[string]string{
+			fieldEmail: "a@example.org", fieldPassword: "pw", fieldIMAPHost: host, fieldIMAPPort: port,
+			fieldIMAPSecurity: "plain", fieldSMTPHost: host, fieldSMTPPort: port, fieldSMTPSecurity: "plain"}})
+		return err
+	}
+	uniform := func(host, port string) string {
+		return "IMAP server " + net.JoinHostPort(host, port) + " cannot be reached from this gateway (check its name, port and security)"
+	}
+	unlimited := map[string]any{"every": "0s"}
+	br, err := Factory("mail.gw", map[string]any{"allow_plain": true, "login_limit_user": unlimited, "login_limit_server": unlimited}, bridges.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := br.(*Bridge)
-	values := map[string]string{fieldEmail: "a@example.org", fieldPassword: "pw", fieldIMAPHost: "127.0.0.1", fieldIMAPPort: port,
-		fieldIMAPSecurity: "plain", fieldSMTPHost: "127.0.0.1", fieldSMTPPort: port, fieldSMTPSecurity: "plain"}
-	_, err = b.Validate(context.Background(), bridges.Registration{JID: "a@x.org", Values: values})
-	if !isCond(err, bridges.NotAllowed) || !strings.Contains(err.Error(), "private network") {
-		t.Errorf("registration naming 127.0.0.1: %v", err)
+	for _, host := range []string{"127.0.0.1", "localhost", "10.0.0.1", "100.100.100.200", "169.254.169.254", "198.18.0.1",
+		"192.0.0.8", "240.0.0.1", "0.0.0.0", "::1", "::127.0.0.1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1", "fec0::1",
+		"fd00::1", "no-such-host.invalid"} {
+		err := register(b, host, "993")
+		var be *bridges.Error
+		if !errors.As(err, &be) || be.Condition != bridges.RemoteServerNotFnd || be.Text != uniform(host, "993") {
+			t.Errorf("registration naming %s: %v", host, err)
+		}
 	}
-	a, err := b.accountFrom(values)
+	// The dialer refuses too: a name that resolved publicly at
+	// registration cannot be pointed inward afterwards.
+	a, err := b.accountFrom(map[string]string{fieldEmail: "a@example.org", fieldPassword: "pw", fieldIMAPHost: "mail.example.org", fieldIMAPPort: port,
+		fieldIMAPSecurity: "plain", fieldSMTPHost: "mail.example.org", fieldSMTPPort: port, fieldSMTPSecurity: "plain"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	imapSrv, smtpSrv := a.imapServer(), a.smtpServer()
+	imapSrv.Addr, smtpSrv.Addr = ln.Addr().String(), ln.Addr().String()
 	ctx := context.Background()
-	if err := imapwatch.Check(ctx, a.imapServer()); err == nil || !strings.Contains(err.Error(), "private address") {
-		t.Errorf("IMAP dial to 127.0.0.1: %v", err)
+	var refused *netguard.Refused
+	if err := imapwatch.Check(ctx, imapSrv); !errors.As(err, &refused) || errorText(err) != "the server "+unreachableText {
+		t.Errorf("IMAP dial to 127.0.0.1: %v (%q)", err, errorText(err))
 	}
-	if err := submit.Check(ctx, a.smtpServer()); err == nil || !strings.Contains(err.Error(), "private address") {
-		t.Errorf("SMTP dial to 127.0.0.1: %v", err)
+	if err := submit.Check(ctx, smtpSrv); !errors.As(err, &refused) || errorText(err) != "the server "+unreachableText {
+		t.Errorf("SMTP dial to 127.0.0.1: %v (%q)", err, errorText(err))
 	}
-	// Allowed by the operator: the dialer lets it through.
-	br, _ = Factory("mail.gw", map[string]any{"allow_plain": true, "allow_private_hosts": true})
-	if a, _ := br.(*Bridge).accountFrom(values); a.dialer != nil {
-		t.Error("allow_private_hosts still vets addresses")
-	}
-	for addr, public := range map[string]bool{"8.8.8.8:1": true, "[2001:4860::1]:1": true, "10.1.2.3:1": false, "[::1]:1": false,
-		"169.254.1.1:1": false, "[::ffff:127.0.0.1]:1": false, "0.0.0.0:1": false} {
-		if err := publicOnly("tcp", addr, nil); (err == nil) != public {
-			t.Errorf("publicOnly(%s) = %v", addr, err)
+
+	// Allowed by the operator, by address, prefix or name: the
+	// registration gets through to the login (nothing answers as a mail
+	// server there: an unreachable error, not a refusal).
+	for _, allowed := range []string{"127.0.0.1", "127.0.0.0/8", "localhost"} {
+		br, err := Factory("mail.gw", map[string]any{"allow_plain": true, "allowed_private_hosts": []any{allowed}}, bridges.Deps{})
+		if err != nil {
+			t.Fatal(err)
 		}
+		host := "127.0.0.1"
+		if allowed == "localhost" {
+			host = "localhost"
+		}
+		err = register(br.(*Bridge), host, closedPort)
+		var be *bridges.Error
+		if !errors.As(err, &be) || errors.As(err, &refused) || !strings.Contains(err.Error(), "connection refused") {
+			t.Errorf("allowed %s: %v", allowed, err)
+		} else if be.Text != uniform(host, closedPort) {
+			t.Errorf("allowed %s: the user reads %q", allowed, be.Text)
+		}
+	}
+	if _, err := Factory("mail.gw", map[string]any{"allowed_private_hosts": []any{"10.0.0.0/33"}}, bridges.Deps{}); err == nil ||
+		!strings.Contains(err.Error(), "allowed_private_hosts") {
+		t.Errorf("bad allowed_private_hosts: %v", err)
 	}
 }

@@ -48,6 +48,9 @@ func (s *session) deliverMail(ctx context.Context, raw []byte, truncated bool, o
 			return err
 		}
 	}
+	if s.sentByUser(pm) {
+		return s.sentElsewhere(ctx, pm, truncated, o)
+	}
 	peer, err := mailaddr.LocalPart(pm.From)
 	if err != nil {
 		peer, _ = mailaddr.LocalPart(invalidSender)
@@ -55,6 +58,11 @@ func (s *session) deliverMail(ctx context.Context, raw []byte, truncated bool, o
 	thread, err := s.inboundThread(ctx, peer, pm, o.Via)
 	if err != nil {
 		return internal("could not store the conversation", err)
+	}
+	if o.Via != "" {
+		if err := s.noteCorrespondent(ctx, o.Via, pm); err != nil {
+			return internal("could not store who wrote to your relay address", err)
+		}
 	}
 	body, err := s.chatBody(ctx, pm, truncated, o)
 	if err != nil {

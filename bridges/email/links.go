@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -100,7 +99,7 @@ func (b *Bridge) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, err := b.fetchOrigin(ctx, t)
 	if err != nil {
-		slog.Warn("attachment link: mail not available", "transport", b.domain, "user", t.JID, "error", err)
+		b.log.Warn("attachment link: mail not available", "user", t.JID, "error", err)
 		http.Error(w, "The mail is no longer available: "+errorText(err), http.StatusGone)
 		return
 	}

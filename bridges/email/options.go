@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Options are the operator's settings for an email transport.
@@ -14,10 +16,17 @@ type Options struct {
 	// AllowPlain lets users choose unencrypted IMAP and SMTP (a server on
 	// the same host, a test set-up). Off, only TLS and STARTTLS are offered.
 	AllowPlain bool
-	// AllowPrivateHosts lets users point Ferry at loopback and private
-	// addresses. Off, a registration naming such a host is refused, so the
-	// gateway cannot be used to probe the operator's own network.
+	// AllowPrivateHosts lets users point Ferry at any address, loopback and
+	// private ones included. Off, only public addresses and
+	// AllowedPrivateHosts are reached, so the gateway cannot be used to
+	// probe the operator's own network.
 	AllowPrivateHosts bool
+	// AllowedPrivateHosts are host names, addresses and CIDR prefixes users
+	// may name although they are not public (the operator's own mail
+	// server); see netguard.NewPolicy.
+	AllowedPrivateHosts []string
+	// Hosts is the policy both make: what users' servers may be.
+	Hosts *netguard.Policy
 	// CAFile is a PEM bundle trusted besides the system's roots, for mail
 	// servers with certificates of a private CA.
 	CAFile          string
@@ -32,6 +41,12 @@ type Options struct {
 	RetryMax        time.Duration
 	Attempts        int
 	Relay           *RelayOptions // nil: no relay domain
+	// LoginPerUser and LoginPerServer bound the logins a registration
+	// makes (to check the password), per user and per mail server, so the
+	// gateway cannot be used to guess passwords or to get its address
+	// blocked by a provider.
+	LoginPerUser   ratelimit.Limit
+	LoginPerServer ratelimit.Limit
 }
 
 // RelayOptions configure the mail-to-chat relay domain.
@@ -45,18 +60,34 @@ type RelayOptions struct {
 	SmarthostSecurity string
 	SmarthostUser     string
 	SmarthostPassword string
+	// SendToAnyone lets mail leave through relay addresses to any address.
+	// Off (the default), a relay address answers only addresses that have
+	// written to it, so the smarthost and the relay domain's name cannot be
+	// used to mail strangers.
+	SendToAnyone bool
 }
 
 func defaultOptions() Options {
 	return Options{Backlog: 10, MaxBacklog: 200, PollInterval: 2 * time.Minute, MaxMailSize: 25 << 20,
 		Listen: "127.0.0.1:8089", PerHour: 60, PerDay: 500,
-		RetryMin: 10 * time.Second, RetryMax: 15 * time.Minute, Attempts: 12}
+		RetryMin: 10 * time.Second, RetryMax: 15 * time.Minute, Attempts: 12,
+		LoginPerUser:   ratelimit.Limit{Burst: 3, Every: 20 * time.Second},
+		LoginPerServer: ratelimit.Limit{Burst: 10, Every: 6 * time.Second}}
 }
 
 func defaultRelay() *RelayOptions {
 	return &RelayOptions{Listen: "127.0.0.1:2525", MaxSize: 10 << 20, PerAddressPerHour: 60, MaxAddresses: 20,
 		SmarthostSecurity: "starttls"}
 }
+
+// optionKeys and relayKeys are the keys parseOptions and parseRelay know,
+// for "did you mean" hints (a test keeps them in step).
+var (
+	optionKeys = []string{"allow_plain", "allow_private_hosts", "ca_file", "backlog", "max_backlog", "poll_interval",
+		"max_mail_size", "listen", "public_url", "per_hour", "per_day", "attempts", "retry_min", "retry_max", "relay"}
+	relayKeys = []string{"domain", "listen", "max_size", "per_address_per_hour", "max_addresses", "smarthost",
+		"smarthost_security", "smarthost_username", "smarthost_password", "smarthost_password_file"}
+)
 
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
@@ -68,6 +99,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Bool(key, v, &o.AllowPlain)
 		case "allow_private_hosts":
 			p.Bool(key, v, &o.AllowPrivateHosts)
+		case "allowed_private_hosts":
+			p.Strings(key, v, &o.AllowedPrivateHosts)
 		case "ca_file":
 			p.String(key, v, &o.CAFile)
 		case "backlog":
@@ -92,6 +125,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Duration(key, v, "30s", &o.RetryMin)
 		case "retry_max":
 			p.Duration(key, v, "30s", &o.RetryMax)
+		case "login_limit_user":
+			p.Limit(key, v, &o.LoginPerUser)
+		case "login_limit_server":
+			p.Limit(key, v, &o.LoginPerServer)
 		case "relay":
 			m, ok := v.(map[string]any)
 			if !ok {
@@ -100,9 +137,14 @@ func parseOptions(raw map[string]any) (Options, error) {
 			}
 			o.Relay = parseRelay(p, m)
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
+	hosts, err := netguard.NewPolicy(o.AllowPrivateHosts, o.AllowedPrivateHosts)
+	if err != nil {
+		p.Bad("allowed_private_hosts", "%v", err)
+	}
+	o.Hosts = hosts
 	p.Listen("listen", o.Listen, o.PublicURL != "", "set public_url to the address users' clients reach")
 	if o.PublicURL == "" {
 		o.PublicURL = "http://" + o.Listen
@@ -141,6 +183,8 @@ func parseRelay(p *options.Problems, m map[string]any) *RelayOptions {
 			p.String(key, v, &r.SmarthostUser)
 		case "smarthost_password":
 			p.String(key, v, &r.SmarthostPassword)
+		case "send_to_anyone":
+			p.Bool(key, v, &r.SendToAnyone)
 		case "smarthost_password_file":
 			var name string
 			p.String(key, v, &name)
@@ -151,7 +195,7 @@ func parseRelay(p *options.Problems, m map[string]any) *RelayOptions {
 			}
 			r.SmarthostPassword = strings.TrimRight(string(b), "\r\n")
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, relayKeys)
 		}
 	}
 	if r.Domain == "" || strings.ContainsAny(r.Domain, "@ /") || !strings.Contains(r.Domain, ".") {

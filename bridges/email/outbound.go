@@ -70,7 +70,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	if err != nil {
 		return internal("could not read the conversation", err)
 	}
-	from, via, err := s.fromAddress(ctx, c)
+	from, via, err := s.fromAddress(ctx, c, to)
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,14 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 			// sender asked. A chat without a thread goes to the puppet
 			// itself, never to a list the person happened to write to.
 			o.To = c.ReplyTo
+		}
+	}
+	if via != "" {
+		// Mail through the operator's smarthost, from the relay domain,
+		// goes only to whoever wrote to that relay address (Reply-To
+		// included: it names someone else).
+		if err := s.b.mayRelayTo(ctx, s.jid, via, o.To); err != nil {
+			return err
 		}
 	}
 	if o.Subject == "" {
@@ -120,8 +128,10 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 }
 
 // fromAddress picks the sender: the relay address the conversation came
-// through, else the user's mailbox, else their first relay address.
-func (s *session) fromAddress(ctx context.Context, c conv) (from, via string, err error) {
+// through, else the user's mailbox, else the first relay address to has
+// written to (or, when the operator lets relay addresses mail anyone,
+// their first relay address).
+func (s *session) fromAddress(ctx context.Context, c conv, to string) (from, via string, err error) {
 	if c.Via != "" {
 		if _, ok, err := s.b.aliasOwnedBy(ctx, c.Via, s.jid); err == nil && ok {
 			return c.Via, c.Via, nil
@@ -137,7 +147,17 @@ func (s *session) fromAddress(ctx context.Context, c conv) (from, via string, er
 	if len(aliases) == 0 || s.b.opts.Relay == nil || s.b.opts.Relay.Smarthost == "" {
 		return "", "", bridges.Errorf(bridges.NotAllowed, "you have no mailbox registered to send from")
 	}
-	return aliases[0].Address, aliases[0].Address, nil
+	alias, err := s.b.aliasFor(ctx, s.jid, to, aliases)
+	if err != nil {
+		return "", "", internal("could not check who wrote to your relay addresses", err)
+	}
+	if alias == "" && s.b.opts.Relay.SendToAnyone {
+		alias = aliases[0].Address
+	}
+	if alias == "" {
+		return "", "", bridges.Errorf(bridges.NotAllowed, "%s has never written to your relay addresses: without a mailbox you can only answer people who wrote to you", to)
+	}
+	return alias, alias, nil
 }
 
 func firstLine(s string, n int) string {

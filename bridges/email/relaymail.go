@@ -3,7 +3,6 @@ package email
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges/email/relay"
@@ -52,7 +51,7 @@ func (b *Bridge) relayDue(ctx context.Context) time.Duration {
 	}
 	jobs, err := b.store.DueJobs(ctx, b.domain, kindRelayIn, statePending, time.Now(), 20)
 	if err != nil {
-		slog.Error("reading relay mail", "transport", b.domain, "error", err)
+		b.log.Error("reading relay mail", "error", err)
 		return b.opts.RetryMin
 	}
 	for _, j := range jobs {

@@ -3,7 +3,7 @@ package email
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -21,13 +21,36 @@ import (
 // still finds its stanza, relay mail so its attachment links keep working.
 const keepFinished = 7 * 24 * time.Hour
 
-// Run serves attachment links and the relay domain, and delivers queued
-// mail, until ctx ends.
-func (b *Bridge) Run(ctx context.Context) error {
+// Listen binds the attachment links' listener and the relay domain's
+// SMTP listener (bridges.Listener).
+func (b *Bridge) Listen() error {
 	ln, err := net.Listen("tcp", b.opts.Listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("email attachment links on %s: %w", b.opts.Listen, err)
 	}
+	b.links = ln
+	if r := b.opts.Relay; r != nil {
+		rl, err := net.Listen("tcp", r.Listen)
+		if err != nil {
+			ln.Close()
+			b.links = nil
+			return fmt.Errorf("email relay domain %s on %s: %w", r.Domain, r.Listen, err)
+		}
+		b.relayLn = rl
+	}
+	return nil
+}
+
+// Run serves attachment links and the relay domain, and delivers queued
+// mail, until ctx ends. A panic in a queue pass restarts that loop.
+func (b *Bridge) Run(ctx context.Context) error {
+	if b.links == nil {
+		if err := b.Listen(); err != nil {
+			return err
+		}
+	}
+	ln, relayLn := b.links, b.relayLn
+	b.links, b.relayLn = nil, nil // a restarted Run binds again
 	srv := &http.Server{Handler: b.httpHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
@@ -35,47 +58,42 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	slog.Info("email attachment links listening", "transport", b.domain, "addr", ln.Addr().String())
-	if b.opts.Relay != nil {
-		stop, err := b.serveRelay()
+	b.log.Info("email attachment links listening", "addr", ln.Addr().String())
+	if relayLn != nil {
+		stop, err := b.serveRelay(relayLn)
 		if err != nil {
+			relayLn.Close()
 			return err
 		}
 		defer stop()
 	}
-	go backoff.Run(ctx, b.wakeRelay, b.safely(b.relayDue))
-	backoff.Run(ctx, b.wakeOut, b.safely(b.deliverDue))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.sup.Loop(ctx, "email relay queue "+b.domain, func(ctx context.Context) error {
+			backoff.Run(ctx, b.wakeRelay, b.relayDue)
+			return nil
+		})
+	}()
+	b.sup.Loop(ctx, "email queue "+b.domain, func(ctx context.Context) error {
+		backoff.Run(ctx, b.wakeOut, b.deliverDue)
+		return nil
+	})
+	<-done
 	return nil
 }
 
-// serveRelay starts the relay domain's SMTP server.
-func (b *Bridge) serveRelay() (stop func(), err error) {
+// serveRelay starts the relay domain's SMTP server on ln.
+func (b *Bridge) serveRelay(ln net.Listener) (stop func(), err error) {
 	r := b.opts.Relay
 	srv, err := relay.New(relay.Config{Domains: []string{r.Domain}, Hostname: b.domain, MaxSize: r.MaxSize,
-		PerAddressPerHour: r.PerAddressPerHour, Logger: slog.With("transport", b.domain)}, directory{b}, b.storeRelayMail)
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", r.Listen)
+		PerAddressPerHour: r.PerAddressPerHour, Logger: b.log}, directory{b}, b.storeRelayMail)
 	if err != nil {
 		return nil, err
 	}
 	go func() { _ = srv.Serve(ln) }()
-	slog.Info("email relay domain listening", "transport", b.domain, "domain", r.Domain, "addr", ln.Addr().String())
+	b.log.Info("email relay domain listening", "domain", r.Domain, "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
-}
-
-// safely keeps a queue loop alive through a panic in one pass.
-func (b *Bridge) safely(work func(context.Context) time.Duration) func(context.Context) time.Duration {
-	return func(ctx context.Context) (next time.Duration) {
-		defer func() {
-			if r := recover(); r != nil {
-				slog.Error("email queue panicked", "transport", b.domain, "panic", r)
-				next = b.opts.RetryMin
-			}
-		}()
-		return work(ctx)
-	}
 }
 
 // deliverDue sends every due mail and returns how long to sleep.
@@ -86,7 +104,7 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 	b.prune(ctx)
 	jobs, err := b.store.DueJobs(ctx, b.domain, kindOut, statePending, time.Now(), 50)
 	if err != nil {
-		slog.Error("reading the mail queue", "transport", b.domain, "error", err)
+		b.log.Error("reading the mail queue", "error", err)
 		return b.opts.RetryMin
 	}
 	for _, j := range jobs {
@@ -110,7 +128,7 @@ func (b *Bridge) prune(ctx context.Context) {
 	b.pruned = time.Now()
 	for _, state := range []string{stateSent, stateFailed, stateBounced, stateDelivered} {
 		if _, err := b.store.DeleteJobsBefore(ctx, b.domain, state, time.Now().Add(-keepFinished)); err != nil {
-			slog.Error("pruning the mail queue", "transport", b.domain, "error", err)
+			b.log.Error("pruning the mail queue", "error", err)
 		}
 	}
 }
@@ -157,11 +175,14 @@ func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
 		}
 		s.keepSentCopy(ctx, o, raw)
 	case errors.As(err, &se) && se.Permanent:
-		j.State, j.LastError = stateFailed, se.Text
-		s.report(ctx, o, permanentCondition(se), se.Text)
+		j.State, j.LastError = stateFailed, errorText(err)
+		s.report(ctx, o, permanentCondition(se), j.LastError)
 	default:
+		if isUnreachable(err) {
+			s.log.Warn("mail server not reached", "server", server.Addr, "error", err)
+		}
 		j.Attempts++
-		j.LastError = errorTextOf(err)
+		j.LastError = errorText(err)
 		if j.Attempts >= b.opts.Attempts {
 			j.State = stateFailed
 			s.report(ctx, o, bridges.RemoteServerTmout, "the mail server did not take the mail after several tries: "+j.LastError)
@@ -183,14 +204,6 @@ func permanentCondition(se *submit.Error) bridges.Condition {
 	}
 }
 
-func errorTextOf(err error) string {
-	var se *submit.Error
-	if errors.As(err, &se) {
-		return se.Text
-	}
-	return err.Error()
-}
-
 func (b *Bridge) smarthost() submit.Server {
 	r := b.opts.Relay
 	return submit.Server{Addr: r.Smarthost, Security: submit.Security(r.SmarthostSecurity),
@@ -199,7 +212,7 @@ func (b *Bridge) smarthost() submit.Server {
 
 func (b *Bridge) update(ctx context.Context, j registry.Job) {
 	if err := b.store.UpdateJob(ctx, j); err != nil {
-		slog.Error("updating the mail queue", "transport", b.domain, "job", j.ID, "error", err)
+		b.log.Error("updating the mail queue", "job", j.ID, "error", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/email/imapwatch"
+	"github.com/ferry-xmpp/ferry/bridges/email/submit"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
@@ -30,7 +31,7 @@ const (
 func (b *Bridge) settingsFields() []bridges.Field {
 	return []bridges.Field{
 		{Var: settingFolders, Label: "Folders to watch", Type: bridges.TextSingle, Default: "INBOX",
-			Desc: "Comma-separated IMAP folder names, e.g. INBOX, Lists (at most 8)."},
+			Desc: "Comma-separated IMAP folder names, e.g. INBOX, Lists (at most 8). Add Sent to see mail you send from other mail clients in your chats, where your XMPP server allows it."},
 		{Var: settingBacklog, Label: "Old mails shown when a folder is first watched", Type: bridges.TextSingle,
 			Default: strconv.Itoa(b.opts.Backlog), Desc: fmt.Sprintf("0 to %d.", b.opts.MaxBacklog)},
 		{Var: settingMarkRead, Label: "Mark mail read once it reached me", Type: bridges.Boolean, Default: "false"},
@@ -106,7 +107,7 @@ type watcherState struct {
 
 func newSession(b *Bridge, jid string, a account, settings map[string]string, sink bridges.Events) *session {
 	return &session{b: b, jid: jid, acct: a, sink: sink, prefs: b.parsePrefs(settings),
-		log: slog.With("transport", b.domain, "user", jid)}
+		log: b.log.With("user", jid)}
 }
 
 // start launches one watcher per folder.
@@ -211,13 +212,22 @@ func (s *session) watcherStatus(folder string, connected bool, err error) {
 	}
 }
 
+// errorText is what a user is told about err: a server that was not
+// reached in the same words whatever the cause (reach.go), else the
+// server's or the bridge's own text.
 func errorText(err error) string {
-	var ie *imapwatch.Error
-	if errors.As(err, &ie) {
-		return ie.Text
+	if isUnreachable(err) {
+		return "the server " + unreachableText
 	}
+	var ie *imapwatch.Error
+	var se *submit.Error
 	var be *bridges.Error
-	if errors.As(err, &be) {
+	switch {
+	case errors.As(err, &ie):
+		return ie.Text
+	case errors.As(err, &se):
+		return se.Text
+	case errors.As(err, &be):
 		return be.Text
 	}
 	return err.Error()
@@ -236,7 +246,7 @@ func (s *session) SettingsChanged(settings map[string]string) {
 }
 
 // Close stops watching; queued mail stays queued for the next session.
-func (s *session) Close(context.Context) error {
+func (s *session) Close(context.Context, string) error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()

@@ -206,3 +206,80 @@ text
 		t.Errorf("legacy ids %v: want the copy to share one and the other mail to differ", ids)
 	}
 }
+
+// carbonSink is a recordingSink that can show mail sent elsewhere.
+type carbonSink struct {
+	recordingSink
+	sent []bridges.Message
+}
+
+func (c *carbonSink) SentElsewhere(_ context.Context, m bridges.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, m)
+	return nil
+}
+
+// A mail the user sent from another client (seen in a watched Sent folder)
+// is shown in the chat with each recipient as theirs; the copy of a mail
+// Ferry sent is not shown again; with a sink that cannot show it, nothing
+// is shown, and it never appears as a mail from the user's own address.
+func TestMailSentElsewhere(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mailSession(t)
+	sink := &carbonSink{}
+	s.sink = sink
+	bob, _ := mailaddr.LocalPart("bob@remote.test")
+	carol, _ := mailaddr.LocalPart("carol@remote.test")
+	sent := crlf(`
+From: Alice <ALICE@mail.test>
+To: Bob <bob@remote.test>, alice@mail.test
+Cc: carol@remote.test, bob@remote.test
+Subject: From my phone
+Message-ID: <phone-1@mail.test>
+Date: Mon, 07 Dec 2026 10:00:00 +0000
+
+Sent from my phone.
+`)
+	if err := s.deliverMail(ctx, sent, false, origin{Folder: "Sent", UIDValidity: 1, UID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.received) != 0 {
+		t.Errorf("the user's own mail was shown as received: %+v", sink.received)
+	}
+	if len(sink.sent) != 2 || sink.sent[0].Peer != bob || sink.sent[1].Peer != carol {
+		t.Fatalf("shown as sent to %+v, want bob and carol once each", sink.sent)
+	}
+	if m := sink.sent[0]; !strings.Contains(m.Body, "Sent from my phone.") || m.Subject != "From my phone" || m.ID == sink.sent[1].ID || m.Time.IsZero() {
+		t.Errorf("sent elsewhere: %+v", m)
+	}
+
+	// Ferry's own mail, as the copy in Sent, is not shown again.
+	if err := s.Send(ctx, bridges.Message{ID: "m1", Peer: bob, Body: "from the chat"}); err != nil {
+		t.Fatal(err)
+	}
+	out := lastOut(t, s.b)
+	copyInSent := crlf(`
+From: alice@mail.test
+To: bob@remote.test
+Subject: from the chat
+Message-ID: <` + out.MessageID + `>
+
+from the chat
+`)
+	if err := s.deliverMail(ctx, copyInSent, false, origin{Folder: "Sent", UIDValidity: 1, UID: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.sent) != 2 {
+		t.Errorf("Ferry's own mail shown again: %+v", sink.sent[2:])
+	}
+
+	// A sink without the capability shows nothing.
+	plain, plainSink := mailSession(t)
+	if err := plain.deliverMail(ctx, sent, false, origin{Folder: "Sent", UIDValidity: 1, UID: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if len(plainSink.received) != 0 {
+		t.Errorf("shown as received: %+v", plainSink.received)
+	}
+}

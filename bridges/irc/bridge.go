@@ -5,12 +5,18 @@ package irc
 
 import (
 	"context"
+	"log/slog"
+	"net"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 )
 
 // Kind is the config kind of this bridge.
@@ -20,19 +26,25 @@ const Kind = "irc"
 type Bridge struct {
 	domain string
 	opts   Options
+	log    *slog.Logger
+	sup    *supervise.Supervisor
 	mapper ircaddr.Mapper
 	// dial is ircconn.Dial; tests may replace it.
 	dial func(ctx context.Context, cfg ircconn.Config) (*ircconn.Conn, error)
+	// logins paces the logins made for users, per user and per network
+	// (loginKeys).
+	logins *ratelimit.Limiter
 }
 
 // Factory builds the bridge from [transport.options].
-func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Bridge, error) {
 	opts, err := parseOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{domain: domain, opts: opts,
-		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial}, nil
+	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
+		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
+		logins: ratelimit.New(ratelimit.Real)}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.
@@ -48,25 +60,31 @@ func (b *Bridge) Describe() bridges.Descriptor {
 			server.Type, server.Options = bridges.TextSingle, nil
 		}
 	}
+	// The nick and the server are what people answer; the rest has
+	// defaults and is asked in chat only by "register advanced".
 	fields := []bridges.Field{
 		{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Required: true, Legacy: "nick"},
-		{Var: "username", Label: "User name (ident)", Type: bridges.TextSingle, Legacy: "username"},
-		{Var: "realname", Label: "Real name", Type: bridges.TextSingle, Legacy: "name"},
 	}
+	quick := []string{"nick"}
 	if b.opts.FixedServer == "" {
 		fields = append(fields, server)
+		quick = append(quick, "server")
 	}
 	fields = append(fields,
-		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle,
+		bridges.Field{Var: "username", Label: "User name (ident)", Type: bridges.TextSingle, Legacy: "username", Advanced: true,
+			Desc: "Empty: your nickname."},
+		bridges.Field{Var: "realname", Label: "Real name", Type: bridges.TextSingle, Legacy: "name", Advanced: true,
+			Desc: "Empty: your nickname."},
+		bridges.Field{Var: "sasl_user", Label: "SASL account", Type: bridges.TextSingle, Advanced: true,
 			Desc: "Your services account (NickServ), if you have one."},
-		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password"},
-		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN",
+		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password", Advanced: true},
+		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN", Advanced: true,
 			Desc:    "EXTERNAL logs in with your Ferry client certificate once its fingerprint is on your account (NickServ CERT ADD).",
 			Options: []bridges.Option{{Label: "PLAIN (password)", Value: "PLAIN"}, {Label: "EXTERNAL (certificate)", Value: "EXTERNAL"}}},
 		bridges.Field{Var: "client_cert", Type: bridges.TextPrivate, Hidden: true},
-		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate,
+		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate, Advanced: true,
 			Desc: "Only for servers that require one (PASS)."},
-		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle,
+		bridges.Field{Var: "on_connect", Label: "Commands after connecting", Type: bridges.TextSingle, Advanced: true,
 			Desc: "Raw IRC commands separated by ';', e.g. PRIVMSG NickServ :IDENTIFY pw"},
 	)
 	return bridges.Descriptor{
@@ -79,23 +97,71 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// IRC has no offline delivery: stay on the networks by default so
 		// channels are not left and rejoined with every client restart.
 		StayConnected: true,
+		QuickFields:   quick,
 	}
+}
+
+// CheckField checks one answer of the chat registration as it is given.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	switch field {
+	case "nick":
+		if !validNick(value) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname: "+nickRules, value)
+		}
+	case "server":
+		server := strings.ToLower(value)
+		if server == "" {
+			return "", nil
+		}
+		if _, ok := b.opts.network(server); !ok {
+			return "", bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s%s", server, b.serverChoices())
+		}
+		return server, nil
+	case "on_connect", "sasl_user", "username", "realname":
+		if strings.ContainsAny(value, "\r\n\x00") {
+			return "", bridges.Errorf(bridges.NotAcceptable, "must be one line")
+		}
+	}
+	return value, nil
+}
+
+// nickRules says what validNick wants.
+const nickRules = "up to 64 characters, no spaces or any of , * ? ! @ . # & : $, not starting with a digit or -"
+
+// serverChoices lists the servers a user may pick, when there is a list.
+func (b *Bridge) serverChoices() string {
+	if b.opts.AllowOtherServers || len(b.opts.Networks) == 0 {
+		return ""
+	}
+	var names []string
+	for name := range b.opts.Networks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return " (choose one of: " + strings.Join(names, ", ") + ")"
 }
 
 // Validate checks the nick and, where credentials are given, logs in.
 func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[string]string, error) {
 	v := r.Values
 	nick := strings.TrimSpace(v["nick"])
-	if !validNick(nick) {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%q is not a valid IRC nickname", nick)
+	if err := checkValues(v, nick); err != nil {
+		return nil, err
 	}
 	server := b.opts.FixedServer
 	if server == "" {
 		server = strings.ToLower(v["server"])
 	}
 	if server != "" {
-		if _, ok := b.opts.network(server); !ok {
+		nw, ok := b.opts.network(server)
+		if !ok {
 			return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
+		}
+		if nw.UserNamed {
+			host, _, _ := net.SplitHostPort(nw.Address)
+			if err := b.opts.Hosts.CheckHost(ctx, net.DefaultResolver, host); err != nil {
+				return nil, userError(err, server)
+			}
 		}
 	}
 	external := v["sasl_mechanism"] == "EXTERNAL"
@@ -118,6 +184,9 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 	// succeed before the fingerprint is on the account: it is checked at
 	// connection time instead).
 	if server != "" && !external && (v["sasl_password"] != "" || v["server_password"] != "") {
+		if d := b.logins.Take(b.loginKeys(r.JID, server)...); d != nil {
+			return nil, b.tooManyLogins(d, server)
+		}
 		conn, err := b.connect(ctx, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)
@@ -172,9 +241,10 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	networks map[string]*network
-	closed   bool
+	mu          sync.Mutex
+	networks    map[string]*network
+	closed      bool
+	quitMessage string
 }
 
 // network returns the user's connection to server, starting it if needed.
@@ -201,10 +271,12 @@ func (s *session) network(server, nick string) (*network, error) {
 	return n, nil
 }
 
-// Close quits every network and waits for them (bounded by ctx).
-func (s *session) Close(ctx context.Context) error {
+// Close quits every network with why as the QUIT message and waits for
+// them (bounded by ctx).
+func (s *session) Close(ctx context.Context, why string) error {
 	s.mu.Lock()
 	s.closed = true
+	s.quitMessage = reasonText(why)
 	nets := make([]*network, 0, len(s.networks))
 	for _, n := range s.networks {
 		nets = append(nets, n)
@@ -221,12 +293,14 @@ func (s *session) Close(ctx context.Context) error {
 	return nil
 }
 
-func validNick(nick string) bool {
-	if nick == "" || len(nick) > 64 || strings.ContainsAny(nick, " ,*?!@.#&:$\r\n\x00") {
-		return false
-	}
-	return !(nick[0] >= '0' && nick[0] <= '9') && nick[0] != '-'
+// quit is the QUIT message the session closes with.
+func (s *session) quit() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quitMessage
 }
+
+func validNick(nick string) bool { return ircident.CheckNick(nick) == nil }
 
 // ImplicitRegistration lets a user join a channel before registering: the
 // nick they join with (or their JID's local part) becomes their IRC nick.

@@ -10,7 +10,7 @@ import (
 
 func testBridge(t *testing.T, raw map[string]any) *Bridge {
 	t.Helper()
-	b, err := Factory("irc.gw", raw)
+	b, err := Factory("irc.gw", raw, bridges.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}

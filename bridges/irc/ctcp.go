@@ -32,25 +32,37 @@ func (s *session) ctcp(ctx context.Context, peer, cmd, args string) (string, err
 		return "", err
 	}
 	reply := make(chan string, 1)
-	if err := n.do(ctx, func() {
+	connected := false
+	err = n.locked(ctx, func() {
 		if n.conn == nil {
 			return
 		}
+		connected = true
 		key := n.ctcpKey(a.Target, cmd)
+		if n.pending == nil {
+			n.pending = map[string][]chan string{}
+		}
 		n.pending[key] = append(n.pending[key], reply)
 		body := "\x01" + cmd
 		if args != "" {
 			body += " " + args
 		}
-		n.send("PRIVMSG", a.Target, body+"\x01")
-	}); err != nil {
-		return "", err
+		n.queue("PRIVMSG", a.Target, body+"\x01")
+	})
+	if !connected {
+		return "", bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s", a.Server)
 	}
 	defer func() {
-		_ = n.do(context.Background(), func() { n.dropPending(reply) })
+		_ = n.locked(context.Background(), func() { n.dropPending(reply) })
 	}()
+	if err != nil {
+		return "", sendError(err)
+	}
 	select {
-	case r := <-reply:
+	case r, ok := <-reply:
+		if !ok {
+			return "", bridges.Errorf(bridges.RemoteServerTmout, "the connection to %s was lost", a.Server)
+		}
 		return r, nil
 	case <-ctx.Done():
 		return "", bridges.Errorf(bridges.RemoteServerTmout, "%s did not answer", a.Target)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
@@ -46,7 +47,8 @@ func (n *network) handle(m ircmsg.Message) {
 	case "TOPIC":
 		if ch := n.channels[n.fold(p(0))]; ch != nil {
 			ch.topic, ch.topicBy = irctext.ToXMPP(p(1)), nick
-			n.roomEvents().RoomSubject(ch.local, nick, ch.topic)
+			local, topic := ch.local, ch.topic
+			n.room(func(re bridges.RoomEvents) { re.RoomSubject(local, nick, topic) })
 		}
 	case "PART":
 		n.onLeave(p(0), nick, bridges.Parted, "", p(1), self)
@@ -64,7 +66,8 @@ func (n *network) handle(m ircmsg.Message) {
 	case "MODE":
 		n.onMode(p(0), m.Params[min(1, len(m.Params)):])
 	case "INVITE":
-		n.roomEvents().RoomInvite(n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick), "")
+		room, from := n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick)
+		n.room(func(re bridges.RoomEvents) { re.RoomInvite(room, from, "") })
 	case "471", "473", "474", "475", "403", "405", "477", "437", "476":
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
 	case "433", "436": // nick in use, nick collision
@@ -75,14 +78,14 @@ func (n *network) handle(m ircmsg.Message) {
 		n.motd = append(n.motd, irctext.ToXMPP(p(1)))
 	case "376", "422":
 		if len(n.motd) > 0 {
-			n.notice(strings.Join(n.motd, "\n"))
+			n.emitNotice(strings.Join(n.motd, "\n"))
 			n.motd = nil
 		}
 	case "401", "404", "442", "482", "481":
-		n.notice(strings.Join(m.Params[1:], ": "))
+		n.emitNotice(strings.Join(m.Params[1:], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
-			n.notice(strings.Join(m.Params[1:], " "))
+			n.emitNotice(strings.Join(m.Params[1:], " "))
 		}
 	}
 }
@@ -104,7 +107,7 @@ func (n *network) occupant(nick, modes string) bridges.Occupant {
 func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 	if nick == "" || strings.ContainsAny(nick, ".") && !strings.Contains(m.Source, "!") {
 		// From the server itself: notices, not a person.
-		n.notice(irctext.ToXMPP(text))
+		n.emitNotice(irctext.ToXMPP(text))
 		return
 	}
 	msg := bridges.Message{Body: text, Time: serverTime(m)}
@@ -113,10 +116,10 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		case cmd == "ACTION":
 			msg.Body, msg.Action = args, true
 		case m.Command == "PRIVMSG" && cmd == "VERSION":
-			n.send("NOTICE", nick, "\x01VERSION Ferry XMPP gateway\x01")
+			n.queue("NOTICE", nick, "\x01VERSION Ferry XMPP gateway\x01")
 			return
 		case m.Command == "PRIVMSG" && cmd == "PING":
-			n.send("NOTICE", nick, "\x01PING "+args+"\x01")
+			n.queue("NOTICE", nick, "\x01PING "+args+"\x01")
 			return
 		case m.Command == "NOTICE" && n.deliverCTCP(nick, cmd, args):
 			return
@@ -130,14 +133,17 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 	}
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
-			n.roomEvents().RoomMessage(ch.local, nick, msg)
+			local := ch.local
+			n.room(func(re bridges.RoomEvents) { re.RoomMessage(local, nick, msg) })
 		}
 		return
 	}
 	msg.Peer = n.local(ircaddr.User, nick)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = n.s.sink.Receive(ctx, msg)
+	n.emit(func() {
+		ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
+		defer cancel()
+		_ = n.s.sink.Receive(ctx, msg)
+	})
 }
 
 // serverTime reads the IRCv3 server-time tag.
@@ -166,7 +172,8 @@ func (n *network) onJoin(nick, name string, self bool) {
 		return
 	}
 	ch.members[nick] = ""
-	n.roomEvents().OccupantPresence(ch.local, n.occupant(nick, ""))
+	local, o := ch.local, n.occupant(nick, "")
+	n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
 }
 
 func (n *network) onNamesEnd(name string) {
@@ -194,7 +201,8 @@ func (n *network) reportJoined(ch *channel) {
 	if self.Nick == "" {
 		self = n.occupant(me, "")
 	}
-	n.roomEvents().RoomJoined(ch.local, self, occupants, ch.topic, ch.topicBy)
+	local, topic, by := ch.local, ch.topic, ch.topicBy
+	n.room(func(re bridges.RoomEvents) { re.RoomJoined(local, self, occupants, topic, by) })
 }
 
 func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reason string, self bool) {
@@ -207,12 +215,14 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 		delete(n.channels, folded)
 		delete(n.wanted, folded)
 		if ch.joined {
-			n.roomEvents().OccupantLeft(ch.local, nick, kind, actor, reason, true)
+			local := ch.local
+			n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, true) })
 		}
 		return
 	}
 	delete(ch.members, nick)
-	n.roomEvents().OccupantLeft(ch.local, nick, kind, actor, reason, false)
+	local := ch.local
+	n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, false) })
 }
 
 func (n *network) onNick(old, nick string, self bool) {
@@ -223,7 +233,8 @@ func (n *network) onNick(old, nick string, self bool) {
 		}
 		delete(ch.members, old)
 		ch.members[nick] = modes
-		n.roomEvents().NickChanged(ch.local, old, nick, self)
+		local := ch.local
+		n.room(func(re bridges.RoomEvents) { re.NickChanged(local, old, nick, self) })
 	}
 	if self {
 		n.status(bridges.Connected, "Connected to "+n.server+" as "+nick)
@@ -261,7 +272,8 @@ func (n *network) onMode(target string, args []string) {
 				modes = strings.ReplaceAll(modes, string(c), "")
 			}
 			ch.members[nick] = modes
-			n.roomEvents().OccupantPresence(ch.local, n.occupant(nick, modes))
+			local, o := ch.local, n.occupant(nick, modes)
+			n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
 		case strings.ContainsRune("beIkl", rune(c)):
 			// Modes that take an argument (list modes; k always; l when set).
 			if c != 'l' || adding {
@@ -288,21 +300,23 @@ func (n *network) onJoinError(code, name, text string) {
 	folded := n.fold(name)
 	ch := n.channels[folded]
 	if ch == nil || ch.joined {
-		n.notice(name + ": " + text)
+		n.emitNotice(name + ": " + text)
 		return
 	}
 	delete(n.channels, folded)
 	delete(n.wanted, folded)
-	n.roomEvents().RoomJoinFailed(ch.local, joinErrors[code], text)
+	local, cond := ch.local, joinErrors[code]
+	n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 }
 
 // onNickError reports a refused nick change: the resources in this
 // server's rooms get a presence error (conflict, as biboumi sends 409).
 func (n *network) onNickError(cond bridges.Condition, nick, text string) {
-	n.notice("Nick " + nick + ": " + text)
+	n.emitNotice("Nick " + nick + ": " + text)
 	for _, ch := range n.channels {
 		if ch.joined {
-			n.roomEvents().RoomJoinFailed(ch.local, cond, "Nick "+nick+": "+text)
+			local := ch.local
+			n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, "Nick "+nick+": "+text) })
 		}
 	}
 }

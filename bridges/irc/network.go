@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
@@ -15,17 +17,22 @@ import (
 	"github.com/ferry-xmpp/ferry/internal/backoff"
 )
 
-// network is one user's connection to one IRC server. Its goroutine owns
-// the connection and every channel's state; others reach it through cmds.
+// network is one user's connection to one IRC server. One goroutine per
+// network dials, reads (handling each line as it comes) and redials with
+// backoff; the user's requests (joins, messages) take the mutex and queue
+// lines without waiting for that goroutine. Events for the user are
+// collected under the mutex and reported after it is released, and lines
+// are sent after it too, so neither a slow user nor a full send queue ever
+// holds the state locked.
 type network struct {
 	s      *session
 	server string // as in JIDs
 	cfg    Network
-	nick   string // wanted nick
-	cmds   chan func()
-	done   chan struct{}
+	nick   string        // wanted nick
+	done   chan struct{} // closed when run returns
 
-	conn     *ircconn.Conn
+	mu       sync.Mutex
+	conn     *ircconn.Conn // nil while not connected
 	is       ircconn.ISupport
 	channels map[string]*channel // by casefolded name, joined or joining
 	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
@@ -33,6 +40,9 @@ type network struct {
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
 	greeted  bool
+	failed   error // a permanent failure: the network gave up
+	events   []func()
+	lines    []ircmsg.Message
 }
 
 type channel struct {
@@ -48,110 +58,159 @@ type channel struct {
 }
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
-	return &network{s: s, server: server, cfg: cfg, nick: nick,
-		cmds: make(chan func(), 256), done: make(chan struct{}),
-		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{},
-		pending: map[string][]chan string{}}
+	return &network{s: s, server: server, cfg: cfg, nick: nick, done: make(chan struct{}),
+		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{}}
 }
 
-// do runs f on the network's goroutine.
-func (n *network) do(ctx context.Context, f func()) error {
-	select {
-	case n.cmds <- f:
-		return nil
-	case <-n.done:
-		return bridges.Errorf(bridges.ServiceUnavailable, "not connected to %s", n.server)
-	case <-ctx.Done():
-		return ctx.Err()
+// locked runs f with the state locked, then reports the events and sends
+// the lines f queued. A full send queue makes the caller wait (bounded by
+// ctx), never the lock's other users.
+func (n *network) locked(ctx context.Context, f func()) error {
+	n.mu.Lock()
+	f()
+	events, lines, conn := n.events, n.lines, n.conn
+	n.events, n.lines = nil, nil
+	n.mu.Unlock()
+	n.report(events)
+	return n.sendLines(ctx, conn, lines)
+}
+
+func (n *network) report(events []func()) {
+	for _, e := range events {
+		e()
 	}
+}
+
+// sendLines sends queued lines in order; the first refusal stops them.
+func (n *network) sendLines(ctx context.Context, conn *ircconn.Conn, lines []ircmsg.Message) error {
+	if conn == nil || len(lines) == 0 {
+		return nil
+	}
+	for _, m := range lines {
+		if err := conn.Send(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit queues an event for the user, reported once the lock is released.
+func (n *network) emit(e func()) { n.events = append(n.events, e) }
+
+// queue queues a line, sent once the lock is released.
+func (n *network) queue(command string, params ...string) {
+	for len(params) > 0 && params[len(params)-1] == "" {
+		params = params[:len(params)-1]
+	}
+	n.lines = append(n.lines, ircmsg.MakeMessage(nil, "", command, params...))
 }
 
 func (n *network) run() {
 	defer close(n.done)
+	panicked := false
 	defer func() {
-		if r := recover(); r != nil {
+		if panicked {
 			n.notice(fmt.Sprintf("Internal error on %s; disconnected.", n.server))
 		}
 	}()
+	defer n.s.b.sup.Recover("irc "+n.server+" for "+n.s.acct.JID, &panicked)
 	ctx := n.s.ctx
 	attempt := 0
+	reconnecting := false
 	for ctx.Err() == nil {
 		if attempt == 0 {
-			n.status(bridges.Connecting, "Connecting to "+n.server)
+			n.s.sink.Status(bridges.Connecting, "Connecting to "+n.server)
 		}
-		conn, err := n.dialServing(ctx)
+		conn, err := n.dial(ctx, attempt > 0 || reconnecting)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			n.failJoins(err, permanent(err))
 			if permanent(err) {
-				n.dropBacklog(err)
-				n.status(bridges.Failed, err.Error())
-				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
-				n.waitCommandsUntilClosed()
+				n.giveUp(err)
 				return
 			}
+			_ = n.locked(ctx, func() { n.failJoins(err, false) })
 			delay := n.backoff(attempt)
 			attempt++
 			if attempt%10 == 1 { // the first failure, then every tenth: informed, not spammed
 				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
 			}
-			if !n.sleepServing(ctx, delay) {
+			if !sleep(ctx, delay) {
 				return
 			}
 			continue
 		}
 		attempt = 0
-		n.conn, n.is = conn, conn.ISupport()
-		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
-		n.greet(conn)
-		n.afterConnect()
-		err = n.serve(ctx)
-		n.connectionLost(err)
+		err = n.serve(ctx, conn)
 		if ctx.Err() != nil {
 			return
 		}
+		reconnecting = true
 		n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
 		attempt = 1 // connectionLost already said we are reconnecting
-		if !n.sleepServing(ctx, n.backoff(0)) {
+		if !sleep(ctx, n.backoff(0)) {
 			return
 		}
 	}
 }
 
-// serve handles one live connection until it ends.
-func (n *network) serve(ctx context.Context) error {
-	msgs := n.conn.Messages()
-	for {
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return n.conn.Err()
-			}
-			n.handle(m)
-		case f := <-n.cmds:
-			f()
-		case <-ctx.Done():
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = n.conn.Close(cctx, "Gateway shutting down")
-			cancel()
-			return ctx.Err()
+// dial connects. A reconnect waits first for the network's login
+// allowance (the one registration logins use too), so a flapping server
+// and all its users cannot get the gateway's address banned; a session's
+// first connection follows something its user did and is paced by that.
+func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, error) {
+	if reconnect {
+		if err := n.s.b.logins.Wait(ctx, n.s.b.loginKeys(n.s.acct.JID, n.server)[1]); err != nil {
+			return nil, err
 		}
+	}
+	return n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+}
+
+// serve runs one live connection until it ends, on this goroutine.
+func (n *network) serve(ctx context.Context, conn *ircconn.Conn) error {
+	stop := context.AfterFunc(ctx, func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx, n.s.quit())
+	})
+	defer stop()
+	_ = n.locked(ctx, func() {
+		n.conn, n.is = conn, conn.ISupport()
+		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
+		n.greet(conn)
+		n.afterConnect(ctx)
+	})
+	err := conn.Serve(n.handleLine)
+	_ = n.locked(context.Background(), func() { n.connectionLost(err) })
+	return err
+}
+
+// handleLine is the connection's handler: one line, under the lock.
+func (n *network) handleLine(m ircmsg.Message) {
+	n.mu.Lock()
+	n.handle(m)
+	events, lines, conn := n.events, n.lines, n.conn
+	n.events, n.lines = nil, nil
+	n.mu.Unlock()
+	n.report(events)
+	// Replies the network makes by itself (CTCP) never wait for room in
+	// a full queue: the reader must keep reading.
+	for _, l := range lines {
+		_ = conn.TrySend(l)
 	}
 }
 
-// waitCommandsUntilClosed keeps answering requests with errors after a
-// permanent failure, until the session closes.
-func (n *network) waitCommandsUntilClosed() {
-	for {
-		select {
-		case f := <-n.cmds:
-			f()
-		case <-n.s.ctx.Done():
-			return
-		}
-	}
+// giveUp ends the network after an error only the user can fix.
+func (n *network) giveUp(err error) {
+	_ = n.locked(n.s.ctx, func() {
+		n.failed = err
+		n.failJoins(err, true)
+		n.dropBacklog(err)
+		n.status(bridges.Failed, err.Error())
+		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
+	})
 }
 
 // greet tells the user, once per session and server, what they may need:
@@ -159,14 +218,14 @@ func (n *network) waitCommandsUntilClosed() {
 // fingerprint for services.
 func (n *network) greet(conn *ircconn.Conn) {
 	if conn.Nick() != n.nick {
-		n.notice(fmt.Sprintf("Your nick %s was taken on %s; you are %s.", n.nick, n.server, conn.Nick()))
+		n.emitNotice(fmt.Sprintf("Your nick %s was taken on %s; you are %s.", n.nick, n.server, conn.Nick()))
 	}
 	if n.greeted || !n.cfg.TLS {
 		return
 	}
 	n.greeted = true
 	if fp256, fp512, err := fingerprints(n.s.acct.Values["client_cert"]); err == nil {
-		n.notice("Your Ferry client certificate is presented on this connection. To log in with it, add its fingerprint to your account " +
+		n.emitNotice("Your Ferry client certificate is presented on this connection. To log in with it, add its fingerprint to your account " +
 			"(e.g. send \"PRIVMSG NickServ :CERT ADD\" here) and set the SASL mechanism to EXTERNAL.\nSHA-256: " + fp256 + "\nSHA-512: " + fp512)
 	}
 }
@@ -181,10 +240,14 @@ type queued struct {
 // an error rather than an unbounded queue.
 const maxBacklog = 200
 
-// sendOrQueue sends now, or holds the message until the connection is up.
-func (n *network) sendOrQueue(ctx context.Context, target, body string, action bool) error {
+// sendOrQueue queues a message's lines now, or holds the message until
+// the connection is up.
+func (n *network) sendOrQueue(target, body string, action bool) error {
+	if n.failed != nil {
+		return bridges.Errorf(bridges.RemoteServerNotFnd, "not connected to %s: %v", n.server, n.failed)
+	}
 	if n.conn != nil {
-		return n.sendText(ctx, "PRIVMSG", target, body, action)
+		return n.queueText("PRIVMSG", target, body, action)
 	}
 	if len(n.backlog) >= maxBacklog {
 		return bridges.Errorf(bridges.RemoteServerTmout, "still connecting to %s; too many messages waiting", n.server)
@@ -193,12 +256,29 @@ func (n *network) sendOrQueue(ctx context.Context, target, body string, action b
 	return nil
 }
 
-// flushBacklog sends what waited for the connection (after the rejoins,
-// so channel messages find the channel joined).
-func (n *network) flushBacklog(ctx context.Context) {
+// afterConnect runs the user's commands and rejoins their channels, then
+// sends what waited for the connection (after the rejoins, so channel
+// messages find the channel joined).
+func (n *network) afterConnect(ctx context.Context) {
+	for _, cmd := range strings.Split(n.s.acct.Values["on_connect"], ";") {
+		if cmd = strings.TrimSpace(cmd); cmd == "" {
+			continue
+		}
+		m, err := ircmsg.ParseLineStrict(cmd, true, 0)
+		if err != nil {
+			n.emitNotice("Command after connecting refused: " + err.Error())
+			continue
+		}
+		n.lines = append(n.lines, m)
+	}
+	for folded, key := range n.wanted {
+		if ch := n.channels[folded]; ch != nil {
+			n.queue("JOIN", ch.name, key)
+		}
+	}
 	for _, q := range n.backlog {
-		if err := n.sendText(ctx, "PRIVMSG", q.target, q.body, q.action); err != nil {
-			n.notice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
+		if err := n.queueText("PRIVMSG", q.target, q.body, q.action); err != nil {
+			n.emitNotice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
 		}
 	}
 	n.backlog = nil
@@ -207,39 +287,22 @@ func (n *network) flushBacklog(ctx context.Context) {
 // dropBacklog tells the user what could not be sent.
 func (n *network) dropBacklog(why error) {
 	if len(n.backlog) > 0 {
-		n.notice(fmt.Sprintf("%d message(s) to %s were not sent: %v", len(n.backlog), n.server, why))
+		n.emitNotice(fmt.Sprintf("%d message(s) to %s were not sent: %v", len(n.backlog), n.server, why))
 		n.backlog = nil
 	}
-}
-
-// afterConnect runs the user's commands and rejoins their channels.
-func (n *network) afterConnect() {
-	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
-	defer cancel()
-	for _, cmd := range strings.Split(n.s.acct.Values["on_connect"], ";") {
-		if cmd = strings.TrimSpace(cmd); cmd != "" {
-			if err := n.conn.SendRaw(ctx, cmd); err != nil {
-				n.notice("Command after connecting refused: " + err.Error())
-			}
-		}
-	}
-	for folded, key := range n.wanted {
-		ch := n.channels[folded]
-		if ch == nil {
-			continue
-		}
-		n.send("JOIN", ch.name, key)
-	}
-	n.flushBacklog(ctx)
 }
 
 // connectionLost takes the user out of every room with status 332; the
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
+	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {
 			ch.wasJoined = true
-			n.roomEvents().OccupantLeft(ch.local, n.conn.Nick(), bridges.LinkLost, "", "connection lost", true)
+			local := ch.local
+			n.room(func(re bridges.RoomEvents) {
+				re.OccupantLeft(local, nick, bridges.LinkLost, "", "connection lost", true)
+			})
 		}
 		ch.joined = false
 		ch.members = map[string]string{}
@@ -248,6 +311,13 @@ func (n *network) connectionLost(err error) {
 		if _, ok := n.wanted[folded]; !ok {
 			delete(n.channels, folded)
 		}
+	}
+	n.conn = nil
+	for key, ws := range n.pending { // CTCP queries will get no answer now
+		for _, w := range ws {
+			close(w)
+		}
+		delete(n.pending, key)
 	}
 	if n.s.ctx.Err() == nil {
 		n.status(bridges.Connecting, fmt.Sprintf("Reconnecting to %s (%v)", n.server, err))
@@ -260,7 +330,8 @@ func (n *network) failJoins(err error, all bool) {
 	cond, text := errorCondition(err, n.server)
 	for folded, ch := range n.channels {
 		if !ch.joined && (all || !ch.wasJoined) {
-			n.roomEvents().RoomJoinFailed(ch.local, cond, text)
+			local := ch.local
+			n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 			delete(n.channels, folded)
 			delete(n.wanted, folded)
 		}
@@ -271,68 +342,29 @@ func (n *network) backoff(attempt int) time.Duration {
 	return backoff.Delay(n.s.b.opts.ReconnectMin, n.s.b.opts.ReconnectMax, attempt)
 }
 
-// While not connected the goroutine keeps serving requests, so a message
-// or join gets a prompt answer ("not connected yet", or remembered for the
-// rejoin) instead of waiting out a dial or a backoff.
-
-func (n *network) sleepServing(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			return true
-		case f := <-n.cmds:
-			f()
-		case <-ctx.Done():
-			return false
-		}
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
-func (n *network) dialServing(ctx context.Context) (*ircconn.Conn, error) {
-	type result struct {
-		conn *ircconn.Conn
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		conn, err := n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
-		done <- result{conn, err}
-	}()
-	for {
-		select {
-		case r := <-done:
-			return r.conn, r.err
-		case f := <-n.cmds:
-			f()
-		}
-	}
-}
-
-// send writes one command. It runs on the network goroutine, usually
-// after the requester returned, so it has its own deadline.
-func (n *network) send(command string, params ...string) {
-	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
-	defer cancel()
-	for len(params) > 0 && params[len(params)-1] == "" {
-		params = params[:len(params)-1]
-	}
-	if err := n.conn.Send(ctx, ircmsg.MakeMessage(nil, "", command, params...)); err != nil {
-		n.notice(fmt.Sprintf("%s refused: %v", command, err))
-	}
-}
-
-// sendText sends a message body to target, split into safe lines.
-func (n *network) sendText(ctx context.Context, command, target, body string, action bool) error {
+// queueText queues a message body for target, split into safe lines.
+func (n *network) queueText(command, target, body string, action bool) error {
 	lines, err := irctext.Privmsgs(command, target, "", body, action)
 	if err != nil {
 		return bridges.Errorf(bridges.BadRequest, "%v", err)
 	}
 	for _, line := range lines {
-		if err := n.conn.SendRaw(ctx, line); err != nil {
-			return &bridges.Error{Condition: bridges.RemoteServerTmout, Text: "not sent to IRC", Cause: err}
+		m, err := ircmsg.ParseLineStrict(line, true, 0)
+		if err != nil {
+			return bridges.Errorf(bridges.BadRequest, "not sent to IRC: %v", err)
 		}
+		n.lines = append(n.lines, m)
 	}
 	return nil
 }
@@ -352,18 +384,27 @@ func (n *network) local(kind ircaddr.Kind, target string) string {
 
 func (n *network) serverLocal() string { return n.local(ircaddr.Server, "") }
 
-func (n *network) roomEvents() bridges.RoomEvents {
-	re, _ := n.s.sink.(bridges.RoomEvents)
-	return re
+// room queues a room event for the user.
+func (n *network) room(e func(bridges.RoomEvents)) {
+	if re, ok := n.s.sink.(bridges.RoomEvents); ok {
+		n.emit(func() { e(re) })
+	}
 }
 
-func (n *network) status(st bridges.State, text string) { n.s.sink.Status(st, text) }
+func (n *network) status(st bridges.State, text string) {
+	n.emit(func() { n.s.sink.Status(st, text) })
+}
 
-// notice tells the user something from the server's JID (or the gateway's
-// in fixed-server mode).
+// emitNotice queues a notice for the user from the server's JID (or the
+// gateway's in fixed-server mode).
+func (n *network) emitNotice(text string) {
+	n.emit(func() { n.notice(text) })
+}
+
+// notice tells the user something at once (outside the lock).
 func (n *network) notice(text string) {
 	peer := n.serverLocal() // "" in fixed-server mode: the gateway's own JID
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
 	defer cancel()
 	_ = n.s.sink.Receive(ctx, bridges.Message{Peer: peer, Body: text})
 }

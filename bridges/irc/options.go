@@ -12,6 +12,8 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/options"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 // Options are the operator's settings for an IRC transport, read from the
@@ -34,6 +36,15 @@ type Options struct {
 	PingTimeout  time.Duration
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
+	// LoginPerUser and LoginPerNetwork bound the logins Ferry makes for
+	// users (registration checks; see Bridge.loginKeys), so that a burst
+	// of registrations cannot get the gateway's address banned.
+	LoginPerUser    ratelimit.Limit
+	LoginPerNetwork ratelimit.Limit
+	// Hosts is what servers users name themselves (allow_other_servers)
+	// may resolve to: public addresses, plus what allowed_private_hosts
+	// lists. Networks the operator lists are not vetted.
+	Hosts *netguard.Policy
 }
 
 // Network is how to reach one IRC server.
@@ -43,6 +54,9 @@ type Network struct {
 	TLS      bool
 	RootCAs  *x509.CertPool // from ca_file; nil = system roots
 	Password string         // server password for everyone (rare)
+	// UserNamed is a server a user named (allow_other_servers), not one
+	// the operator listed: its addresses are vetted (Options.Hosts).
+	UserNamed bool
 }
 
 func defaultOptions() Options {
@@ -57,6 +71,11 @@ func defaultOptions() Options {
 		PingTimeout:  60 * time.Second,
 		ReconnectMin: 2 * time.Second,
 		ReconnectMax: 5 * time.Minute,
+		// A user retrying a mistyped password a few times never waits; a
+		// network sees at most ten logins at once from the gateway, then
+		// ten a minute.
+		LoginPerUser:    ratelimit.Limit{Burst: 3, Every: 20 * time.Second},
+		LoginPerNetwork: ratelimit.Limit{Burst: 10, Every: 6 * time.Second},
 	}
 }
 
@@ -65,6 +84,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
 	p := &options.Problems{}
 	explicitAllow := false
+	var allowedHosts []string
 	for key, v := range raw {
 		switch key {
 		case "fixed_server":
@@ -88,6 +108,12 @@ func parseOptions(raw map[string]any) (Options, error) {
 		case "ping_interval", "ping_timeout", "reconnect_min", "reconnect_max":
 			p.Duration(key, v, "60s", map[string]*time.Duration{"ping_interval": &o.PingInterval, "ping_timeout": &o.PingTimeout,
 				"reconnect_min": &o.ReconnectMin, "reconnect_max": &o.ReconnectMax}[key])
+		case "login_limit_user":
+			p.Limit(key, v, &o.LoginPerUser)
+		case "login_limit_network":
+			p.Limit(key, v, &o.LoginPerNetwork)
+		case "allowed_private_hosts":
+			p.Strings(key, v, &allowedHosts)
 		case "network":
 			list, ok := v.([]map[string]any)
 			if !ok {
@@ -105,15 +131,12 @@ func parseOptions(raw map[string]any) (Options, error) {
 				continue
 			}
 			for i, m := range list {
-				n, err := parseNetwork(m)
-				if err != nil {
-					p.Bad(fmt.Sprintf("network[%d]", i), "%v", err)
-					continue
+				if n, ok := parseNetwork(p, fmt.Sprintf("network[%d].", i), m); ok {
+					o.Networks[n.Name] = n
 				}
-				o.Networks[n.Name] = n
 			}
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
 	if o.FixedServer != "" {
@@ -124,50 +147,71 @@ func parseOptions(raw map[string]any) (Options, error) {
 	if o.ReconnectMin > o.ReconnectMax {
 		p.Bad("reconnect_min", "must not exceed reconnect_max")
 	}
+	hosts, err := netguard.NewPolicy(false, allowedHosts)
+	if err != nil {
+		p.Bad("allowed_private_hosts", "%v", err)
+	}
+	o.Hosts = hosts
 	return o, p.Err()
 }
 
-func parseNetwork(m map[string]any) (Network, error) {
+// optionKeys and networkKeys are the keys parseOptions and parseNetwork
+// know, for "did you mean" hints (a test keeps them in step).
+var (
+	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "burst", "rate",
+		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network"}
+	networkKeys = []string{"name", "address", "tls", "password", "ca_file"}
+)
+
+// parseNetwork reads one [[transport.options.network]] table, adding every
+// problem under prefix ("network[0]."); ok is false when it has any.
+func parseNetwork(p *options.Problems, prefix string, m map[string]any) (Network, bool) {
 	n := Network{TLS: true}
+	before := p.Err()
+	bad := func(key, format string, args ...any) { p.Bad(prefix+key, format, args...) }
 	for key, v := range m {
 		switch key {
 		case "name":
-			n.Name, _ = v.(string)
+			p.String(prefix+key, v, &n.Name)
 		case "address":
-			n.Address, _ = v.(string)
+			p.String(prefix+key, v, &n.Address)
 		case "tls":
-			b, ok := v.(bool)
-			if !ok {
-				return n, fmt.Errorf("tls must be true or false")
-			}
-			n.TLS = b
+			p.Bool(prefix+key, v, &n.TLS)
 		case "password":
-			n.Password, _ = v.(string)
+			p.String(prefix+key, v, &n.Password)
 		case "ca_file":
 			path, _ := v.(string)
 			pem, err := os.ReadFile(path)
 			if err != nil {
-				return n, fmt.Errorf("ca_file: %v", err)
+				bad(key, "%v", err)
+				continue
 			}
 			n.RootCAs = x509.NewCertPool()
 			if !n.RootCAs.AppendCertsFromPEM(pem) {
-				return n, fmt.Errorf("ca_file: no certificate in %s", path)
+				bad(key, "no certificate in %s", path)
 			}
 		default:
-			return n, fmt.Errorf("unknown key %q", key)
+			p.Unknown(prefix+key, networkKeys)
 		}
 	}
 	n.Name = strings.ToLower(n.Name)
 	if !validHost(n.Name) {
-		return n, fmt.Errorf("name must be a server name")
+		bad("name", "must be a server name such as irc.libera.chat")
 	}
 	if n.Address == "" {
 		n.Address = defaultAddress(n.Name, n.TLS)
 	}
 	if _, port, err := net.SplitHostPort(n.Address); err != nil || port == "" {
-		return n, fmt.Errorf("address must be host:port")
+		bad("address", "must be host:port, such as irc.libera.chat:6697")
 	}
-	return n, nil
+	return n, problemCount(p.Err()) == problemCount(before)
+}
+
+func problemCount(err error) int {
+	if e, ok := err.(*options.Error); ok {
+		return len(e.Problems)
+	}
+	return 0
 }
 
 // network returns how to reach server: predefined, or by default on 6697
@@ -179,7 +223,7 @@ func (o Options) network(server string) (Network, bool) {
 	if !o.AllowOtherServers || !validHost(server) {
 		return Network{}, false
 	}
-	return Network{Name: server, Address: defaultAddress(server, true), TLS: true}, true
+	return Network{Name: server, Address: defaultAddress(server, true), TLS: true, UserNamed: true}, true
 }
 
 func defaultAddress(host string, useTLS bool) string {

@@ -1,9 +1,14 @@
 package irc
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -56,6 +61,13 @@ func TestParseOptions(t *testing.T) {
 				t.Errorf("rate %v", o.Rate)
 			}
 		}, ""},
+		{"login limits", map[string]any{"login_limit_user": map[string]any{"burst": int64(1), "every": "1m"},
+			"login_limit_network": map[string]any{"every": "0s"}}, func(t *testing.T, o Options) {
+			if o.LoginPerUser != (ratelimit.Limit{Burst: 1, Every: time.Minute}) || o.LoginPerNetwork != (ratelimit.Limit{Burst: 10}) {
+				t.Errorf("%v %v", o.LoginPerUser, o.LoginPerNetwork)
+			}
+		}, ""},
+		{"bad login limit", map[string]any{"login_limit_user": "3"}, nil, "login_limit_user: must be a table"},
 		{"negative rate", map[string]any{"rate": -1.0}, nil, "rate:"},
 		{"bad duration", map[string]any{"ping_interval": "soon"}, nil, "ping_interval:"},
 		{"min above max", map[string]any{"reconnect_min": "10m", "reconnect_max": "1m"}, nil, "reconnect_min:"},
@@ -122,5 +134,32 @@ func TestNicks(t *testing.T) {
 	b.opts.RequireRegistration = true
 	if _, ok := b.ImplicitRegistration("a@x", "a"); ok {
 		t.Error("implicit registration despite require_registration")
+	}
+}
+
+// A server a user names may not lead into the operator's network: refused
+// at registration with one text for every such host, unless the operator
+// allows it.
+func TestUserNamedServersAreVetted(t *testing.T) {
+	b, err := Factory("irc.gw", map[string]any{}, bridges.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"127.0.0.1", "10.1.2.3", "100.100.100.200", "169.254.169.254", "0.0.0.0"} {
+		_, err := b.Validate(context.Background(), bridges.Registration{JID: "a@x", Values: map[string]string{"nick": "alice", "server": host}})
+		var be *bridges.Error
+		if !errors.As(err, &be) || be.Condition != bridges.RemoteServerNotFnd || be.Text != host+" cannot be reached from this gateway (check its name)" {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+	allowed, err := Factory("irc.gw", map[string]any{"allowed_private_hosts": []any{"127.0.0.1"}}, bridges.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := allowed.Validate(context.Background(), bridges.Registration{JID: "a@x", Values: map[string]string{"nick": "alice", "server": "127.0.0.1"}}); err != nil {
+		t.Errorf("allowed host refused: %v", err)
+	}
+	if _, err := Factory("irc.gw", map[string]any{"allowed_private_hosts": []any{"10.0.0.0/99"}}, bridges.Deps{}); err == nil || !strings.Contains(err.Error(), "allowed_private_hosts") {
+		t.Errorf("bad allowed_private_hosts: %v", err)
 	}
 }

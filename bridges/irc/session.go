@@ -5,11 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+
+	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+	"github.com/ferry-xmpp/ferry/internal/netguard"
 )
 
 // connect dials one IRC server with the user's registration values.
@@ -35,6 +40,12 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 	}
 	if nw.TLS {
 		cfg.TLSConfig = nw.tlsConfig()
+	}
+	if nw.UserNamed {
+		// A server the user named may not lead into the operator's
+		// network, whatever its name resolves to at each connection.
+		host, _, _ := net.SplitHostPort(nw.Address)
+		cfg.Dialer = b.opts.Hosts.Dialer(host).DialContext
 	}
 	if cfg.Password == "" {
 		cfg.Password = nw.Password
@@ -77,6 +88,9 @@ func nonEmpty(s, fallback string) string {
 // errorCondition turns a connection error into a condition and a text fit
 // for the user.
 func errorCondition(err error, server string) (bridges.Condition, string) {
+	if unreachable(err) {
+		return bridges.RemoteServerNotFnd, server + " cannot be reached from this gateway (check its name)"
+	}
 	var ie *ircconn.Error
 	if !errors.As(err, &ie) {
 		var be *bridges.Error
@@ -136,13 +150,20 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	if err != nil {
 		return err
 	}
-	result := make(chan error, 1)
-	if err := n.do(ctx, func() {
-		result <- n.sendOrQueue(ctx, target, m.Body, m.Action)
-	}); err != nil {
+	var queueErr error
+	if err := n.locked(ctx, func() { queueErr = n.sendOrQueue(target, m.Body, m.Action) }); err != nil {
+		return sendError(err)
+	}
+	return queueErr
+}
+
+// sendError is what a user reads when a line could not be queued.
+func sendError(err error) error {
+	var be *bridges.Error
+	if errors.As(err, &be) {
 		return err
 	}
-	return wait(ctx, result)
+	return &bridges.Error{Condition: bridges.RemoteServerTmout, Text: "not sent to IRC", Cause: err}
 }
 
 // raw sends each line of body as an IRC command: for power users.
@@ -151,37 +172,34 @@ func (s *session) raw(ctx context.Context, server, body string) error {
 	if err != nil {
 		return err
 	}
-	result := make(chan error, 1)
-	if err := n.do(ctx, func() {
+	var cmdErr error
+	err = n.locked(ctx, func() {
 		if n.conn == nil {
-			result <- bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s yet", server)
+			cmdErr = bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s yet", server)
 			return
 		}
 		for _, line := range strings.FieldsFunc(body, func(r rune) bool { return r == '\n' || r == '\r' }) {
-			if err := n.conn.SendRaw(ctx, strings.TrimSpace(line)); err != nil {
-				result <- bridges.Errorf(bridges.BadRequest, "not a valid IRC command: %v", err)
+			m, err := ircmsg.ParseLineStrict(strings.TrimSpace(line), true, 0)
+			if err != nil {
+				cmdErr = bridges.Errorf(bridges.BadRequest, "not a valid IRC command: %v", err)
+				n.lines = nil
 				return
 			}
+			n.lines = append(n.lines, m)
 		}
-		result <- nil
-	}); err != nil {
-		return err
+	})
+	if cmdErr != nil {
+		return cmdErr
 	}
-	return wait(ctx, result)
+	if err != nil {
+		return sendError(err)
+	}
+	return nil
 }
 
-func wait(ctx context.Context, result chan error) error {
-	select {
-	case err := <-result:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// IsRoom implements bridges.Rooms.
-func (s *session) IsRoom(local string) bool {
-	a, err := s.b.mapper.Parse(local, ircaddr.DefaultChanTypes)
+// IsRoom implements bridges.RoomAddresser.
+func (b *Bridge) IsRoom(local string) bool {
+	a, err := b.mapper.Parse(local, ircaddr.DefaultChanTypes)
 	return err == nil && a.Kind == ircaddr.Channel
 }
 
@@ -204,7 +222,12 @@ func (s *session) JoinRoom(ctx context.Context, local, nick, key string) error {
 	if err != nil {
 		return err
 	}
-	return n.do(ctx, func() {
+	var joinErr error
+	err = n.locked(ctx, func() {
+		if n.failed != nil {
+			joinErr = userError(n.failed, n.server)
+			return
+		}
 		folded := n.fold(name)
 		if ch := n.channels[folded]; ch != nil && ch.joined {
 			n.reportJoined(ch)
@@ -213,9 +236,13 @@ func (s *session) JoinRoom(ctx context.Context, local, nick, key string) error {
 		n.channels[folded] = &channel{name: name, local: local, members: map[string]string{}}
 		n.wanted[folded] = key
 		if n.conn != nil {
-			n.send("JOIN", name, key)
+			n.queue("JOIN", name, key)
 		}
 	})
+	if joinErr != nil {
+		return joinErr
+	}
+	return err
 }
 
 // LeaveRoom implements bridges.Rooms.
@@ -224,12 +251,12 @@ func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
 	if err != nil {
 		return err
 	}
-	return n.do(ctx, func() {
+	return n.locked(ctx, func() {
 		folded := n.fold(name)
 		delete(n.wanted, folded)
 		delete(n.channels, folded)
 		if n.conn != nil {
-			n.send("PART", name, status)
+			n.queue("PART", name, reasonText(status))
 		}
 	})
 }
@@ -240,17 +267,21 @@ func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message)
 	if err != nil {
 		return err
 	}
-	result := make(chan error, 1)
-	if err := n.do(ctx, func() {
+	var queueErr error
+	err = n.locked(ctx, func() {
 		if n.channels[n.fold(name)] == nil {
-			result <- bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
+			queueErr = bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
 			return
 		}
-		result <- n.sendOrQueue(ctx, name, m.Body, m.Action)
-	}); err != nil {
-		return err
+		queueErr = n.sendOrQueue(name, m.Body, m.Action)
+	})
+	if queueErr != nil {
+		return queueErr
 	}
-	return wait(ctx, result)
+	if err != nil {
+		return sendError(err)
+	}
+	return nil
 }
 
 // SetSubject implements bridges.Rooms.
@@ -259,10 +290,9 @@ func (s *session) SetSubject(ctx context.Context, local, subject string) error {
 	if err != nil {
 		return err
 	}
-	subject = strings.NewReplacer("\r", " ", "\n", " ", "\x00", "").Replace(subject)
-	return n.do(ctx, func() {
+	return n.locked(ctx, func() {
 		if n.conn != nil {
-			n.send("TOPIC", name, subject)
+			n.queue("TOPIC", name, reasonText(subject))
 		}
 	})
 }
@@ -276,9 +306,9 @@ func (s *session) ChangeNick(ctx context.Context, local, nick string) error {
 	if err != nil {
 		return err
 	}
-	return n.do(ctx, func() {
+	return n.locked(ctx, func() {
 		if n.conn != nil {
-			n.send("NICK", nick)
+			n.queue("NICK", nick)
 		}
 	})
 }
@@ -297,7 +327,7 @@ func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, 
 	case affiliation == "outcast":
 		cmd = []string{"MODE", name, "+b", nick + "!*@*"}
 	case role == "none":
-		cmd = []string{"KICK", name, nick, reason}
+		cmd = []string{"KICK", name, nick, reasonText(reason)}
 	case role == "moderator":
 		cmd = []string{"MODE", name, "+o", nick}
 	case role == "participant":
@@ -311,15 +341,25 @@ func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, 
 	default:
 		return bridges.Errorf(bridges.BadRequest, "unsupported change")
 	}
-	if affiliation == "outcast" && role == "" {
-		// A ban also removes the user, as XEP-0045 expects.
-		defer func() { _ = n.do(ctx, func() { n.send("KICK", name, nick, reason) }) }()
-	}
-	return n.do(ctx, func() {
-		if n.conn != nil {
-			n.send(cmd[0], cmd[1:]...)
+	var notSent error
+	err = n.locked(ctx, func() {
+		if n.conn == nil {
+			notSent = bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s", n.server)
+			return
+		}
+		n.queue(cmd[0], cmd[1:]...)
+		if affiliation == "outcast" && role == "" {
+			// A ban also removes the user, as XEP-0045 expects.
+			n.queue("KICK", name, nick, reasonText(reason))
 		}
 	})
+	if notSent != nil {
+		return notSent
+	}
+	if err != nil {
+		return sendError(err)
+	}
+	return nil
 }
 
 // Invite implements bridges.Inviter.
@@ -335,9 +375,26 @@ func (s *session) Invite(ctx context.Context, local, peer, _ string) error {
 	if a.Kind != ircaddr.User || a.Server != n.server {
 		return bridges.Errorf(bridges.BadRequest, "invite a user of the same IRC server")
 	}
-	return n.do(ctx, func() {
+	return n.locked(ctx, func() {
 		if n.conn != nil {
-			n.send("INVITE", a.Target, name)
+			n.queue("INVITE", a.Target, name)
 		}
 	})
+}
+
+// reasonText makes free text (a part or kick reason, a topic, an away
+// message) safe as a trailing IRC parameter: line breaks become spaces,
+// NUL goes, and it is cut on a character boundary to what fits a line.
+func reasonText(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\x00", "").Replace(s)
+	return irctext.Truncate(s, 300)
+}
+
+// unreachable reports an address the host policy refused: the user reads
+// the same text for every refused or missing host, so nobody can map the
+// operator's network through the gateway.
+func unreachable(err error) bool {
+	var refused *netguard.Refused
+	var dns *net.DNSError
+	return errors.As(err, &refused) || errors.As(err, &dns)
 }

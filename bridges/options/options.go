@@ -9,14 +9,44 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
+	"github.com/ferry-xmpp/ferry/internal/suggest"
 )
 
+// Problem is one thing wrong with an option.
+type Problem struct {
+	Key string // as written in [transport.options], e.g. "burst" or "network[1].tls"
+	Msg string
+}
+
+// Error is every problem of an options table, sorted by key; the daemon
+// shows each on a line of its own.
+type Error struct{ Problems []Problem }
+
+// Error joins the problems as "key: msg; key: msg".
+func (e *Error) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Key + ": " + p.Msg
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Problems collects what is wrong with an options table.
-type Problems struct{ list []string }
+type Problems struct{ list []Problem }
 
 // Bad records a problem with key.
 func (p *Problems) Bad(key, format string, args ...any) {
-	p.list = append(p.list, key+": "+fmt.Sprintf(format, args...))
+	p.list = append(p.list, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Unknown records a key the bridge does not know, suggesting the nearest
+// of known when it looks like a typo. key may carry the path of the table
+// it is in ("network[1].adress"); known are the names in that table.
+func (p *Problems) Unknown(key string, known []string) {
+	name := key[strings.LastIndexByte(key, '.')+1:]
+	p.Bad(key, "unknown option%s", suggest.DidYouMean(name, known))
 }
 
 // Int reads a whole number from lo to hi into dst.
@@ -69,6 +99,28 @@ func (p *Problems) String(key string, v any, dst *string) {
 	*dst = s
 }
 
+// Strings reads a list of strings into dst.
+func (p *Problems) Strings(key string, v any, dst *[]string) {
+	var out []string
+	switch list := v.(type) {
+	case []string:
+		out = append(out, list...)
+	case []any:
+		for _, item := range list {
+			s, ok := item.(string)
+			if !ok {
+				p.Bad(key, "must be a list of strings")
+				return
+			}
+			out = append(out, s)
+		}
+	default:
+		p.Bad(key, "must be a list of strings")
+		return
+	}
+	*dst = out
+}
+
 // Listen checks a listener's host:port. Listening beyond loopback is a
 // problem unless published is set (the operator said how it is reached);
 // hint says what to set then.
@@ -83,11 +135,39 @@ func (p *Problems) Listen(key, addr string, published bool, hint string) {
 	}
 }
 
-// Err is every problem in one error, sorted, or nil.
+// Limit reads a rate limit table { burst = N, every = "D" } into dst:
+// N events at once, then one every D; every = "0s" lifts the limit.
+// Either may be left out to keep dst's value.
+func (p *Problems) Limit(key string, v any, dst *ratelimit.Limit) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.Bad(key, `must be a table such as { burst = 3, every = "20s" }`)
+		return
+	}
+	for k, val := range m {
+		switch k {
+		case "burst":
+			p.Int(key+".burst", val, 1, 10000, &dst.Burst)
+		case "every":
+			s, _ := val.(string)
+			d, err := time.ParseDuration(s)
+			if err != nil || d < 0 {
+				p.Bad(key+".every", `must be a duration such as "20s" ("0s": no limit)`)
+				continue
+			}
+			dst.Every = d
+		default:
+			p.Bad(key+"."+k, "unknown option")
+		}
+	}
+}
+
+// Err is every problem as an *Error, sorted by key, or nil.
 func (p *Problems) Err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	sort.Strings(p.list)
-	return fmt.Errorf("%s", strings.Join(p.list, "; "))
+	list := append([]Problem(nil), p.list...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Key < list[j].Key })
+	return &Error{Problems: list}
 }

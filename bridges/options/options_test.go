@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 )
 
 func TestProblems(t *testing.T) {
@@ -46,5 +48,43 @@ func TestProblems(t *testing.T) {
 	}
 	if n != 5 || d != 2*time.Minute {
 		t.Errorf("a bad value overwrote a good one: %d %v", n, d)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	tests := []struct {
+		v       any
+		want    ratelimit.Limit
+		problem string
+	}{
+		{map[string]any{"burst": int64(5), "every": "1m"}, ratelimit.Limit{Burst: 5, Every: time.Minute}, ""},
+		{map[string]any{"every": "0s"}, ratelimit.Limit{Burst: 3}, ""},
+		{map[string]any{"burst": int64(0)}, ratelimit.Limit{Burst: 3, Every: 20 * time.Second}, "k.burst: must be a whole number from 1 to 10000"},
+		{map[string]any{"every": "-1s"}, ratelimit.Limit{Burst: 3, Every: 20 * time.Second}, `k.every: must be a duration such as "20s" ("0s": no limit)`},
+		{map[string]any{"rate": int64(1)}, ratelimit.Limit{Burst: 3, Every: 20 * time.Second}, "k.rate: unknown option"},
+		{"3/20s", ratelimit.Limit{Burst: 3, Every: 20 * time.Second}, `k: must be a table such as { burst = 3, every = "20s" }`},
+	}
+	for _, tc := range tests {
+		var p Problems
+		got := ratelimit.Limit{Burst: 3, Every: 20 * time.Second}
+		p.Limit("k", tc.v, &got)
+		err := p.Err()
+		if got != tc.want || (err == nil) != (tc.problem == "") || err != nil && err.Error() != tc.problem {
+			t.Errorf("%v: %v, %v; want %v, %q", tc.v, got, err, tc.want, tc.problem)
+		}
+	}
+}
+
+func TestStrings(t *testing.T) {
+	var p Problems
+	var got []string
+	p.Strings("a", []any{"x", "y"}, &got)
+	if p.Err() != nil || strings.Join(got, ",") != "x,y" {
+		t.Fatalf("%v %v", got, p.Err())
+	}
+	p.Strings("b", []any{"x", int64(1)}, &got)
+	p.Strings("c", "x", &got)
+	if err := p.Err(); err == nil || err.Error() != "b: must be a list of strings; c: must be a list of strings" || strings.Join(got, ",") != "x,y" {
+		t.Fatalf("%v %v", got, err)
 	}
 }

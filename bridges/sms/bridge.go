@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 	"sync"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/sms/numbers"
 	"github.com/ferry-xmpp/ferry/bridges/sms/twilio"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -24,6 +27,9 @@ type Bridge struct {
 	opts     Options
 	provider Provider
 	store    registry.Store
+	log      *slog.Logger
+	sup      *supervise.Supervisor
+	ln       net.Listener // bound by Listen, served by Run
 
 	mu       sync.Mutex
 	byJID    map[string]*session
@@ -33,18 +39,19 @@ type Bridge struct {
 }
 
 // Factory builds the bridge from [transport.options].
-func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
+func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Bridge, error) {
 	opts, err := parseOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{domain: domain, opts: opts, byJID: map[string]*session{}, byNumber: map[string]*session{},
+	b := &Bridge{domain: domain, opts: opts, store: deps.Store, log: deps.LoggerOr(), sup: deps.Supervisor,
+		byJID: map[string]*session{}, byNumber: map[string]*session{},
 		wake: make(chan struct{}, 1), limits: newLimiters(opts.PerNumber)}
 	switch opts.Provider {
 	case "kannel":
 		k := opts.Kannel
 		b.provider, err = kannel.New(kannel.Config{SendSMSURL: k["sendsms_url"], Username: k["username"],
-			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"]})
+			Password: k["password"], PublicURL: opts.PublicURL, Secret: k["secret"], Path: k["path"]})
 	case "twilio":
 		tw := opts.Twilio
 		b.provider, err = twilio.New(twilio.Config{BaseURL: tw["base_url"], AccountSID: tw["account_sid"],
@@ -56,33 +63,58 @@ func Factory(domain string, raw map[string]any) (bridges.Bridge, error) {
 	return b, nil
 }
 
-// UseStore receives Ferry's store: the delivery queue, opt-outs and dead
-// letters live there.
-func (b *Bridge) UseStore(s registry.Store) { b.store = s }
-
 // BindingField makes a phone number belong to one account only.
 func (b *Bridge) BindingField() string { return "number" }
 
 // Describe declares the registration.
 func (b *Bridge) Describe() bridges.Descriptor {
 	number := bridges.Field{Var: "number", Label: "Your phone number", Type: bridges.TextSingle, Required: true, Legacy: "phone",
-		Desc: "The number your texts come from, in international format: +15551234567."}
+		Desc: "The number your texts come from, in international format: +12015550123."}
+	instructions := "Text any phone: chat with +12015550123@" + b.domain + ". Give the number your texts come from."
 	if len(b.opts.Pool) > 0 {
 		number.Required = false
 		number.Desc = "Leave empty to be given one of this gateway's numbers."
+		instructions = "Text any phone: chat with +12015550123@" + b.domain + ". Give your number, or leave it empty to get one."
 	}
 	return bridges.Descriptor{
 		Kind: Kind, Name: "SMS", IdentityType: "sms",
-		Instructions: "Text any phone: chat with +15551234567@" + b.domain + ". Give your number, or leave it empty to get one.",
+		Instructions: instructions,
 		Fields: []bridges.Field{number,
 			{Var: "region", Label: "Your country (for numbers typed without +)", Type: bridges.TextSingle, Default: b.opts.Region,
-				Desc: "Two letters, e.g. US, GB, DE."}},
+				Desc: "Two letters, e.g. US, GB, DE.", Advanced: true}},
 		GatewayDesc:   "Enter a phone number",
 		GatewayPrompt: "Phone number",
 		// Texts arrive whenever; the session must always be there to take them.
 		StayConnected: true,
 		Receipts:      true,
+		QuickFields:   []string{"number"},
 	}
+}
+
+// CheckField checks the number (read with the region given, or the
+// gateway's) and the region as they are typed in the chat registration.
+func (b *Bridge) CheckField(_ context.Context, field, value string, values map[string]string) (string, error) {
+	switch field {
+	case "region":
+		region := strings.ToUpper(value)
+		if region != "" && !numbers.ValidRegion(region) {
+			return "", bridges.Errorf(bridges.NotAcceptable, "%q is not a country code like US, GB or DE", value)
+		}
+		return region, nil
+	case "number":
+		if value == "" {
+			if len(b.opts.Pool) == 0 {
+				return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
+			}
+			return "", nil
+		}
+		region := strings.ToUpper(values["region"])
+		if region == "" {
+			region = b.opts.Region
+		}
+		return b.checkNumber(value, region)
+	}
+	return value, nil
 }
 
 // Validate normalises the number and region and assigns a pool number.
@@ -105,15 +137,25 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		v["number"] = n
 		return v, nil
 	}
+	n, err := b.checkNumber(typed, region)
+	if err != nil {
+		return nil, err
+	}
+	v["number"] = n
+	return v, nil
+}
+
+// checkNumber reads a number the user typed and returns it in E.164; with
+// a pool it must be one of the pool's.
+func (b *Bridge) checkNumber(typed, region string) (string, error) {
 	n, err := numbers.Parse(typed, region)
 	if err != nil || n.E164 == "" {
-		return nil, bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
+		return "", bridges.Errorf(bridges.NotAcceptable, "%s", numberError(err))
 	}
 	if len(b.opts.Pool) > 0 && !contains(b.opts.Pool, n.E164) {
-		return nil, bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
+		return "", bridges.Errorf(bridges.NotAllowed, "%s is not one of this gateway's numbers", n.E164)
 	}
-	v["number"] = n.E164
-	return v, nil
+	return n.E164, nil
 }
 
 func numberError(err error) string {
@@ -121,7 +163,7 @@ func numberError(err error) string {
 	if errors.As(err, &ne) {
 		return ne.Text
 	}
-	return "expected a phone number like +15551234567"
+	return "expected a phone number like +12015550123"
 }
 
 func contains(list []string, s string) bool {
@@ -137,7 +179,7 @@ func contains(list []string, s string) bool {
 // store's unique binding settles races between two registrations).
 func (b *Bridge) freePoolNumber(ctx context.Context, jid string) (string, error) {
 	if len(b.opts.Pool) == 0 {
-		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +15551234567")
+		return "", bridges.Errorf(bridges.NotAcceptable, "your phone number is required, like +12015550123")
 	}
 	accts, err := b.store.ListAccounts(ctx, b.domain)
 	if err != nil {

@@ -1,4 +1,4 @@
-// Package sms is the SMS bridge: a user chats with +15551234567@sms.gw and
+// Package sms is the SMS bridge: a user chats with +12015550123@sms.gw and
 // the phone gets a text, through the operator's SMS gateway or provider.
 package sms
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -45,7 +44,7 @@ func (b *Bridge) deadLetter(ctx context.Context, m Inbound, reason string) error
 	if _, err := b.store.PutDeadLetter(ctx, registry.DeadLetter{Transport: b.domain, Reason: reason, Payload: payload}); err != nil {
 		return err
 	}
-	slog.Warn("inbound text kept as a dead letter", "transport", b.domain, "reason", reason, "provider_id", m.ProviderID)
+	b.log.Warn("inbound text kept as a dead letter", "reason", reason, "provider_id", m.ProviderID)
 	return nil
 }
 
@@ -94,7 +93,7 @@ func (b *Bridge) Report(ctx context.Context, r Report) error {
 		j, err = b.store.JobByRef(ctx, b.domain, r.ProviderID)
 	}
 	if errors.Is(err, registry.ErrNotFound) {
-		slog.Warn("delivery report for an unknown text", "transport", b.domain, "id", r.ID, "provider_id", r.ProviderID)
+		b.log.Warn("delivery report for an unknown text", "id", r.ID, "provider_id", r.ProviderID)
 		return nil // nothing to update; retrying would not help
 	}
 	if err != nil {

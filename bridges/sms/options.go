@@ -3,6 +3,7 @@ package sms
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,18 @@ func defaultOptions() Options {
 		PerNumber: 1, RetryMin: 5 * time.Second, RetryMax: 10 * time.Minute, Attempts: 10}
 }
 
+// optionKeys are the keys parseOptions knows, for "did you mean" hints
+// (a test keeps them in step).
+var optionKeys = []string{"provider", "listen", "public_url", "region", "numbers", "max_parts", "per_minute",
+	"per_day", "attempts", "per_number_rate", "retry_min", "retry_max", "kannel", "twilio"}
+
+// providerKeys are the keys of [transport.options.kannel] and .twilio;
+// each may also be given as KEY_file, read from that file.
+var providerKeys = map[string][]string{
+	"kannel": {"sendsms_url", "username", "password", "secret", "path"},
+	"twilio": {"base_url", "account_sid", "auth_token"},
+}
+
 // parseOptions validates [transport.options]; errors name their key.
 func parseOptions(raw map[string]any) (Options, error) {
 	o := defaultOptions()
@@ -58,7 +71,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 				s, _ := item.(string)
 				n, err := numbers.Parse(s, "US")
 				if err != nil || n.E164 == "" || n.E164 != s {
-					p.Bad(key, "%q is not an E.164 number like +15551234567", s)
+					p.Bad(key, "%q is not an E.164 number like +12015550123", s)
 					continue
 				}
 				o.Pool = append(o.Pool, s)
@@ -89,6 +102,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 			}
 			strs := map[string]string{}
 			for k, val := range m {
+				if name := strings.TrimSuffix(k, "_file"); !slices.Contains(providerKeys[key], name) {
+					p.Unknown(key+"."+k, providerKeys[key])
+					continue
+				}
 				s, ok := val.(string)
 				if !ok {
 					p.Bad(key+"."+k, "must be a string")
@@ -105,7 +122,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 				o.Twilio = strs
 			}
 		default:
-			p.Bad(key, "unknown option")
+			p.Unknown(key, optionKeys)
 		}
 	}
 	if o.Provider != "kannel" && o.Provider != "twilio" {

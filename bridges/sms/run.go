@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -14,15 +14,31 @@ import (
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
-// Run serves the provider's webhooks and delivers queued texts until ctx
-// ends. Texts queued before a restart are picked up here.
-func (b *Bridge) Run(ctx context.Context) error {
+// Listen binds the webhook listener (bridges.Listener).
+func (b *Bridge) Listen() error {
 	ln, err := net.Listen("tcp", b.opts.Listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("sms webhooks on %s: %w", b.opts.Listen, err)
 	}
+	b.ln = ln
+	return nil
+}
+
+// Run serves the provider's webhooks and delivers queued texts until ctx
+// ends. Texts queued before a restart are picked up here. A panic in a
+// delivery pass restarts the queue loop (the supervisor reports it).
+func (b *Bridge) Run(ctx context.Context) error {
+	if b.ln == nil {
+		if err := b.Listen(); err != nil {
+			return err
+		}
+	}
+	ln := b.ln
+	b.ln = nil // a restarted Run binds again
 	mux := http.NewServeMux()
-	mux.Handle("/sms/"+b.provider.Name()+"/", b.provider.Handler(b))
+	// The provider's handler serves its own paths (which the operator may
+	// set) and answers 404 to anything else.
+	mux.Handle("/", b.provider.Handler(b))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
@@ -30,10 +46,13 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	slog.Info("sms webhooks listening", "transport", b.domain, "addr", ln.Addr().String(), "provider", b.provider.Name())
+	b.log.Info("sms webhooks listening", "addr", ln.Addr().String(), "provider", b.provider.Name())
 	// Due texts go to the provider, oldest first, when a new one is
 	// queued or the next retry is due.
-	backoff.Run(ctx, b.wake, b.deliverDue)
+	b.sup.Loop(ctx, "sms queue "+b.domain, func(ctx context.Context) error {
+		backoff.Run(ctx, b.wake, b.deliverDue)
+		return nil
+	})
 	return nil
 }
 
@@ -49,7 +68,7 @@ func (b *Bridge) deliverDue(ctx context.Context) time.Duration {
 		jobs = append(jobs, auto...)
 	}
 	if err != nil {
-		slog.Error("reading the sms queue", "transport", b.domain, "error", err)
+		b.log.Error("reading the sms queue", "error", err)
 		return b.opts.RetryMin
 	}
 	for _, j := range jobs {
@@ -97,7 +116,7 @@ func (b *Bridge) deliver(ctx context.Context, j registry.Job) {
 		}
 	}
 	if err := b.store.UpdateJob(ctx, j); err != nil {
-		slog.Error("updating the sms queue", "transport", b.domain, "job", j.ID, "error", err)
+		b.log.Error("updating the sms queue", "job", j.ID, "error", err)
 	}
 }
 
@@ -109,15 +128,15 @@ func (b *Bridge) backoff(attempt int) time.Duration {
 func (b *Bridge) fail(ctx context.Context, jid string, o outJob, cond bridges.Condition, text string) {
 	if o.StanzaID == "" {
 		// Ferry's own texts (keyword confirmations) have no sender to tell.
-		slog.Warn("automatic text not delivered", "transport", b.domain, "to", o.To, "error", text)
+		b.log.Warn("automatic text not delivered", "to", o.To, "error", text)
 		return
 	}
 	d, err := b.deliveryFor(jid)
 	if err != nil {
-		slog.Warn("text failed while its sender has no session", "transport", b.domain, "user", jid, "error", text)
+		b.log.Warn("text failed while its sender has no session", "user", jid, "error", text)
 		return
 	}
 	if err := d.Failed(ctx, o.Peer, o.StanzaID, o.Sender, cond, text); err != nil {
-		slog.Error("reporting a failed text", "transport", b.domain, "user", jid, "error", err)
+		b.log.Error("reporting a failed text", "user", jid, "error", err)
 	}
 }

@@ -53,7 +53,7 @@ type session struct {
 func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	to, err := numbers.FromLocalPart(m.Peer)
 	if err != nil || to.E164 == "" && to.Short == "" {
-		return bridges.Errorf(bridges.JIDMalformed, "expected a phone number like +15551234567@%s", s.b.domain)
+		return bridges.Errorf(bridges.JIDMalformed, "expected a phone number like +12015550123@%s", s.b.domain)
 	}
 	body := m.Body
 	if m.Action {
@@ -128,7 +128,7 @@ func newJobID() string {
 }
 
 // Close forgets the session; queued texts stay queued for the next one.
-func (s *session) Close(context.Context) error {
+func (s *session) Close(context.Context, string) error {
 	s.b.mu.Lock()
 	defer s.b.mu.Unlock()
 	if s.b.byJID[s.jid] == s {

@@ -40,6 +40,18 @@ func (r *runner) Fatalf(format string, args ...any) {
 	panic(fatal{fmt.Sprintf(format, args...)})
 }
 
+// Errorf records a failure and goes on.
+func (r *runner) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	r.failed = true
+	r.mu.Unlock()
+	fmt.Fprintf(r.log, "error: "+format+"\n", args...)
+}
+
+func (r *runner) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
+
+func (r *runner) Skip(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
+
 // Skipf is fatal too: a missing server is not something a load run can go
 // on without (testenv says which package installs it).
 func (r *runner) Skipf(format string, args ...any) { r.Fatalf(format, args...) }

@@ -5,13 +5,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/ferry-xmpp/ferry/config"
@@ -19,65 +18,59 @@ import (
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
-const usage = `usage: ferry <command> [flags]
-
-commands:
-  run [-config] FILE        serve the transports in FILE
-  check-config [-config] FILE
-                           print every problem in FILE and exit non-zero if any
-  migrate [-config] FILE   upgrade the database schema
-  version                 print the version
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usageText())
 		return 2
 	}
 	switch args[0] {
-	case "run":
-		return cmdRun(args[1:], stderr)
-	case "check-config":
-		return cmdCheck(args[1:], stdout, stderr)
-	case "migrate":
-		return cmdMigrate(args[1:], stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "ferry", version())
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case "help", "-h", "-help", "--help":
+		return helpCommand(args[1:], stdout, stderr)
+	case "-version", "--version":
+		return cmdVersion(nil, nil, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ferry: unknown command %q\n%s", args[0], usage)
-	return 2
+	c, ok := findCommand(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "ferry: unknown command %q\n%s", args[0], usageText())
+		return 2
+	}
+	// -h asks for help: print it on stdout and succeed. Any other flag
+	// error goes to stderr with the help.
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return helpCommand([]string{c.name}, stdout, stderr)
+		}
+	}
+	fs, fl := c.newFlagSet(stderr)
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	return c.run(fl, fs.Args(), stdout, stderr)
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+func cmdVersion(_ *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: ferry version")
+		return 2
 	}
-	return "dev"
+	fmt.Fprintln(stdout, "ferry", currentBuild())
+	return 0
 }
 
-// configFlag reads the config path from -config FILE or a lone argument;
+// configPath takes the config path from -config FILE or a lone argument;
 // anything else is refused so a mistyped command never uses another file.
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (default ferry.toml)")
-	if err := fs.Parse(args); err != nil {
-		return "", false
-	}
-	switch rest := fs.Args(); {
-	case len(rest) == 0 && *path == "":
+func configPath(name string, fl *cmdFlags, rest []string, stderr io.Writer) (string, bool) {
+	path := *fl.config
+	switch {
+	case len(rest) == 0 && path == "":
 		return "ferry.toml", true
 	case len(rest) == 0:
-		return *path, true
-	case len(rest) == 1 && *path == "":
+		return path, true
+	case len(rest) == 1 && path == "":
 		return rest[0], true
 	default:
 		fmt.Fprintf(stderr, "usage: ferry %s [-config] FILE\n", name)
@@ -103,24 +96,63 @@ func loadConfig(path string, withBridges bool, stderr io.Writer) (config.Config,
 	return cfg, true
 }
 
-func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+func cmdCheck(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 && *fl.config == "" {
 		fmt.Fprint(stderr, "usage: ferry check-config [-config] FILE\n")
 		return 2
 	}
-	path, ok := configFlag("check-config", args, stderr)
+	path, ok := configPath("check-config", fl, args, stderr)
 	if !ok {
 		return 2
 	}
-	if _, ok := loadConfig(path, true, stderr); !ok {
+	problems, warnings, err := checkConfig(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry: %s:\n%v\n", path, err)
+		return 1
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "ferry: %s:\n%s\n", path, (&config.Errors{Problems: problems}).Error())
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", path)
 	return 0
 }
 
-func cmdMigrate(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlag("migrate", args, stderr)
+// checkConfig finds every problem in one pass: the file's own, each
+// bridge's options (for every transport whose kind is valid), and the
+// secrets key as run would find it. err is set only when the file cannot
+// be read.
+func checkConfig(path string) (problems, warnings []config.Problem, err error) {
+	cfg, cerr := config.LoadPartial(path)
+	var ce *config.Errors
+	if cerr != nil && !errors.As(cerr, &ce) {
+		return nil, nil, cerr
+	}
+	if ce != nil {
+		problems = append(problems, ce.Problems...)
+		if len(cfg.Transports) == 0 && cfg.Database == "" {
+			return problems, nil, nil // a syntax error: nothing else to check
+		}
+	}
+	if berr := daemon.CheckBridges(cfg, knownBridges); berr != nil {
+		var be *config.Errors
+		if errors.As(berr, &be) {
+			problems = append(problems, be.Problems...)
+		} else {
+			problems = append(problems, config.Problem{Key: "transport", Msg: berr.Error()})
+		}
+	}
+	if kerr := registry.CheckKey(context.Background(), cfg.SecretsKeyFile, cfg.Database); kerr != nil {
+		problems = append(problems, config.Problem{Key: "secrets_key_file", Msg: strings.TrimPrefix(kerr.Error(), "registry: ")})
+	}
+	return problems, cfg.Warnings, nil
+}
+
+func cmdMigrate(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	path, ok := configPath("migrate", fl, args, stderr)
 	if !ok {
 		return 2
 	}
@@ -141,8 +173,26 @@ func cmdMigrate(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func cmdRun(args []string, stderr io.Writer) int {
-	path, ok := configFlag("run", args, stderr)
+func cmdForgetSecrets(fl *cmdFlags, args []string, stdout, stderr io.Writer) int {
+	path, ok := configPath("forget-secrets", fl, args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, ok := loadConfig(path, false, stderr)
+	if !ok {
+		return 1
+	}
+	n, err := registry.ForgetSecrets(context.Background(), cfg.Database)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry: forget-secrets %s: %v\n", cfg.Database, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: the secrets of %d account(s) were deleted; those users must register again to give them\n", cfg.Database, n)
+	return 0
+}
+
+func cmdRun(fl *cmdFlags, args []string, _, stderr io.Writer) int {
+	path, ok := configPath("run", fl, args, stderr)
 	if !ok {
 		return 2
 	}
@@ -154,6 +204,9 @@ func cmdRun(args []string, stderr io.Writer) int {
 	// Packages that log through slog's default logger get the same format
 	// and level as the rest.
 	slog.SetDefault(log)
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: "+w.Msg, "key", w.Key)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// First signal: graceful shutdown. Second: stop now.
@@ -177,7 +230,7 @@ func cmdRun(args []string, stderr io.Writer) int {
 		case <-stopped:
 		}
 	}()
-	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: version()})
+	err := daemon.Run(ctx, daemon.Options{Config: cfg, Bridges: knownBridges, Logger: log, Version: currentBuild().Release})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("ferry failed", "error", err)
 		return 1

@@ -46,7 +46,7 @@ func (stubBridge) Open(context.Context, bridges.Account, bridges.Events) (bridge
 
 // stubFactory refuses options containing reject = true, so that the tests
 // can see how a bridge's own option errors reach the operator.
-func stubFactory(_ string, opts map[string]any) (bridges.Bridge, error) {
+func stubFactory(_ string, opts map[string]any, _ bridges.Deps) (bridges.Bridge, error) {
 	if v, _ := opts["reject"].(bool); v {
 		return nil, errors.New("reject is set")
 	}
@@ -780,9 +780,17 @@ func TestConfigArgumentForms(t *testing.T) {
 }
 
 // The annotated example config must stay valid for this build's bridges.
+// Its state lives in /var/lib/ferry, which the package creates; here a
+// temporary directory stands in for it.
 func TestExampleConfigChecks(t *testing.T) {
+	example, err := os.ReadFile("../../config/ferry.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "ferry.toml", strings.ReplaceAll(string(example), "/var/lib/ferry/", dir+"/"))
 	var out, errb bytes.Buffer
-	if code := run([]string{"check-config", "../../config/ferry.example.toml"}, &out, &errb); code != 0 {
+	if code := run([]string{"check-config", cfg}, &out, &errb); code != 0 {
 		t.Fatalf("check-config on the example: exit %d\n%s", code, errb.String())
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"sync"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/options"
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/suggest"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,7 +37,7 @@ type Options struct {
 func Run(ctx context.Context, o Options) error {
 	log := o.Logger
 	cfg := o.Config
-	sealer, err := registry.LoadOrCreateKey(cfg.SecretsKeyFile)
+	sealer, err := registry.LoadOrCreateKey(ctx, cfg.SecretsKeyFile, cfg.Database)
 	if err != nil {
 		return fmt.Errorf("secrets key: %w", err)
 	}
@@ -47,14 +50,23 @@ func Run(ctx context.Context, o Options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := component.NewMetrics(reg)
+	sup := supervise.New(log, metrics.Panicked)
 
-	transports, err := buildTransports(o, store, metrics)
+	transports, err := buildTransports(o, store, metrics, sup)
 	if err != nil {
+		return err
+	}
+	// Every listener is bound before Ferry reports itself up.
+	var listenErrs []error
+	for _, t := range transports {
+		listenErrs = append(listenErrs, t.Listen())
+	}
+	if err := errors.Join(listenErrs...); err != nil {
 		return err
 	}
 	var httpSrv *httpServer
 	if cfg.HTTP.Listen != "" {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, log)
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, sup, log)
 		if err != nil {
 			return fmt.Errorf("http listener: %w", err)
 		}
@@ -79,19 +91,23 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*component.Transport, error) {
+func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
 	cfg := o.Config
 	var out []*component.Transport
-	var errs []error
+	problems := &config.Errors{}
 	for i, tc := range cfg.Transports {
+		if tc.Kind == "" {
+			continue // an invalid kind, reported by the config checks
+		}
 		factory := o.Bridges[tc.Kind]
 		if factory == nil {
-			errs = append(errs, fmt.Errorf("transport[%d].kind: unknown bridge kind %q (known: %s)", i, tc.Kind, knownKinds(o.Bridges)))
+			problems.Problems = append(problems.Problems, config.Problem{Key: fmt.Sprintf("transport[%d].kind", i),
+				Msg: fmt.Sprintf("unknown bridge kind %q (known: %s)%s", tc.Kind, knownKinds(o.Bridges), suggest.DidYouMean(tc.Kind, kinds(o.Bridges)))})
 			continue
 		}
-		b, err := factory(tc.Domain, tc.Options)
+		b, err := factory(tc.Domain, tc.Options, bridges.Deps{Store: store, Logger: o.Logger.With("transport", tc.Domain), Supervisor: sup})
 		if err != nil {
-			errs = append(errs, fmt.Errorf("transport[%d].options: %w", i, err))
+			problems.Problems = append(problems.Problems, optionProblems(i, err)...)
 			continue
 		}
 		out = append(out, component.New(component.Options{
@@ -100,33 +116,56 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics) ([]*
 				Secret: tc.Secret, Address: cfg.XMPP.Address, PingTo: cfg.XMPP.ServerDomain,
 				PingInterval: cfg.XMPP.PingInterval, PingTimeout: cfg.XMPP.PingTimeout,
 				ReconnectMin: cfg.XMPP.ReconnectMin, ReconnectMax: cfg.XMPP.ReconnectMax,
-				QueueSize: cfg.XMPP.QueueSize,
+				LaneSize: cfg.XMPP.QueueSize,
 			},
 			Policy: component.Policy{
 				Admins: cfg.Admins, OpenRegistrate: cfg.Registration.Open,
 				DomainAllowed: cfg.Registration.DomainAllowed,
 			},
-			Logger: o.Logger, Metrics: m, Version: o.Version,
+			Logger: o.Logger, Metrics: m, Supervisor: sup, Version: o.Version,
 		}))
 	}
-	return out, errors.Join(errs...)
+	if len(problems.Problems) > 0 {
+		return out, problems
+	}
+	return out, nil
+}
+
+// optionProblems turns a bridge's option error into one problem per key.
+func optionProblems(i int, err error) []config.Problem {
+	prefix := fmt.Sprintf("transport[%d].options", i)
+	var oe *options.Error
+	if !errors.As(err, &oe) {
+		return []config.Problem{{Key: prefix, Msg: err.Error()}}
+	}
+	out := make([]config.Problem, len(oe.Problems))
+	for j, p := range oe.Problems {
+		out[j] = config.Problem{Key: prefix + "." + p.Key, Msg: p.Msg}
+	}
+	return out
 }
 
 // CheckBridges validates transport kinds and options without starting
-// anything, for `ferry check-config`.
+// anything, for `ferry check-config`; problems come as a *config.Errors,
+// one per option. Transports without a kind (an invalid one the config
+// checks reported) are skipped, so it also works on a partial config.
 func CheckBridges(cfg config.Config, known map[string]bridges.Factory) error {
-	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil)
+	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil, nil)
 	return err
 }
 
 func knownKinds(m map[string]bridges.Factory) string {
+	if len(m) == 0 {
+		return "none yet"
+	}
+	return strings.Join(kinds(m), ", ")
+}
+
+func kinds(m map[string]bridges.Factory) []string {
 	var k []string
 	for name := range m {
 		k = append(k, name)
 	}
 	sort.Strings(k)
-	if len(k) == 0 {
-		return "none yet"
-	}
-	return strings.Join(k, ", ")
+	return k
 }

@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ferry-xmpp/ferry/component"
-	"github.com/ferry-xmpp/ferry/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ferry-xmpp/ferry/component"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 type httpServer struct {
@@ -20,9 +22,12 @@ type httpServer struct {
 }
 
 // startHTTP serves /healthz and /metrics. /healthz is 200 only when the
-// database answers and every component link is up, so a load balancer or
-// systemd watchdog sees a gateway that lost its XMPP server as unhealthy.
-func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, log *slog.Logger) (*httpServer, error) {
+// database answers and can store (store.Ping writes: a full disk fails it),
+// every component link is up and no subsystem is down (a loop restarting
+// after a panic), so a load balancer or systemd watchdog sees a gateway
+// that lost its XMPP server, or can no longer keep what it accepts, as
+// unhealthy.
+func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, sup *supervise.Supervisor, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -52,9 +57,15 @@ func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport,
 		defer cancel()
 		if err := store.Ping(ctx); err != nil {
 			status["database"] = "error"
+			status["database_error"] = err.Error()
+			log.Warn("health: the database cannot store", "error", err)
 			ok = false
 		} else {
 			status["database"] = "ok"
+		}
+		if down := sup.Down(); len(down) > 0 {
+			status["down"] = down
+			ok = false
 		}
 		status["ok"] = ok
 		w.Header().Set("Content-Type", "application/json")

@@ -20,8 +20,8 @@ func (s *Session) roomEvents() bridges.RoomEvents {
 	return re
 }
 
-// IsRoom implements bridges.Rooms.
-func (s *Session) IsRoom(local string) bool { return strings.HasPrefix(local, "#") }
+// IsRoom implements bridges.RoomAddresser.
+func (b *Bridge) IsRoom(local string) bool { return strings.HasPrefix(local, "#") }
 
 // JoinRoom implements bridges.Rooms.
 func (s *Session) JoinRoom(_ context.Context, room, nick, _ string) error {

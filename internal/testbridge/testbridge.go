@@ -5,6 +5,7 @@ package testbridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -30,7 +31,7 @@ func NewNetwork() *Network {
 
 // Factory returns a bridges.Factory bound to this network.
 func (n *Network) Factory() bridges.Factory {
-	return func(domain string, opts map[string]any) (bridges.Bridge, error) {
+	return func(domain string, opts map[string]any, _ bridges.Deps) (bridges.Bridge, error) {
 		b := &Bridge{net: n, stayConnected: true}
 		if v, ok := opts["stay_connected"]; ok {
 			stay, isBool := v.(bool)
@@ -70,8 +71,9 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		Fields: []bridges.Field{
 			{Var: "username", Label: "Username", Type: bridges.TextSingle, Required: true, Legacy: "username"},
 			{Var: "password", Label: "Password", Type: bridges.TextPrivate, Required: true, Legacy: "password"},
-			{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Legacy: "nick"},
+			{Var: "nick", Label: "Nickname", Type: bridges.TextSingle, Legacy: "nick", Advanced: true},
 		},
+		QuickFields:   []string{"username"},
 		GatewayDesc:   "Enter the name of an echo peer",
 		GatewayPrompt: "Peer name",
 		// Configurable so tests cover both session policies.
@@ -88,6 +90,14 @@ func (b *Bridge) Validate(_ context.Context, r bridges.Registration) (map[string
 		return nil, bridges.Errorf(bridges.NotAcceptable, "username may not contain spaces or @")
 	}
 	return r.Values, nil
+}
+
+// CheckField refuses, as it is typed, a username Validate would refuse.
+func (b *Bridge) CheckField(_ context.Context, field, value string, _ map[string]string) (string, error) {
+	if field == "username" && strings.ContainsAny(value, " \t@") {
+		return "", bridges.Errorf(bridges.NotAcceptable, "username may not contain spaces or @")
+	}
+	return value, nil
 }
 
 // MapPrompt lower-cases a peer name.
@@ -159,6 +169,17 @@ func (s *Session) Send(ctx context.Context, m bridges.Message) error {
 // Inject delivers a message from the fake network to the user.
 func (s *Session) Inject(ctx context.Context, m bridges.Message) error { return s.sink.Receive(ctx, m) }
 
+// InjectSent reports a message the user sent to a peer from elsewhere (as
+// a mail client's Sent folder would), through the sink's optional
+// bridges.SentElsewhereEvents.
+func (s *Session) InjectSent(ctx context.Context, m bridges.Message) error {
+	se, ok := s.sink.(bridges.SentElsewhereEvents)
+	if !ok {
+		return errors.New("testbridge: the sink cannot show messages sent elsewhere")
+	}
+	return se.SentElsewhere(ctx, m)
+}
+
 // Presence shows a peer online or offline.
 func (s *Session) Presence(peer string, available bool) { s.sink.PeerPresence(peer, available, "") }
 
@@ -170,7 +191,7 @@ func (s *Session) Sent() []bridges.Message {
 }
 
 // Close forgets the session.
-func (s *Session) Close(context.Context) error {
+func (s *Session) Close(context.Context, string) error {
 	s.net.mu.Lock()
 	if s.net.sessions[s.jid] == s {
 		delete(s.net.sessions, s.jid)

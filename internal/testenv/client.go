@@ -29,7 +29,8 @@ const (
 	nsClient     = "jabber:client"
 )
 
-// Client is a user logged in to Prosody over c2s, without TLS. Everything the
+// Client is a user logged in to an XMPP server (Prosody, ejabberd) over c2s,
+// without TLS. Everything the
 // server sends it (message, presence and iq stanzas) is kept, in order, for
 // Expect.
 type Client struct {
@@ -119,31 +120,44 @@ func findPath(n *xmlnode.Node, segs []string) *xmlnode.Node {
 // closed when the test ends.
 func (p *Prosody) Login(t TB, local, password, resource string) *Client {
 	t.Helper()
-	c := p.Connect(t, local, password, resource)
-	c.SendRaw(t, "<presence/>")
-	return c
+	return login(t, p.Domain, p.C2SAddr, local, password, resource)
 }
 
 // Connect is Login without the initial presence: the session is bound but
 // the user is not available yet.
 func (p *Prosody) Connect(t TB, local, password, resource string) *Client {
 	t.Helper()
-	c, err := p.connect(local, password, resource)
+	return connectC2S(t, p.Domain, p.C2SAddr, local, password, resource)
+}
+
+// login connects and sends initial presence.
+func login(t TB, domain, c2sAddr, local, password, resource string) *Client {
+	t.Helper()
+	c := connectC2S(t, domain, c2sAddr, local, password, resource)
+	c.SendRaw(t, "<presence/>")
+	return c
+}
+
+// connectC2S logs local@domain/resource in over c2sAddr, failing the test
+// when that does not work, and closes the client when the test ends.
+func connectC2S(t TB, domain, c2sAddr, local, password, resource string) *Client {
+	t.Helper()
+	c, err := dialC2S(domain, c2sAddr, local, password, resource)
 	if err != nil {
-		t.Fatalf("testenv: login %s@%s/%s: %v", local, p.Domain, resource, err)
+		t.Fatalf("testenv: login %s@%s/%s: %v", local, domain, resource, err)
 	}
 	t.Cleanup(func() { c.close() })
 	return c
 }
 
-func (p *Prosody) connect(local, password, resource string) (*Client, error) {
-	origin, err := jid.New(local, p.Domain, resource)
+func dialC2S(domain, c2sAddr, local, password, resource string) (*Client, error) {
+	origin, err := jid.New(local, domain, resource)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), loginTimeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.C2SAddr)
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", c2sAddr)
 	if err != nil {
 		return nil, err
 	}

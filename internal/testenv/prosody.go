@@ -111,7 +111,14 @@ type ProsodyOptions struct {
 	// ping, private, carbons, blocklist, version, time, and the auto-loaded
 	// presence, message, iq and offline).
 	Modules []string
+	// Privileged component domains get XEP-0356 permissions through
+	// mod_privilege (Debian's prosody-modules): roster both, message
+	// outgoing.
+	Privileged []string
 }
+
+// prosodyModulesDir is where Debian's prosody-modules installs mod_privilege.
+const prosodyModulesDir = "/usr/lib/prosody/modules"
 
 // StartProsody writes a configuration in a new temporary directory, starts
 // Prosody in the foreground and waits until both its c2s and its component
@@ -120,6 +127,9 @@ type ProsodyOptions struct {
 func StartProsody(t TB, opts ProsodyOptions) *Prosody {
 	t.Helper()
 	bin := Need(t, "prosody")
+	if len(opts.Privileged) > 0 {
+		needFile(t, filepath.Join(prosodyModulesDir, "mod_privilege", "mod_privilege.lua"), "prosody-modules")
+	}
 	if opts.Domain == "" {
 		opts.Domain = "localhost"
 	}
@@ -352,7 +362,11 @@ func (p *Prosody) writeConfig() error {
 	w("data_path = %s", q(p.dataDir))
 	w("certificates = %s", q(filepath.Join(p.Dir, "certs")))
 	w("log = { debug = %s }", q(p.logFile))
-	w("plugin_paths = { %s }", q(filepath.Join(p.Dir, "plugins")))
+	if len(p.opts.Privileged) > 0 {
+		w("plugin_paths = { %s, %s }", q(filepath.Join(p.Dir, "plugins")), q(prosodyModulesDir))
+	} else {
+		w("plugin_paths = { %s }", q(filepath.Join(p.Dir, "plugins")))
+	}
 	w("testenv_stop_file = %s", q(p.stopFile))
 	w("testenv_ready_file = %s", q(p.readyFile))
 	w("")
@@ -374,6 +388,9 @@ func (p *Prosody) writeConfig() error {
 	w("allow_registration = false")
 	w("")
 	modules := []string{testenvModule, "roster", "saslauth", "disco", "ping", "private", "carbons", "blocklist", "version", "time"}
+	if len(p.opts.Privileged) > 0 {
+		modules = append(modules, "privilege")
+	}
 	for _, m := range p.opts.Modules {
 		if !slices.Contains(modules, m) {
 			modules = append(modules, m)
@@ -383,10 +400,20 @@ func (p *Prosody) writeConfig() error {
 	w("modules_disabled = { %s }", luaList([]string{"s2s", "tls", "http", "limits"}))
 	w("")
 	w("VirtualHost %s", luaString(p.Domain))
+	if len(p.opts.Privileged) > 0 {
+		w("\tprivileged_entities = {")
+		for _, d := range p.opts.Privileged {
+			w("\t\t[%s] = { roster = \"both\"; message = \"outgoing\" };", luaString(d))
+		}
+		w("\t}")
+	}
 	for _, domain := range slices.Sorted(maps.Keys(p.opts.Components)) {
 		w("")
 		w("Component %s", luaString(domain))
 		w("\tcomponent_secret = %s", luaString(p.opts.Components[domain]))
+		if slices.Contains(p.opts.Privileged, domain) {
+			w("\tmodules_enabled = { \"privilege\" }")
+		}
 	}
 	return os.WriteFile(p.config, []byte(b.String()), 0o600)
 }

@@ -133,7 +133,7 @@ func TestRestart(t *testing.T) {
 
 func TestWrongPassword(t *testing.T) {
 	p := startTestProsody(t)
-	if _, err := p.connect("alice", "nope", "x"); err == nil {
+	if _, err := dialC2S(p.Domain, p.C2SAddr, "alice", "nope", "x"); err == nil {
 		t.Fatal("login with a wrong password succeeded")
 	}
 }

@@ -38,6 +38,19 @@ func Need(t TB, binary string) string {
 	return ""
 }
 
+// needFile is Need for a file a Debian package installs: a skip on a
+// developer machine without it, a failure in CI.
+func needFile(t TB, path, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("testenv: %s (package %s) is required in CI but missing (run scripts/install-deps.sh)", path, pkg)
+	}
+	t.Skipf("testenv: %s missing (package %s; scripts/install-deps.sh installs it)", path, pkg)
+}
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 //
 // The port is below the kernel's ephemeral range, so the operating system
@@ -122,13 +135,16 @@ func restart(t TB, name string, running bool, start func() error) {
 	}
 }
 
-// TB is what the start-up code needs from its caller: testing.TB satisfies
+// TB is what the start-up code needs from its caller: TB satisfies
 // it, and so can a program that runs these servers outside a test (the load
 // tool, cmd/ferry-load). Fatalf and Skipf must not return.
 type TB interface {
 	Helper()
 	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
 	Fatalf(format string, args ...any)
+	Skip(args ...any)
 	Skipf(format string, args ...any)
 	Failed() bool
 	Cleanup(func())

@@ -26,3 +26,17 @@ func BenchmarkMarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendXML is the component writer's case: one buffer reused
+// for every stanza.
+func BenchmarkAppendXML(b *testing.B) {
+	n, err := Parse(benchStanza)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = n.AppendXML(buf[:0])
+	}
+}

@@ -12,7 +12,10 @@ import (
 // Limits bound what one stanza may cost to decode. A peer that exceeds them
 // gets its stanza refused, not a crash or an unbounded allocation.
 type Limits struct {
-	MaxBytes    int // character data plus attribute values
+	// MaxBytes bounds everything the stanza carries: element and attribute
+	// names, attribute values (the root element's own included) and
+	// character data.
+	MaxBytes    int
 	MaxDepth    int
 	MaxElements int
 }
@@ -32,14 +35,18 @@ var ErrBadName = errors.New("xmlnode: invalid XML name")
 const xmlURL = "http://www.w3.org/XML/1998/namespace"
 
 // Decode reads the element that start opens from r, through its end tag.
-// On ErrTooLarge the returned node still carries the top element's name and
-// attributes so the caller can address an error reply.
+// On ErrTooLarge the returned node keeps the top element's name and those of
+// its addressing attributes (to, from, id, type, xml:lang) that are short
+// enough to echo, so the caller can address a small error reply; children,
+// text and every other attribute are dropped.
 func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error) {
-	root := fromStart(start)
+	root := fromStart(start, nil)
 	stack := []*Node{root}
 	budget := attrCost(start)
 	elements := 1
-	tooLarge := false
+	// The root's own attributes count: a childless stanza with a huge
+	// attribute is as large as one with a huge body.
+	tooLarge := budget > lim.MaxBytes
 	badName := !validNames(start)
 	for len(stack) > 0 {
 		tok, err := r.Token()
@@ -54,7 +61,7 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error
 		case xml.StartElement:
 			elements++
 			budget += attrCost(t)
-			child := fromStart(t)
+			child := fromStart(t, top)
 			badName = badName || !validNames(t)
 			if len(stack) >= lim.MaxDepth || elements > lim.MaxElements || budget > lim.MaxBytes {
 				tooLarge = true
@@ -78,11 +85,31 @@ func Decode(r xml.TokenReader, start xml.StartElement, lim Limits) (*Node, error
 	if tooLarge || badName {
 		root.Children, root.Text = nil, ""
 		if tooLarge {
+			root.Attrs = addressing(root.Attrs)
 			return root, ErrTooLarge
 		}
 		return root, ErrBadName
 	}
 	return root, nil
+}
+
+// maxEchoed bounds an attribute kept on a refused stanza: the longest JID
+// (three parts of at most 1023 bytes, two separators).
+const maxEchoed = 3071
+
+// addressing keeps the attributes an error reply is addressed with, when
+// they are short enough to send back.
+func addressing(attrs []Attr) []Attr {
+	var kept []Attr
+	for _, a := range attrs {
+		switch a.Name {
+		case "to", "from", "id", "type", "xml:lang":
+			if len(a.Value) <= maxEchoed {
+				kept = append(kept, a)
+			}
+		}
+	}
+	return kept
 }
 
 func attrCost(s xml.StartElement) int {
@@ -93,9 +120,15 @@ func attrCost(s xml.StartElement) int {
 	return n
 }
 
-func fromStart(s xml.StartElement) *Node {
+// fromStart builds the node for s, a child of parent (nil for the top
+// element). A stream namespace is folded to "" only where the element is in
+// the stream's context: the stanza itself and children of elements that
+// are. A jabber:client message nested in a foreign element (a forwarded
+// message, XEP-0297) keeps its namespace, so writing it out again, on
+// whatever stream, declares it.
+func fromStart(s xml.StartElement, parent *Node) *Node {
 	n := &Node{Space: s.Name.Space, Local: s.Name.Local}
-	if streamSpaces[n.Space] {
+	if streamSpaces[n.Space] && (parent == nil || parent.Space == "") {
 		n.Space = ""
 	}
 	for _, a := range s.Attr {
@@ -125,78 +158,10 @@ func Parse(data []byte) (*Node, error) {
 	}
 }
 
-// Marshal renders n as XML text.
+// Marshal renders n as XML text (AppendXML into a new slice). It never
+// fails; the error is kept for callers that treat rendering as fallible.
 func Marshal(n *Node) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := xml.NewEncoder(&buf)
-	if err := encode(enc, n, ""); err != nil {
-		return nil, err
-	}
-	if err := enc.Flush(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// Tokens returns n as a token stream, for mellium's Session.Send.
-func (n *Node) Tokens() xml.TokenReader {
-	var toks []xml.Token
-	n.appendTokens(&toks, "")
-	return &sliceReader{toks: toks}
-}
-
-func (n *Node) appendTokens(toks *[]xml.Token, parentSpace string) {
-	start := n.startElement(parentSpace)
-	*toks = append(*toks, start)
-	if n.Text != "" {
-		*toks = append(*toks, xml.CharData(n.Text))
-	}
-	for _, c := range n.Children {
-		c.appendTokens(toks, n.Space)
-	}
-	*toks = append(*toks, start.End())
-}
-
-// startElement writes the namespace only where it changes, keeping the
-// output small and leaving stream-namespace children unqualified.
-func (n *Node) startElement(parentSpace string) xml.StartElement {
-	s := xml.StartElement{Name: xml.Name{Local: n.Local}}
-	if n.Space != parentSpace && n.Space != "" {
-		s.Name.Space = n.Space
-	}
-	for _, a := range n.Attrs {
-		if len(a.Name) > 4 && a.Name[:4] == "xml:" {
-			s.Attr = append(s.Attr, xml.Attr{Name: xml.Name{Space: xmlURL, Local: a.Name[4:]}, Value: a.Value})
-			continue
-		}
-		s.Attr = append(s.Attr, xml.Attr{Name: xml.Name{Local: a.Name}, Value: a.Value})
-	}
-	return s
-}
-
-func encode(enc *xml.Encoder, n *Node, parentSpace string) error {
-	var toks []xml.Token
-	n.appendTokens(&toks, parentSpace)
-	for _, t := range toks {
-		if err := enc.EncodeToken(t); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-type sliceReader struct {
-	toks []xml.Token
-	i    int
-}
-
-func (r *sliceReader) Token() (xml.Token, error) {
-	if r.i >= len(r.toks) {
-		return nil, io.EOF
-	}
-	t := r.toks[r.i]
-	r.i++
-	return t, nil
+	return n.AppendXML(nil), nil
 }
 
 // validNames checks the element and attribute local names.

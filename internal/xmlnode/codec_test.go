@@ -137,3 +137,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A stanza's own elements inherit the stream they are written to, but a
+// jabber:client message forwarded inside another element (XEP-0297, as in
+// carbons and XEP-0356) must keep declaring its namespace through a
+// store-and-parse round trip, or a server reads it as a component stanza.
+func TestForwardedMessageKeepsItsNamespace(t *testing.T) {
+	in := `<message xmlns="jabber:client" to="h"><body>outer</body>` +
+		`<forwarded xmlns="urn:xmpp:forward:0"><message xmlns="jabber:client" to="x"><body>inner</body></message></forwarded></message>`
+	n, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Space != "" || n.Child("", "body") == nil {
+		t.Errorf("the stanza and its body should be in the stream namespace: %+v", n)
+	}
+	fwd := n.Child("urn:xmpp:forward:0", "forwarded").Child("jabber:client", "message")
+	if fwd == nil {
+		t.Fatalf("forwarded message lost its namespace: %s", n)
+	}
+	out, err := Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<message to="h"><body>outer</body><forwarded xmlns="urn:xmpp:forward:0"><message xmlns="jabber:client" to="x"><body>inner</body></message></forwarded></message>`
+	if string(out) != want {
+		t.Errorf("round trip:\n got %s\nwant %s", out, want)
+	}
+}

@@ -2,9 +2,11 @@
 //
 // Ferry reads each stanza off the component stream into a Node so the stream
 // lock is released at once and the stanza can be handed to the goroutine that
-// owns the account it concerns. Namespaces are kept as URIs; children in the
-// stream's own namespace (jabber:client, jabber:component:accept) are stored
-// with an empty space so they inherit whatever stream they are written to.
+// owns the account it concerns. Namespaces are kept as URIs; the stanza and
+// its children in the stream's own namespace (jabber:client,
+// jabber:component:accept) are stored with an empty space so they inherit
+// whatever stream they are written to. A stream-namespace element nested in
+// a foreign one (a forwarded message) keeps its namespace.
 package xmlnode
 
 import (

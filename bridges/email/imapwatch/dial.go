@@ -14,6 +14,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/ferry-xmpp/ferry/internal/tlshint"
 )
 
 // Security is how the connection to the IMAP server is protected.
@@ -65,10 +67,23 @@ func (s Server) host() string {
 //
 // Auth is set when the server refused the credentials (or the way of logging
 // in): retrying cannot help until the user changes them.
+//
+// Unreachable is set when no IMAP server was reached: the connection
+// failed (or the Dialer refused the address), timed out, or what answered
+// did not complete TLS or send an IMAP greeting. A caller serving users
+// who name arbitrary servers can then give one text for all of these, so
+// that its errors do not map the network for them.
 type Error struct {
-	Auth  bool
-	Text  string
-	Cause error
+	Auth        bool
+	Unreachable bool
+	Text        string
+	Cause       error
+}
+
+// unreachable marks e as a failure to reach an IMAP server at all.
+func unreachable(e *Error) *Error {
+	e.Unreachable = true
+	return e
 }
 
 func (e *Error) Error() string { return e.Text }
@@ -104,6 +119,9 @@ func timeoutError(ctx context.Context, s Server, d time.Duration, what string) *
 // reason is a short description of a network or TLS failure, without the
 // addresses a *net.OpError repeats.
 func reason(err error) string {
+	if hint, ok := tlshint.Explain(err); ok {
+		return hint
+	}
 	var dnsErr *net.DNSError
 	var sysErr *os.SyscallError
 	var opErr *net.OpError
@@ -183,9 +201,9 @@ func Dial(ctx context.Context, s Server, opts *imapclient.Options) (*imapclient.
 	conn, err := dialer.DialContext(dctx, "tcp", s.Addr)
 	if err != nil {
 		if dctx.Err() != nil {
-			return nil, timeoutError(ctx, s, timeout, "connect")
+			return nil, unreachable(timeoutError(ctx, s, timeout, "connect"))
 		}
-		return nil, newError(s, false, err, "cannot connect to %s: %s", s.Addr, reason(err))
+		return nil, unreachable(newError(s, false, err, "cannot connect to %s: %s", s.Addr, reason(err)))
 	}
 	// The client has no deadline of its own for most of this: closing the
 	// connection when dctx ends unblocks every step.
@@ -195,7 +213,8 @@ func Dial(ctx context.Context, s Server, opts *imapclient.Options) (*imapclient.
 		if c != nil {
 			c.Close()
 		}
-		return nil, timeoutError(ctx, s, timeout, "log in")
+		// No answer in time: whether anything IMAP was there is unknown.
+		return nil, unreachable(timeoutError(ctx, s, timeout, "log in"))
 	}
 	if err != nil {
 		if c != nil {
@@ -218,7 +237,7 @@ func open(ctx context.Context, conn net.Conn, s Server, o *imapclient.Options) (
 		}
 		tc := tls.Client(conn, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, newError(s, false, err, "TLS with %s failed: %s", s.Addr, reason(err))
+			return nil, unreachable(newError(s, false, err, "TLS with %s failed: %s", s.Addr, reason(err)))
 		}
 		c = imapclient.New(tc, o)
 	case StartTLS:
@@ -229,7 +248,7 @@ func open(ctx context.Context, conn net.Conn, s Server, o *imapclient.Options) (
 			if errors.As(err, &ie) {
 				return nil, newError(s, false, err, "%s does not offer STARTTLS: %s", s.Addr, imapText(ie))
 			}
-			return nil, newError(s, false, err, "STARTTLS with %s failed: %s", s.Addr, reason(err))
+			return nil, unreachable(newError(s, false, err, "STARTTLS with %s failed: %s", s.Addr, reason(err)))
 		}
 	case Plain:
 		c = imapclient.New(conn, o)
@@ -239,7 +258,7 @@ func open(ctx context.Context, conn net.Conn, s Server, o *imapclient.Options) (
 		if errors.As(err, &ie) {
 			return c, newError(s, false, err, "%s refused the connection: %s", s.Addr, imapText(ie))
 		}
-		return c, newError(s, false, err, "cannot connect to %s: %s", s.Addr, reason(err))
+		return c, unreachable(newError(s, false, err, "cannot connect to %s: %s", s.Addr, reason(err)))
 	}
 	if c.State() == imap.ConnStateAuthenticated { // PREAUTH
 		return c, nil

@@ -81,9 +81,9 @@ const (
 
 var (
 	// ErrInvalidAddress is wrapped by every error LocalPart returns.
-	ErrInvalidAddress = errors.New("mailaddr: invalid email address")
+	ErrInvalidAddress = errors.New("not a valid email address")
 	// ErrInvalidLocalpart is wrapped by every error Address returns.
-	ErrInvalidLocalpart = errors.New("mailaddr: not a bridged email local part")
+	ErrInvalidLocalpart = errors.New("not the address of an email contact on this gateway")
 )
 
 func addrErr(format string, args ...any) error {

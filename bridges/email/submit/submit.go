@@ -19,6 +19,8 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/ferry-xmpp/ferry/bridges/email/mailaddr"
+
+	"github.com/ferry-xmpp/ferry/internal/tlshint"
 )
 
 // Security is how the connection to the server is protected.
@@ -70,6 +72,12 @@ type Error struct {
 	// Auth is set when the server answered AUTH with an error reply (5xx:
 	// wrong credentials; 4xx: temporary failure).
 	Auth bool
+	// Unreachable is set when no SMTP server was reached: the connection
+	// failed (or the Dialer refused the address), or what answered did not
+	// complete TLS or an SMTP greeting. A caller serving users who name
+	// arbitrary servers can then give one text for all of these, so that
+	// its errors do not map the network for them.
+	Unreachable bool
 	// Text is a user-safe single line. It includes the server's reply code
 	// and text when there was a reply, or says what went wrong on the
 	// network. It never contains the password.
@@ -196,7 +204,7 @@ func dial(ctx context.Context, s Server) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, sess.stopped(err)
 		}
-		return nil, &Error{Text: fmt.Sprintf("cannot connect to %s: %s", s.Addr, netReason(err)), Cause: err}
+		return nil, &Error{Unreachable: true, Text: fmt.Sprintf("cannot connect to %s: %s", s.Addr, netReason(err)), Cause: err}
 	}
 	sess.conn = &deadlineConn{Conn: raw, timeout: sess.timeout}
 	sess.stop = context.AfterFunc(ctx, func() { raw.Close() })
@@ -207,7 +215,7 @@ func dial(ctx context.Context, s Server) (*session, error) {
 		if err := tc.HandshakeContext(dctx); err != nil {
 			sess.stop()
 			raw.Close()
-			return nil, sess.fail("the TLS handshake", "the TLS handshake was refused", err)
+			return nil, beforeGreeting(sess.fail("the TLS handshake", "the TLS handshake was refused", err))
 		}
 		conn = tc
 	}
@@ -220,7 +228,7 @@ func dial(ctx context.Context, s Server) (*session, error) {
 				return nil, &Error{Permanent: true, Cause: err,
 					Text: fmt.Sprintf("%s does not offer STARTTLS; not sending the password or the message unencrypted", s.Addr)}
 			}
-			return nil, sess.fail("STARTTLS", "STARTTLS was refused", err)
+			return nil, beforeGreeting(sess.fail("STARTTLS", "STARTTLS was refused", err))
 		}
 		sess.c = c
 	} else {
@@ -235,7 +243,7 @@ func dial(ctx context.Context, s Server) (*session, error) {
 	}
 	if err := sess.c.Hello(helo); err != nil {
 		sess.close()
-		return nil, sess.fail("the greeting", "the connection was refused", err)
+		return nil, beforeGreeting(sess.fail("the greeting", "the connection was refused", err))
 	}
 	if err := sess.login(); err != nil {
 		sess.abort(err)
@@ -361,7 +369,8 @@ func (sess *session) fail(step, refused string, err error) *Error {
 	case errors.As(err, &se):
 		e = &Error{Permanent: se.Code >= 500, Text: fmt.Sprintf("%s by %s: %s", refused, addr, reply(se))}
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		e = &Error{Permanent: true, Text: fmt.Sprintf("TLS certificate of %s not accepted: %s", addr, oneLine(err.Error()))}
+		hint, _ := tlshint.Explain(err)
+		e = &Error{Permanent: true, Text: fmt.Sprintf("TLS with %s failed: %s", addr, hint)}
 	case isNetError(err):
 		e = &Error{Text: fmt.Sprintf("connection to %s failed during %s: %s", addr, step, netReason(err))}
 	default:
@@ -369,6 +378,14 @@ func (sess *session) fail(step, refused string, err error) *Error {
 	}
 	e.Cause = err
 	e.Text = sess.scrub(e.Text)
+	return e
+}
+
+// beforeGreeting marks a failure before the server's greeting as
+// Unreachable unless an SMTP reply says a mail server was there.
+func beforeGreeting(e *Error) *Error {
+	var se *smtp.SMTPError
+	e.Unreachable = !errors.As(e.Cause, &se)
 	return e
 }
 

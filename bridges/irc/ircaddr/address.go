@@ -87,12 +87,12 @@ type Mapper struct {
 // component typically answers all of them with jid-malformed or
 // item-not-found.
 var (
-	ErrEmptyTarget     = errors.New("ircaddr: empty channel or nick")
-	ErrEmptyServer     = errors.New("ircaddr: empty IRC server")
-	ErrInvalidServer   = errors.New("ircaddr: IRC server is not a host name or IP address")
-	ErrInvalidTarget   = errors.New("ircaddr: character not allowed in an IRC channel or nick")
-	ErrInvalidAddress  = errors.New("ircaddr: address fields do not fit its kind")
-	ErrUnrepresentable = errors.New("ircaddr: IRC name has no faithful JID form")
+	ErrEmptyTarget     = errors.New("the address names no channel or nick")
+	ErrEmptyServer     = errors.New("the address names no IRC server (write #channel%irc.example.net or nick%irc.example.net)")
+	ErrInvalidServer   = errors.New("the IRC server is not a host name or IP address")
+	ErrInvalidTarget   = errors.New("the channel or nick has a character IRC does not allow")
+	ErrInvalidAddress  = errors.New("the address is not a channel, a nick or an IRC server")
+	ErrUnrepresentable = errors.New("this IRC name cannot be written as an XMPP address")
 )
 
 // IsChannel reports whether target is a channel name on a server whose
@@ -120,7 +120,7 @@ func (m Mapper) Parse(localpart, chantypes string) (Address, error) {
 		return Address{Kind: Gateway}, nil
 	}
 	if !utf8.ValidString(localpart) {
-		return Address{}, fmt.Errorf("%w: invalid UTF-8 in %q", ErrInvalidTarget, localpart)
+		return Address{}, fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidTarget, localpart)
 	}
 	lp := strings.ToLower(localpart)
 
@@ -225,14 +225,14 @@ func (m Mapper) JID(a Address) (jid.JID, error) {
 	}
 	domain, err := jid.New("", m.Domain, "")
 	if err != nil {
-		return jid.JID{}, fmt.Errorf("ircaddr: gateway domain %q: %w", m.Domain, err)
+		return jid.JID{}, fmt.Errorf("the gateway domain %q is not a valid XMPP domain: %w", m.Domain, err)
 	}
 	j, err := domain.WithLocal(lp)
 	if err != nil {
 		return jid.JID{}, fmt.Errorf("%w: %q: %v", ErrUnrepresentable, lp, err)
 	}
 	if j.Localpart() != lp {
-		return jid.JID{}, fmt.Errorf("%w: PRECIS maps %q to %q", ErrUnrepresentable, lp, j.Localpart())
+		return jid.JID{}, fmt.Errorf("%w: %q would become %q", ErrUnrepresentable, lp, j.Localpart())
 	}
 	return j, nil
 }
@@ -261,7 +261,7 @@ func (m Mapper) Occupant(channel Address, nick string) (jid.JID, error) {
 		return jid.JID{}, fmt.Errorf("%w: nick %q: %v", ErrUnrepresentable, nick, err)
 	}
 	if occ.Resourcepart() != nick {
-		return jid.JID{}, fmt.Errorf("%w: PRECIS maps nick %q to %q", ErrUnrepresentable, nick, occ.Resourcepart())
+		return jid.JID{}, fmt.Errorf("%w: the nick %q would become %q", ErrUnrepresentable, nick, occ.Resourcepart())
 	}
 	return occ, nil
 }
@@ -329,7 +329,7 @@ func checkTarget(k Kind, name string, fixed bool) error {
 		bad += "\a"
 	}
 	if i := strings.IndexAny(name, bad); i >= 0 {
-		return fmt.Errorf("%w: %q at %d in %q", ErrInvalidTarget, name[i], i, name)
+		return fmt.Errorf("%w: %q in %q", ErrInvalidTarget, name[i], name)
 	}
 	// In normal mode Parse splits at the first '%', so a name holding one
 	// would come back as a different target and server.

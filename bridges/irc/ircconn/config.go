@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
 )
 
 // Defaults applied by Dial to zero Config fields.
@@ -20,7 +22,6 @@ const (
 	DefaultRate  = 1.0 // lines per second
 
 	DefaultQueueSize       = 1024
-	DefaultMessageBuffer   = 1024
 	DefaultPingInterval    = 60 * time.Second
 	DefaultPingTimeout     = 60 * time.Second
 	DefaultRegisterTimeout = 60 * time.Second
@@ -67,8 +68,6 @@ type Config struct {
 	Rate  float64
 	// QueueSize bounds the outgoing queue; Send blocks while it is full.
 	QueueSize int
-	// MessageBuffer is the capacity of Messages(); see Conn.Messages.
-	MessageBuffer int
 
 	// PingInterval is the silence after which a keepalive PING is sent;
 	// PingTimeout is how long after that PING any line must arrive before
@@ -132,25 +131,16 @@ func (cfg *Config) withDefaults() (host string, err error) {
 		h = strings.TrimSuffix(strings.TrimPrefix(cfg.Addr, "["), "]")
 		cfg.Addr = net.JoinHostPort(h, port)
 	}
-	if cfg.Nick == "" {
-		return "", fmt.Errorf("no nick")
-	}
-	if strings.ContainsAny(cfg.Nick, " \r\n\x00:,*?!@") || cfg.Nick[0] == '#' || cfg.Nick[0] == '&' {
-		return "", fmt.Errorf("invalid nick %q", cfg.Nick)
-	}
 	if cfg.User == "" {
 		cfg.User = cfg.Nick
 	}
 	if cfg.Realname == "" {
 		cfg.Realname = cfg.Nick
 	}
-	for name, v := range map[string]string{"password": cfg.Password, "user": cfg.User, "realname": cfg.Realname} {
-		if strings.ContainsAny(v, "\r\n\x00") {
-			return "", fmt.Errorf("%s contains CR, LF or NUL", name)
-		}
-	}
-	if strings.ContainsAny(cfg.User, " ") {
-		return "", fmt.Errorf("invalid user name %q", cfg.User)
+	// The same rules registration checks the user's values with.
+	id := ircident.Identity{Nick: cfg.Nick, User: cfg.User, Realname: cfg.Realname, Password: cfg.Password, SASLUser: cfg.SASLUser, SASLPass: cfg.SASLPass}
+	if err := id.Check(); err != nil {
+		return "", err
 	}
 	switch strings.ToUpper(cfg.SASL) {
 	case SASLNone:
@@ -175,9 +165,6 @@ func (cfg *Config) withDefaults() (host string, err error) {
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultQueueSize
-	}
-	if cfg.MessageBuffer <= 0 {
-		cfg.MessageBuffer = DefaultMessageBuffer
 	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = DefaultPingInterval

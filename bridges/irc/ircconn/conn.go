@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
-	"github.com/ergochat/irc-go/ircreader"
 	"golang.org/x/time/rate"
+
+	"github.com/ferry-xmpp/ferry/internal/serial"
 )
 
 // ErrInvalidMessage is wrapped by Send's and SendRaw's errors for a message
@@ -26,11 +27,8 @@ var ErrInvalidMessage = errors.New("ircconn: invalid message")
 
 const (
 	// keepaliveToken starts the parameter of keepalive PINGs; the
-	// matching PONGs are not delivered on Messages().
+	// matching PONGs are not delivered to the handler.
 	keepaliveToken = "ferry-keepalive-"
-	// prioSize bounds the PONG/keepalive lane; it only fills up if the
-	// server floods PINGs faster than the rate limit lets us answer.
-	prioSize = 16
 	// writeTimeout bounds one socket write, so a server that stops
 	// reading cannot wedge the writer.
 	writeTimeout = 2 * time.Minute
@@ -39,18 +37,21 @@ const (
 	quitLinger = 2 * time.Second
 )
 
-// Conn is a registered IRC connection. All methods are safe for concurrent
-// use.
+// Conn is a registered IRC connection. Serve reads it on the caller's
+// goroutine; lines sent wait in a bounded queue that a goroutine of the
+// connection writes, at the configured pace, only while lines wait. An
+// idle connection thus costs its reader's goroutine and a small buffer.
+// All methods are safe for concurrent use.
 type Conn struct {
 	cfg     Config
 	nc      net.Conn
-	reader  *ircreader.Reader
+	reader  lineReader
 	clock   Clock
 	limiter *rate.Limiter // nil: unpaced
+	burst   []ircmsg.Message
 
-	msgs     chan ircmsg.Message
-	queue    chan outLine
-	prio     chan []byte
+	out      *serial.Queue[outLine]
+	wmu      sync.Mutex    // one write at a time on nc
 	done     chan struct{} // closed by fail
 	closing  chan struct{} // closed by the first Close
 	closed   chan struct{} // closed when the first Close returns
@@ -60,17 +61,14 @@ type Conn struct {
 	closeOnce sync.Once
 	failOnce  sync.Once
 	err       *Error // set before done is closed
-	wg        sync.WaitGroup
 
-	activity atomic.Uint64 // lines read, for the keepalive
-	lastRecv atomic.Int64  // Clock time of the last line read or delivered, UnixNano
-	stalled  atomic.Bool   // the reader waits for the consumer of Messages()
-	pingSeq  atomic.Uint64
+	serving atomic.Bool // Serve is reading
 
 	mu       sync.RWMutex // guards the fields below; written by the reader (and Dial)
 	nick     string
 	isupport ISupport
 	caps     map[string]bool
+	pingSeq  uint64
 }
 
 type outLine struct {
@@ -82,10 +80,8 @@ func newConn(cfg Config, nc net.Conn) *Conn {
 	c := &Conn{
 		cfg:      cfg,
 		nc:       nc,
-		reader:   ircreader.NewIRCReader(nc),
+		reader:   lineReader{r: nc},
 		clock:    cfg.Clock,
-		queue:    make(chan outLine, cfg.QueueSize),
-		prio:     make(chan []byte, prioSize),
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
 		closed:   make(chan struct{}),
@@ -94,27 +90,11 @@ func newConn(cfg Config, nc net.Conn) *Conn {
 		isupport: DefaultISupport(),
 		caps:     map[string]bool{},
 	}
+	c.out = serial.New("irc writer "+cfg.Addr, cfg.QueueSize, nil, c.writeQueued)
 	if cfg.Rate > 0 && !math.IsInf(cfg.Rate, 1) {
 		c.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
 	}
 	return c
-}
-
-// start hands the registered connection to its goroutines; burst is what
-// Dial read from 001 on, delivered first on Messages().
-func (c *Conn) start(burst []ircmsg.Message) {
-	c.msgs = make(chan ircmsg.Message, c.cfg.MessageBuffer+len(burst))
-	for _, m := range burst {
-		c.msgs <- m
-	}
-	c.lastRecv.Store(c.clock.Now().UnixNano())
-	c.wg.Add(2)
-	go c.readLoop()
-	go c.writeLoop()
-	if c.cfg.PingInterval > 0 {
-		c.wg.Add(1)
-		go c.keepaliveLoop()
-	}
 }
 
 // Nick returns the current nick: the one the server welcomed us with,
@@ -140,20 +120,7 @@ func (c *Conn) Caps() map[string]bool {
 	return maps.Clone(c.caps)
 }
 
-// Messages delivers every line read from 001 on, in order, except server
-// PINGs (answered internally) and the PONGs answering the keepalive. It is
-// closed when the connection ends; Err then says why.
-//
-// The channel has Config.MessageBuffer slots (plus the welcome burst). A
-// consumer that falls further behind stops the reader: that is the
-// back-pressure, and it reaches the server through TCP, which may end up
-// dropping the connection (SendQ exceeded). While the reader waits the
-// keepalive does not count the silence against the server, and Close ends
-// the wait at any time, so the reader never blocks forever.
-func (c *Conn) Messages() <-chan ircmsg.Message { return c.msgs }
-
-// Err returns why the connection ended, or nil while it is alive. It is
-// set before Messages() is closed.
+// Err returns why the connection ended, or nil while it is alive.
 func (c *Conn) Err() error {
 	select {
 	case <-c.done:
@@ -161,6 +128,81 @@ func (c *Conn) Err() error {
 	default:
 		return nil
 	}
+}
+
+// Done is closed when the connection has ended; Err then says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Serve reads the connection until it ends and calls handle, on the
+// caller's goroutine, for every line from 001 on (the welcome burst Dial
+// read first) except server PINGs, which it answers, and the PONGs
+// answering its keepalive. It returns why the connection ended, an
+// *Error. Call it once.
+//
+// handle may block: the connection is then not read (back-pressure that
+// reaches the server through TCP), and the keepalive does not count that
+// silence against the server. After PingInterval without a line, Serve
+// sends a PING; PingTimeout later without any line, the connection is
+// declared dead.
+func (c *Conn) Serve(handle func(ircmsg.Message)) (err error) {
+	c.serving.Store(true)
+	defer c.recoverPanic("reader", &err)
+	for _, m := range c.burst {
+		handle(m)
+	}
+	c.burst = nil
+	pinged := false
+	for {
+		if c.cfg.PingInterval > 0 {
+			wait := c.cfg.PingInterval
+			if pinged {
+				wait = c.cfg.PingTimeout
+			}
+			_ = c.nc.SetReadDeadline(time.Now().Add(wait))
+		}
+		line, err := c.reader.readLine()
+		if err != nil {
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout() && !pinged && c.Err() == nil:
+				c.keepalive()
+				pinged = true
+				continue
+			case errors.As(err, &ne) && ne.Timeout() && c.Err() == nil:
+				c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.PingInterval+c.cfg.PingTimeout)})
+			case errors.Is(err, io.EOF):
+				c.fail(&Error{Kind: KindServer, Err: err})
+			case errors.Is(err, errLineTooLong):
+				c.fail(&Error{Kind: KindProtocol, Text: "line too long", Err: err})
+			default:
+				c.fail(&Error{Kind: KindIO, Text: "reading", Err: err})
+			}
+			return c.err
+		}
+		pinged = false
+		msg, err := ircmsg.ParseLineStrict(string(line), false, 0)
+		if err != nil {
+			continue // empty or malformed line: nothing to deliver
+		}
+		if c.handle(msg) {
+			handle(msg)
+		}
+		if msg.Command == "ERROR" {
+			c.fail(&Error{Kind: KindServer, Text: lastParam(msg)})
+			return c.err
+		}
+	}
+}
+
+// keepalive sends a PING after a quiet interval.
+func (c *Conn) keepalive() {
+	c.mu.Lock()
+	c.pingSeq++
+	seq := c.pingSeq
+	c.mu.Unlock()
+	ping := ircmsg.MakeMessage(nil, "", "PING", fmt.Sprintf("%s%d", keepaliveToken, seq))
+	line, _ := ping.LineBytesStrict(true, maxLineLen)
+	c.writeNow(line)
 }
 
 // Send queues m for writing. It serializes m at once with the strict
@@ -201,25 +243,40 @@ func (c *Conn) enqueue(ctx context.Context, l outLine) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case c.queue <- l:
+	if c.out.TryPut(l, c.cfg.QueueSize) {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.done:
-		return c.err
-	case <-c.closing:
-		return ErrClosed
 	}
+	// Full: wait for room, for ctx, or for the connection to end.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+		case <-c.closing:
+		case <-wctx.Done():
+		}
+		cancel()
+	}()
+	if err := c.out.Put(wctx, l); err != nil {
+		select {
+		case <-c.closing:
+			return ErrClosed
+		case <-c.done:
+			return c.err
+		default:
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // Close sends QUIT (with quitMsg, if not empty) after everything already
 // queued, waits until it is written and the server hangs up (at most a
-// couple of seconds), then closes the socket and waits for the goroutines
-// to end. If ctx ends before the queue is flushed the socket is closed at
-// once and an *Error of KindTimeout or KindCanceled is returned. Sends
-// after Close return ErrClosed; Err() is then an *Error of KindClosed.
-// Close is idempotent: later calls wait for the first one and return nil.
+// couple of seconds), then closes the socket. If ctx ends before the queue
+// is flushed the socket is closed at once and an *Error of KindTimeout or
+// KindCanceled is returned. Sends after Close return ErrClosed; Err() is
+// then an *Error of KindClosed. Close is idempotent: later calls wait for
+// the first one and return nil. Serve returns soon after.
 func (c *Conn) Close(ctx context.Context, quitMsg string) error {
 	first := false
 	c.closeOnce.Do(func() {
@@ -247,7 +304,9 @@ func (c *Conn) Close(ctx context.Context, quitMsg string) error {
 		result = c.quit(ctx, quitMsg)
 	}
 	c.fail(&Error{Kind: KindClosed, Err: ErrClosed})
-	c.wg.Wait()
+	wctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = c.out.WaitIdle(wctx) // the writer skips what is left once done is closed
 	return result
 }
 
@@ -265,11 +324,7 @@ func (c *Conn) quit(ctx context.Context, quitMsg string) error {
 	if err != nil && !errors.Is(err, ircmsg.ErrorBodyTooLong) {
 		line = []byte("QUIT\r\n")
 	}
-	select {
-	case c.queue <- outLine{line: line, quit: true}:
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
+	if err := c.out.Put(ctx, outLine{line: line, quit: true}); err != nil {
 		return ctxErr(ctx.Err(), "flushing the queue before QUIT")
 	}
 	select {
@@ -280,7 +335,13 @@ func (c *Conn) quit(ctx context.Context, quitMsg string) error {
 		return ctxErr(ctx.Err(), "flushing the queue before QUIT")
 	}
 	// The QUIT is out: let the server hang up first, so that it reads the
-	// QUIT rather than a reset.
+	// QUIT rather than a reset. Without Serve running (a login check),
+	// read the hang-up here.
+	if !c.serving.Load() {
+		_ = c.nc.SetReadDeadline(time.Now().Add(quitLinger))
+		_, _ = io.Copy(io.Discard, c.nc)
+		return nil
+	}
 	linger := time.NewTimer(quitLinger)
 	defer linger.Stop()
 	select {
@@ -307,43 +368,12 @@ func (c *Conn) fail(e *Error) {
 	})
 }
 
-// recoverPanic is deferred by every goroutine root.
-func (c *Conn) recoverPanic(where string) {
+// recoverPanic is deferred by the reader: a panic ends the connection
+// with an internal error.
+func (c *Conn) recoverPanic(where string, err *error) {
 	if r := recover(); r != nil {
 		c.fail(&Error{Kind: KindInternal, Text: fmt.Sprintf("panic in %s: %v", where, r), Err: fmt.Errorf("%s", debug.Stack())})
-	}
-}
-
-func (c *Conn) readLoop() {
-	defer c.wg.Done()
-	defer close(c.msgs)
-	defer c.recoverPanic("reader")
-	for {
-		line, err := c.reader.ReadLine()
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF):
-				c.fail(&Error{Kind: KindServer, Err: err})
-			case errors.Is(err, ircreader.ErrReadQ):
-				c.fail(&Error{Kind: KindProtocol, Text: "line too long", Err: err})
-			default:
-				c.fail(&Error{Kind: KindIO, Text: "reading", Err: err})
-			}
-			return
-		}
-		c.activity.Add(1)
-		c.lastRecv.Store(c.clock.Now().UnixNano())
-		msg, err := ircmsg.ParseLineStrict(string(line), false, 0)
-		if err != nil {
-			continue // empty or malformed line: nothing to deliver
-		}
-		if c.handle(msg) && !c.deliver(msg) {
-			return
-		}
-		if msg.Command == "ERROR" {
-			c.fail(&Error{Kind: KindServer, Text: lastParam(msg)})
-			return
-		}
+		*err = c.err
 	}
 }
 
@@ -354,7 +384,7 @@ func (c *Conn) handle(msg ircmsg.Message) bool {
 	case "PING":
 		pong := ircmsg.MakeMessage(nil, "", "PONG", msg.Params...)
 		if line, err := pong.LineBytesStrict(true, maxLineLen); err == nil {
-			c.sendPriority(line)
+			c.writeNow(line)
 		}
 		return false
 	case "PONG":
@@ -424,76 +454,46 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 		if len(req) > 0 {
 			m := ircmsg.MakeMessage(nil, "", "CAP", "REQ", strings.Join(req, " "))
 			if line, err := m.LineBytesStrict(true, maxLineLen); err == nil {
-				c.sendPriority(line)
+				c.writeNow(line)
 			}
 		}
 	}
 }
 
-// sendPriority queues a protocol line (PONG, keepalive PING, CAP REQ)
-// ahead of the normal queue, without blocking the caller. The lane only
-// overflows if the server floods PINGs faster than the rate limit allows
-// answers; the overflowing line is dropped then, which the server's own
-// ping timeout tolerates.
-func (c *Conn) sendPriority(line []byte) {
+// writeNow writes a protocol line (PONG, keepalive PING, CAP REQ) at
+// once, ahead of the queue and outside the pace: the server waits for it.
+func (c *Conn) writeNow(line []byte) {
+	c.write(line)
+}
+
+// writeQueued is the queue's handler: one line, at the configured pace.
+func (c *Conn) writeQueued(l outLine) {
 	select {
-	case c.prio <- line:
+	case <-c.done:
+		return // ended: what is left is dropped with the connection
 	default:
+	}
+	if !c.waitToken() || !c.write(l.line) {
+		return
+	}
+	if l.quit {
+		close(c.quitSent)
 	}
 }
 
-// deliver hands msg to Messages(), waiting for the consumer if the buffer
-// is full; it returns false when the connection ended meanwhile.
-func (c *Conn) deliver(msg ircmsg.Message) bool {
-	select {
-	case c.msgs <- msg:
-		return true
-	default:
-	}
-	c.stalled.Store(true)
-	defer c.stalled.Store(false)
-	select {
-	case c.msgs <- msg:
-		c.lastRecv.Store(c.clock.Now().UnixNano())
-		return true
-	case <-c.done:
+// write writes one line; a failure ends the connection.
+func (c *Conn) write(line []byte) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		c.fail(&Error{Kind: KindIO, Text: "writing", Err: err})
 		return false
 	}
-}
-
-func (c *Conn) writeLoop() {
-	defer c.wg.Done()
-	defer c.recoverPanic("writer")
-	for {
-		var out outLine
-		select {
-		case line := <-c.prio:
-			out.line = line
-		default:
-			select {
-			case line := <-c.prio:
-				out.line = line
-			case out = <-c.queue:
-			case <-c.done:
-				return
-			}
-		}
-		if !c.waitToken() {
-			return
-		}
-		if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-			c.fail(&Error{Kind: KindIO, Text: "writing", Err: err})
-			return
-		}
-		if _, err := c.nc.Write(out.line); err != nil {
-			c.fail(&Error{Kind: KindIO, Text: "writing", Err: err})
-			return
-		}
-		if out.quit {
-			close(c.quitSent)
-			return
-		}
+	if _, err := c.nc.Write(line); err != nil {
+		c.fail(&Error{Kind: KindIO, Text: "writing", Err: err})
+		return false
 	}
+	return true
 }
 
 // waitToken takes one token from the bucket, waiting on the Clock for it;
@@ -517,52 +517,28 @@ func (c *Conn) waitToken() bool {
 	}
 }
 
-func (c *Conn) keepaliveLoop() {
-	defer c.wg.Done()
-	defer c.recoverPanic("keepalive")
-	interval, timeout := c.cfg.PingInterval, c.cfg.PingTimeout
-	var (
-		pinged     bool
-		pingSentAt time.Time
-		activityAt uint64 // c.activity when the PING was sent
-	)
-	for {
-		now := c.clock.Now()
-		var wait time.Duration
-		switch {
-		case c.stalled.Load():
-			// We are not reading, so silence proves nothing.
-			pinged = false
-			wait = interval
-		case pinged && c.activity.Load() != activityAt:
-			pinged = false
-			continue
-		case pinged:
-			elapsed := now.Sub(pingSentAt)
-			if elapsed >= timeout {
-				c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", interval+timeout)})
-				return
-			}
-			wait = timeout - elapsed
-		default:
-			idle := now.Sub(time.Unix(0, c.lastRecv.Load()))
-			if idle < interval {
-				wait = interval - idle
-				break
-			}
-			ping := ircmsg.MakeMessage(nil, "", "PING", fmt.Sprintf("%s%d", keepaliveToken, c.pingSeq.Add(1)))
-			line, _ := ping.LineBytesStrict(true, maxLineLen)
-			activityAt = c.activity.Load()
-			c.sendPriority(line)
-			pinged, pingSentAt = true, now
-			wait = timeout
-		}
-		t := c.clock.NewTimer(wait)
-		select {
-		case <-t.C():
-		case <-c.done:
-			t.Stop()
-			return
-		}
+// ErrQueueFull is TrySend's answer when the queue holds QueueSize lines.
+var ErrQueueFull = errors.New("ircconn: send queue full")
+
+// TrySend is Send without waiting: a full queue refuses the line with
+// ErrQueueFull. For lines the connection's reader makes by itself (CTCP
+// replies), which must never stop it reading.
+func (c *Conn) TrySend(m ircmsg.Message) error {
+	line, err := m.LineBytesStrict(true, maxLineLen)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidMessage, m.Command, err)
 	}
+	c.sendMu.RLock()
+	defer c.sendMu.RUnlock()
+	select {
+	case <-c.closing:
+		return ErrClosed
+	case <-c.done:
+		return c.err
+	default:
+	}
+	if !c.out.TryPut(outLine{line: line}, c.cfg.QueueSize) {
+		return ErrQueueFull
+	}
+	return nil
 }

@@ -7,17 +7,18 @@
 // ISupport is filled in. Every failure is an *Error whose Kind says what went
 // wrong (TLS, password, ban, SASL, nick, timeout, ...).
 //
-// After Dial the connection runs three goroutines, modelled on soju's:
+// After Dial, the caller reads the connection with Serve, on a goroutine
+// of its own (the one that owns its state, in Ferry's IRC bridge): Serve
+// keeps the connection's own state (current nick, ISUPPORT, acknowledged
+// capabilities), answers server PINGs, sends a keepalive PING after a
+// quiet interval (read deadlines: no timer goroutine) and hands every other
+// line to the caller's handler. A handler that blocks stops the reading,
+// which is the back-pressure, and the keepalive does not count that
+// silence against the server.
 //
-//   - the reader owns the connection's state (current nick, ISUPPORT,
-//     acknowledged capabilities); it answers server PINGs itself and hands
-//     every other line to Messages();
-//   - the writer drains a bounded queue in order and paces it with a token
-//     bucket (golang.org/x/time/rate), so a burst of Sends can never get the
-//     puppet killed for excess flood;
-//   - the keepalive sends a PING after PingInterval of silence and ends the
-//     connection when nothing arrives within PingTimeout.
-//
-// Each goroutine recovers panics into the connection's error, and all of them
-// are gone once Messages() is closed and Close has returned.
+// Lines sent wait in a bounded queue that a goroutine writes in order,
+// paced by a token bucket (golang.org/x/time/rate) so a burst of Sends can
+// never get the puppet killed for excess flood; that goroutine exists only
+// while lines wait (internal/serial). An idle connection costs its reader
+// and a half-kilobyte buffer.
 package ircconn

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ferry-xmpp/ferry/internal/tlshint"
 )
 
 // ErrorKind classifies why Dial failed or a connection ended.
@@ -84,7 +86,9 @@ func (e *Error) Error() string {
 		b.WriteString(e.Code)
 		b.WriteString(")")
 	}
-	if e.Err != nil && e.Err != ErrClosed {
+	if hint, ok := tlshint.Explain(e.Err); ok {
+		b.WriteString(": " + hint)
+	} else if e.Err != nil && e.Err != ErrClosed {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}

@@ -171,12 +171,46 @@ func waitDial(t *testing.T, ch <-chan dialResult) (*Conn, error) {
 
 func mustDial(t *testing.T, ch <-chan dialResult) *Conn {
 	t.Helper()
+	return mustDialBuffered(t, ch, 1024)
+}
+
+// mustDialBuffered dials and serves the connection into a channel of
+// buffer messages: a consumer that stops reading it blocks the handler.
+func mustDialBuffered(t *testing.T, ch <-chan dialResult, buffer int) *Conn {
+	t.Helper()
 	c, err := waitDial(t, ch)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
-	t.Cleanup(func() { closeQuick(c) })
+	serveForTest(t, c, buffer)
 	return c
+}
+
+// serveForTest runs c's Serve into a channel of buffer messages (see
+// messages) until the test ends.
+func serveForTest(t *testing.T, c *Conn, buffer int) {
+	msgs := make(chan ircmsg.Message, buffer)
+	served.Store(c, msgs)
+	go func() {
+		_ = c.Serve(func(m ircmsg.Message) { msgs <- m })
+		close(msgs)
+	}()
+	t.Cleanup(func() {
+		closeQuick(c)
+		for range msgs { // let the handler finish
+		}
+	})
+}
+
+// served maps each connection of the tests to the channel its handler
+// feeds.
+var served sync.Map
+
+// messages is what c's handler received, in order; it is closed once
+// Serve has returned.
+func messages(c *Conn) <-chan ircmsg.Message {
+	ch, _ := served.Load(c)
+	return ch.(chan ircmsg.Message)
 }
 
 // closeQuick closes c without waiting for a scripted server to answer the
@@ -204,9 +238,9 @@ func wantErrKind(t *testing.T, err error, k ErrorKind, code string) *Error {
 func next(t *testing.T, c *Conn) ircmsg.Message {
 	t.Helper()
 	select {
-	case m, ok := <-c.Messages():
+	case m, ok := <-messages(c):
 		if !ok {
-			t.Fatalf("Messages closed: %v", c.Err())
+			t.Fatalf("Serve returned: %v", c.Err())
 		}
 		return m
 	case <-time.After(step):
@@ -225,18 +259,18 @@ func skipBurst(t *testing.T, c *Conn) {
 	}
 }
 
-// waitClosed waits for Messages to be closed, discarding what is left.
+// waitClosed waits for Serve to return, discarding what is left.
 func waitClosed(t *testing.T, c *Conn) {
 	t.Helper()
 	timeout := time.After(step)
 	for {
 		select {
-		case _, ok := <-c.Messages():
+		case _, ok := <-messages(c):
 			if !ok {
 				return
 			}
 		case <-timeout:
-			t.Fatal("Messages not closed")
+			t.Fatal("Serve did not return")
 		}
 	}
 }

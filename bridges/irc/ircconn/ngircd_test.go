@@ -96,7 +96,7 @@ func TestNgircd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer alice.Close(ctx, "")
+	serveForTest(t, alice, 1024)
 	t.Logf("ngircd: caps %v, isupport %v", alice.Caps(), alice.ISupport().Raw)
 	if alice.Nick() != "alice" || alice.ISupport().Network != "FerryTest" || alice.ISupport().NickLen == 0 {
 		t.Fatalf("nick %q, isupport %+v", alice.Nick(), alice.ISupport())
@@ -107,7 +107,7 @@ func TestNgircd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bob.Close(ctx, "")
+	serveForTest(t, bob, 1024)
 	if bob.Nick() != "alice_" {
 		t.Fatalf("second connection's nick %q, want alice_", bob.Nick())
 	}
@@ -161,7 +161,7 @@ func TestNgircdFailures(t *testing.T) {
 	e = wantErrKind(t, err, KindSASL, "")
 	t.Logf("no SASL: %v", e)
 
-	_, err = Dial(ctx, Config{Addr: addr, Nick: "9lives", Password: "letmein"})
+	_, err = Dial(ctx, Config{Addr: addr, Nick: "zoë", Password: "letmein"})
 	e = wantErrKind(t, err, KindNick, "432")
 	t.Logf("bad nick: %v", e)
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
-	"github.com/ergochat/irc-go/ircreader"
 	"github.com/ergochat/irc-go/ircutils"
 )
 
@@ -32,7 +31,7 @@ const maxNickAttempts = 10
 // Dial connects to cfg.Addr and registers. It returns once the server has
 // welcomed the client (001) and the welcome burst has ended (376/422, or
 // BurstWindow after 001), so that ISupport() reflects every 005 line. The
-// 001 and every line after it are also delivered on Messages().
+// 001 and every line after it are delivered by Serve.
 //
 // Dial gives up at ctx's deadline or after cfg.RegisterTimeout, whichever
 // comes first. Every error is an *Error.
@@ -85,7 +84,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		nc.Close()
 		return nil, newErr(KindIO, "", err)
 	}
-	c.start(burst)
+	c.burst = burst
 	return c, nil
 }
 
@@ -168,7 +167,7 @@ func (r *registration) run() ([]ircmsg.Message, error) {
 		if err := r.ctx.Err(); err != nil {
 			return nil, ctxErr(err, r.stage())
 		}
-		line, err := r.c.reader.ReadLine()
+		line, err := r.c.reader.readLine()
 		if err != nil {
 			var ne net.Error
 			if r.welcomed && r.ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
@@ -462,7 +461,7 @@ func (r *registration) readErr(err error) error {
 	if errors.Is(err, io.EOF) {
 		return &Error{Kind: KindServer, Text: "while " + r.stage(), Err: err}
 	}
-	if errors.Is(err, ircreader.ErrReadQ) {
+	if errors.Is(err, errLineTooLong) {
 		return &Error{Kind: KindProtocol, Text: "line too long", Err: err}
 	}
 	var ne net.Error

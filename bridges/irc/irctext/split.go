@@ -107,3 +107,14 @@ func extends(r rune) bool {
 }
 
 func isRegional(r rune) bool { return r >= 0x1f1e6 && r <= 0x1f1ff }
+
+// Truncate returns the first chunk Split would cut text into: text itself
+// when it fits budget bytes, else a prefix that ends on a character (and,
+// where there is one nearby, a word) boundary. Invalid UTF-8 becomes
+// U+FFFD.
+func Truncate(text string, budget int) string {
+	if chunks := Split(text, budget); len(chunks) > 0 {
+		return strings.TrimRight(chunks[0], " ")
+	}
+	return ""
+}

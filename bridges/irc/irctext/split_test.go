@@ -48,3 +48,22 @@ func TestSplit(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in     string
+		budget int
+		want   string
+	}{
+		{"short", 10, "short"},
+		{"", 10, ""},
+		{"two words here", 9, "two words"},
+		{"héhéhé", 4, "héh"},
+		{"\xff\xfe", 10, "\uFFFD"},
+	}
+	for _, tc := range tests {
+		if got := Truncate(tc.in, tc.budget); got != tc.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.budget, got, tc.want)
+		}
+	}
+}

@@ -51,10 +51,12 @@ import (
 // Name is the provider's route name: callbacks are served under /sms/kannel/.
 const Name = "kannel"
 
-// Callback paths, served by Handler.
+// Callback paths served by Handler unless Config.Path says otherwise: the
+// inbound texts under DefaultPath + "/mo", delivery reports under + "/dlr".
 const (
-	MOPath  = "/sms/" + Name + "/mo"
-	DLRPath = "/sms/" + Name + "/dlr"
+	DefaultPath = "/sms/" + Name
+	MOPath      = DefaultPath + "/mo"
+	DLRPath     = DefaultPath + "/dlr"
 )
 
 // Limits.
@@ -85,6 +87,10 @@ type Config struct {
 	// Secret is required on every callback URL (?secret=…). Prefer letters,
 	// digits and -._~: it also goes into kannel.conf (see PostURL).
 	Secret string
+	// Path is the URL path the callbacks are served under, on Ferry's
+	// listener: inbound texts at Path+"/mo", reports at Path+"/dlr".
+	// Empty means DefaultPath.
+	Path string
 	// HTTPClient sends requests to Kannel; nil means one with a 30s
 	// timeout.
 	HTTPClient *http.Client
@@ -97,6 +103,8 @@ type Provider struct {
 	username   string
 	password   string
 	publicURL  string // without a trailing slash
+	moPath     string
+	dlrPath    string
 	secretHash [sha256.Size]byte
 	secret     string
 	client     *http.Client
@@ -120,6 +128,13 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Secret == "" {
 		return nil, errors.New("kannel: no Secret for the callback URLs")
 	}
+	path := strings.TrimSuffix(cfg.Path, "/")
+	if cfg.Path == "" {
+		path = DefaultPath
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#% \t\r\n") || strings.Contains(path, "//") {
+		return nil, fmt.Errorf("kannel: Path %q is not a URL path such as %s", cfg.Path, DefaultPath)
+	}
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: defaultTimeout}
@@ -129,6 +144,8 @@ func New(cfg Config) (*Provider, error) {
 		username:   cfg.Username,
 		password:   cfg.Password,
 		publicURL:  strings.TrimSuffix(cfg.PublicURL, "/"),
+		moPath:     path + "/mo",
+		dlrPath:    path + "/dlr",
 		secretHash: sha256.Sum256([]byte(cfg.Secret)),
 		secret:     cfg.Secret,
 		client:     client,
@@ -142,18 +159,20 @@ func (p *Provider) Name() string { return Name }
 // each inbound text there, the text as the body. Kannel replaces %p, %P, %I
 // and %T (sender, receiver, its message id, Unix time); percent signs of
 // the URL itself are doubled, as Kannel wants.
-func PostURL(publicURL, secret string) string {
-	base := strings.TrimSuffix(publicURL, "/") + MOPath + "?secret=" + url.QueryEscape(secret)
+func PostURL(publicURL, secret string) string { return postURL(publicURL, MOPath, secret) }
+
+func postURL(publicURL, moPath, secret string) string {
+	base := strings.TrimSuffix(publicURL, "/") + moPath + "?secret=" + url.QueryEscape(secret)
 	return kannelLiteral(base) + "&from=%p&to=%P&id=%I&ts=%T"
 }
 
-// PostURL is PostURL(cfg.PublicURL, cfg.Secret).
-func (p *Provider) PostURL() string { return PostURL(p.publicURL, p.secret) }
+// PostURL is the post-url for this provider's Config (its Path included).
+func (p *Provider) PostURL() string { return postURL(p.publicURL, p.moPath, p.secret) }
 
 // dlrURL is the dlr-url for the text with Ferry's id: Kannel fetches it
 // with %d replaced by the report type and %A by the SMSC's answer.
 func (p *Provider) dlrURL(id string) string {
-	base := p.publicURL + DLRPath + "?secret=" + url.QueryEscape(p.secret) + "&id=" + url.QueryEscape(id)
+	base := p.publicURL + p.dlrPath + "?secret=" + url.QueryEscape(p.secret) + "&id=" + url.QueryEscape(id)
 	return kannelLiteral(base) + "&status=%d&answer=%A"
 }
 
@@ -280,8 +299,8 @@ func isGSM7(s string) bool {
 	return true
 }
 
-// Handler serves Kannel's callbacks under /sms/kannel/ (the full path, not
-// stripped of the prefix):
+// Handler serves Kannel's callbacks under Config.Path, /sms/kannel by
+// default (the full path, not stripped of the prefix):
 //
 //   - MOPath, POST (the text as the body, charset from Content-Type) or GET
 //     (the text in ?text=, charset in ?charset=): secret, from, to, and
@@ -305,7 +324,7 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != MOPath && r.URL.Path != DLRPath {
+	if r.URL.Path != h.p.moPath && r.URL.Path != h.p.dlrPath {
 		http.NotFound(w, r)
 		return
 	}
@@ -325,7 +344,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed query", http.StatusBadRequest)
 		return
 	}
-	if r.URL.Path == MOPath {
+	if r.URL.Path == h.p.moPath {
 		h.mo(w, r, q)
 	} else {
 		h.dlr(w, r, q)

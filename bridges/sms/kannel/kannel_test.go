@@ -453,3 +453,35 @@ func TestHandlerSinkError(t *testing.T) {
 		t.Errorf("retries: %d %d %+v", rec.Code, rec2.Code, in)
 	}
 }
+
+// The operator may serve the callbacks under a path of their own: texts
+// and reports arrive there, the default path is 404, and the post-url and
+// dlr-url Kannel is given name the chosen path.
+func TestCustomPath(t *testing.T) {
+	p, err := New(Config{SendSMSURL: "http://127.0.0.1:1/cgi-bin/sendsms", Username: "ferry", PublicURL: testPublic,
+		Secret: testSecret, Path: "/hooks/kannel-a/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newSink()
+	if rec := serve(t, p, sink, http.MethodPost, "/hooks/kannel-a/mo?"+secretQ+"&from=1&to=2", "text/plain", "hi"); rec.Code != http.StatusOK {
+		t.Errorf("custom MO path: %d", rec.Code)
+	}
+	if rec := serve(t, p, sink, http.MethodPost, "/sms/kannel/mo?"+secretQ+"&from=1&to=2", "text/plain", "hi"); rec.Code != http.StatusNotFound {
+		t.Errorf("default MO path: %d, want 404", rec.Code)
+	}
+	if in, _ := sink.calls(); len(in) != 1 {
+		t.Errorf("inbound %+v", in)
+	}
+	if u := p.PostURL(); !strings.HasPrefix(u, "http://ferry.example:8080/hooks/kannel-a/mo?") {
+		t.Errorf("post-url %s", u)
+	}
+	if u := p.dlrURL("x"); !strings.HasPrefix(u, "http://ferry.example:8080/hooks/kannel-a/dlr?") {
+		t.Errorf("dlr-url %s", u)
+	}
+	for _, bad := range []string{"hooks", "/a?b", "/a b", "//x"} {
+		if _, err := New(Config{SendSMSURL: "http://127.0.0.1:1/", Username: "u", PublicURL: testPublic, Secret: "s", Path: bad}); err == nil {
+			t.Errorf("path %q accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package component
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// write is the stream's one writer: it takes everything waiting (what
+// the last stream did not get confirmed, stored durable stanzas, then the
+// users' lanes round-robin), renders it into one buffer with a confirming
+// ping when one is due, and writes it with one system call, until ctx
+// ends or a write fails.
+func (l *Link) write(ctx context.Context, s *stream1) error {
+	var (
+		batch []*xmlnode.Node
+		buf   []byte
+		last  int64 // highest durable id written on this stream
+		count = l.cfg.Metrics.outCounters(l.cfg.Domain)
+		timer = time.NewTimer(time.Hour)
+	)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		if s.confirm.stuck(now, l.cfg.PingTimeout) && !s.stalled.Load() {
+			return fmt.Errorf("the XMPP server did not confirm what was written within %s", l.cfg.PingTimeout)
+		}
+		batch = append(batch[:0], l.carry...)
+		l.carry = nil
+		var stored []durableItem
+		more := false
+		if !s.confirm.full() {
+			var err error
+			if stored, more, err = l.durable.take(ctx, last); err != nil {
+				l.log.Error("cannot read stored messages; retrying", "error", err)
+				if !sleep(ctx, time.Second) {
+					return ctx.Err()
+				}
+				continue
+			}
+			batch = l.lanes.take(batch, writeBatch)
+		}
+		if len(stored) > 0 {
+			last = stored[len(stored)-1].id
+		}
+		s.confirm.wrote(batch, last)
+		ping, wait := s.confirm.due(now)
+		if len(batch) == 0 && len(stored) == 0 && !ping {
+			if err := l.idle(ctx, timer, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = buf[:0]
+		for _, it := range stored {
+			buf = append(buf, it.raw...)
+		}
+		for _, n := range batch {
+			buf = n.AppendXML(buf)
+		}
+		if ping {
+			buf = l.confirmPing(s, now).AppendXML(buf)
+		}
+		_ = s.conn.SetWriteDeadline(now.Add(writeTimeout))
+		if _, err := s.conn.Write(buf); err != nil {
+			return describeStreamEnd("writing", err)
+		}
+		count.stored(len(stored))
+		for _, n := range batch {
+			count.stanza(n.Local)
+		}
+		count.queued(l.lanes.len())
+		if more {
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}
+		if cap(buf) > 1<<20 {
+			buf = nil // a burst is over: do not keep its buffer
+		}
+	}
+}
+
+// idle waits for something to write, for a confirming ping to become due
+// (wait > 0), or for ctx to end.
+func (l *Link) idle(ctx context.Context, timer *time.Timer, wait time.Duration) error {
+	var due <-chan time.Time
+	if wait > 0 {
+		timer.Reset(wait)
+		due = timer.C
+	}
+	select {
+	case <-l.wake:
+	case <-due:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if wait > 0 && !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+	return nil
+}
+
+// confirmPing is a ping that, once answered, confirms everything written
+// before it: those stanzas are forgotten and stored ones deleted.
+func (l *Link) confirmPing(s *stream1, now time.Time) *xmlnode.Node {
+	iq := pingIQ(l.cfg.Domain, l.cfg.PingTo)
+	count, durable := s.confirm.ping(now)
+	s.mu.Lock()
+	s.pending[iq.Attr("id")] = func(n *xmlnode.Node) {
+		if n.Attr("type") != "result" {
+			s.confirm.failed()
+			return
+		}
+		s.confirm.confirmed(count, durable)
+		if durable > 0 {
+			l.durable.ack(durable)
+		}
+		select {
+		case l.wake <- struct{}{}: // more may be due
+		default:
+		}
+	}
+	s.mu.Unlock()
+	return iq
+}
