@@ -122,7 +122,7 @@ func NewLink(cfg LinkConfig) *Link {
 	}
 	wake := make(chan struct{}, 1)
 	l := &Link{cfg: cfg, log: cfg.Logger, wake: wake}
-	l.lanes = newLanes(cfg.LaneSize, wake)
+	l.lanes = newLanes(cfg.LaneSize, wake, cfg.Domain)
 	l.durable = newDurable(cfg.Outbox, cfg.Domain, cfg.Supervisor, wake)
 	return l
 }
