@@ -164,6 +164,13 @@ func (s *fakeServer) handle(c net.Conn) {
 		if err != nil {
 			return
 		}
+		if _, end := tok.(xml.EndElement); end {
+			// Ferry closed its stream: close ours, as a server does.
+			wmu.Lock()
+			fmt.Fprint(c, `</stream:stream>`)
+			wmu.Unlock()
+			return
+		}
 		st, ok := tok.(xml.StartElement)
 		if !ok {
 			continue
