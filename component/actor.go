@@ -97,9 +97,10 @@ type user struct {
 	dialog      *dialog
 	cmdSess     map[string]*cmdSession
 	rooms       map[string]*room // joined or joining, by room local part
-	// lastPrivate is the last 1:1 activity, which keeps the session of a
-	// user with no room and no presence open a while (privateLinger).
-	lastPrivate time.Time
+	// lastActive is the last 1:1 message, which keeps the session of a
+	// user with no room and no available resource open a while
+	// (activeLinger).
+	lastActive  time.Time
 	lingering   bool     // a check is scheduled for the end of the linger
 	idleWaiters []func() // called once no op is in flight (shutdown)
 }

@@ -1,6 +1,7 @@
 package component
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,7 @@ type durable struct {
 type durableItem struct {
 	id  int64
 	raw []byte
+	at  time.Time // when it was stored
 }
 
 type durableReq struct {
@@ -143,9 +145,10 @@ func (d *durable) commitBatch(batch []*durableReq) {
 func (d *durable) finish(batch []*durableReq, results []registry.OutboxResult, err error) {
 	if err == nil {
 		items := make([]durableItem, 0, len(batch))
+		now := time.Now()
 		for i, res := range results {
 			if res.ID != 0 {
-				items = append(items, durableItem{id: res.ID, raw: batch[i].entry.Stanza})
+				items = append(items, durableItem{id: res.ID, raw: batch[i].entry.Stanza, at: now})
 			}
 		}
 		d.handOff(items)
@@ -212,7 +215,7 @@ func (d *durable) take(ctx context.Context, last int64) (items []durableItem, mo
 		return nil, false, fmt.Errorf("%w: reading the outbox: %w", errStore, err)
 	}
 	for _, r := range rows {
-		items = append(items, durableItem{id: r.ID, raw: r.Stanza})
+		items = append(items, durableItem{id: r.ID, raw: r.Stanza, at: r.CreatedAt})
 	}
 	if len(rows) == replayPage {
 		d.qmu.Lock()
@@ -270,4 +273,19 @@ func (d *durable) ackNow(id int64) error {
 		return fmt.Errorf("%w: acknowledging through %d: %w", errStore, id, err)
 	}
 	return nil
+}
+
+// appendStored appends a stored stanza to buf; a message written more than
+// lateAfter after it was stored gets an XEP-0203 delay with the time it
+// was stored, unless it carries one (the network's own time) already.
+func appendStored(buf []byte, it durableItem, domain string, now time.Time) []byte {
+	raw := it.raw
+	const end = "</message>"
+	if now.Sub(it.at) <= lateAfter || !bytes.HasPrefix(raw, []byte("<message")) ||
+		!bytes.HasSuffix(raw, []byte(end)) || bytes.Contains(raw, []byte(nsDelay)) {
+		return append(buf, raw...)
+	}
+	buf = append(buf, raw[:len(raw)-len(end)]...)
+	buf = delayElem(domain, it.at).AppendXML(buf)
+	return append(buf, end...)
 }

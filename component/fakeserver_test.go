@@ -46,6 +46,29 @@ func (s *fakeServer) inject(raw string) {
 	}
 }
 
+// injectAll writes stanzas one by one on a goroutine of its own (so the
+// test can read the answers meanwhile, and the server's own answers get
+// through between them); the returned channel closes when all are out.
+func (s *fakeServer) injectAll(stanzas []string) <-chan struct{} {
+	s.mu.Lock()
+	c, wmu := s.conn, s.wmu
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, st := range stanzas {
+			wmu.Lock()
+			_, err := io.WriteString(c, st)
+			wmu.Unlock()
+			if err != nil {
+				s.t.Errorf("injecting: %v", err)
+				return
+			}
+		}
+	}()
+	return done
+}
+
 // next returns the next stanza Ferry sent that matches, skipping others.
 func (s *fakeServer) next(match func(*xmlnode.Node) bool) *xmlnode.Node {
 	s.t.Helper()
@@ -139,6 +162,13 @@ func (s *fakeServer) handle(c net.Conn) {
 	for {
 		tok, err := d.Token()
 		if err != nil {
+			return
+		}
+		if _, end := tok.(xml.EndElement); end {
+			// Ferry closed its stream: close ours, as a server does.
+			wmu.Lock()
+			fmt.Fprint(c, `</stream:stream>`)
+			wmu.Unlock()
 			return
 		}
 		st, ok := tok.(xml.StartElement)

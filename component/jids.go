@@ -69,14 +69,15 @@ func (u *user) roomJID(local, nick string) string {
 }
 
 // occupantResource maps a legacy nick to a valid resourcepart: the nick
-// itself when it is one, else the nick with every byte that stands in
-// the way written as \xx (hex), which is stable and tells nicks apart.
+// itself (in PRECIS's canonical form) when it is one, else the nick with
+// every byte that stands in the way written as \xx (hex), which is
+// stable and tells nicks apart.
 func occupantResource(nick string) string {
 	if canonicalResource(nick) {
 		return nick
 	}
-	if r, err := jid.New("x", "x", nick); err == nil && r.Resourcepart() == nick {
-		return nick
+	if r, err := jid.New("x", "x", nick); err == nil {
+		return r.Resourcepart() // its canonical form (NFC, widths mapped)
 	}
 	var b strings.Builder
 	for i := 0; i < len(nick); {
@@ -93,13 +94,12 @@ func occupantResource(nick string) string {
 		}
 		i += size
 	}
-	out := b.String()
-	if _, err := jid.New("x", "x", out); err != nil {
-		// Whatever PRECIS still refuses (an odd combination of marks):
-		// hex of the whole nick, stable all the same.
-		return fmt.Sprintf(`\%x`, nick)
+	if r, err := jid.New("x", "x", b.String()); err == nil {
+		return r.Resourcepart()
 	}
-	return out
+	// Whatever PRECIS still refuses (an odd combination of marks): hex of
+	// the whole nick, stable all the same.
+	return fmt.Sprintf(`\%x`, nick)
 }
 
 // resourceRuneOK is whether PRECIS accepts r on its own in a resourcepart.

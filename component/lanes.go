@@ -3,6 +3,7 @@ package component
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
@@ -14,8 +15,9 @@ import (
 // flowing: one flooded channel cannot stall everyone. A lane exists only
 // while it holds stanzas, so idle users cost nothing here.
 type lanes struct {
-	capacity int // stanzas per lane
-	quantum  int // stanzas taken from one lane per round
+	capacity int    // stanzas per lane
+	quantum  int    // stanzas taken from one lane per round
+	domain   string // stamps delayed messages (XEP-0203 from)
 
 	mu     sync.Mutex
 	byKey  map[string]*lane
@@ -26,17 +28,23 @@ type lanes struct {
 
 type lane struct {
 	key   string
-	items []*xmlnode.Node // FIFO; items[0] is the oldest
-	space chan struct{}   // closed when stanzas leave; nil when nobody waits
+	items []laneItem    // FIFO; items[0] is the oldest
+	space chan struct{} // closed when stanzas leave; nil when nobody waits
+}
+
+type laneItem struct {
+	n  *xmlnode.Node
+	at time.Time // when it was queued
 }
 
 // newLanes returns lanes of capacity stanzas each; wake (buffered, 1)
-// is signalled whenever a stanza is queued.
-func newLanes(capacity int, wake chan struct{}) *lanes {
+// is signalled whenever a stanza is queued. domain stamps messages that
+// waited (see take).
+func newLanes(capacity int, wake chan struct{}, domain string) *lanes {
 	if capacity < 1 {
 		capacity = 1
 	}
-	return &lanes{capacity: capacity, quantum: 16, byKey: map[string]*lane{}, wake: wake}
+	return &lanes{capacity: capacity, quantum: 16, domain: domain, byKey: map[string]*lane{}, wake: wake}
 }
 
 // put queues n on key's lane, waiting while that lane is full; it fails
@@ -53,7 +61,7 @@ func (q *lanes) put(ctx context.Context, key string, n *xmlnode.Node) error {
 			if len(l.items) == 0 {
 				q.active = append(q.active, l)
 			}
-			l.items = append(l.items, n)
+			l.items = append(l.items, laneItem{n: n, at: time.Now()})
 			q.total++
 			q.mu.Unlock()
 			select {
@@ -76,14 +84,22 @@ func (q *lanes) put(ctx context.Context, key string, n *xmlnode.Node) error {
 }
 
 // take moves up to max stanzas into dst, a quantum per lane per round,
-// oldest first within each lane, and returns dst.
+// oldest first within each lane, and returns dst. A message that waited
+// longer than lateAfter gets an XEP-0203 delay with the time it was
+// queued, so clients show when it was said.
 func (q *lanes) take(dst []*xmlnode.Node, max int) []*xmlnode.Node {
+	now := time.Now()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(dst) < max && len(q.active) > 0 {
 		l := q.active[0]
 		k := min(q.quantum, len(l.items), max-len(dst))
-		dst = append(dst, l.items[:k]...)
+		for _, it := range l.items[:k] {
+			if now.Sub(it.at) > lateAfter {
+				stampDelay(it.n, q.domain, it.at)
+			}
+			dst = append(dst, it.n)
+		}
 		clear(l.items[:k])
 		l.items = l.items[k:]
 		q.total -= k
@@ -115,4 +131,16 @@ func (q *lanes) lanesLen() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.active)
+}
+
+// lateAfter is how long a message may wait before it is stamped as
+// delayed (XEP-0203): after an outage or behind a slow server.
+const lateAfter = 5 * time.Second
+
+// stampDelay marks a message that waited with when it was received,
+// unless the network's own time is on it already.
+func stampDelay(n *xmlnode.Node, domain string, at time.Time) {
+	if n.Local == "message" && n.Child(nsDelay, "delay") == nil && n.Child("", "body") != nil {
+		n.Add(delayElem(domain, at))
+	}
 }

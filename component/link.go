@@ -45,6 +45,10 @@ type LinkConfig struct {
 	Handle func(*xmlnode.Node)
 	// OnUp runs (on its own goroutine) after each successful handshake.
 	OnUp func()
+	// Late receives what the server still sends after Shutdown wrote the
+	// closing tag: stanzas that can no longer be answered on this stream
+	// (the transport stores "try again" errors for the next one).
+	Late func(*xmlnode.Node)
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
 }
 
@@ -85,6 +89,8 @@ type stream1 struct {
 
 	lastRead atomic.Int64 // unix nanos of the last stanza read
 	stalled  atomic.Bool  // the reader waits for Handle (our own queue)
+	closed   atomic.Bool  // our closing tag is written: stanzas now are late
+	readDone chan struct{}
 
 	stopWriter func()
 	writerDone chan struct{}
@@ -122,7 +128,7 @@ func NewLink(cfg LinkConfig) *Link {
 	}
 	wake := make(chan struct{}, 1)
 	l := &Link{cfg: cfg, log: cfg.Logger, wake: wake}
-	l.lanes = newLanes(cfg.LaneSize, wake)
+	l.lanes = newLanes(cfg.LaneSize, wake, cfg.Domain)
 	l.durable = newDurable(cfg.Outbox, cfg.Domain, cfg.Supervisor, wake)
 	return l
 }
@@ -241,7 +247,7 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 	wctx, stopWriter := context.WithCancel(connCtx)
 	defer stopWriter()
 	s := &stream1{conn: conn, sess: sess, pending: map[string]func(*xmlnode.Node){},
-		stopWriter: stopWriter, writerDone: make(chan struct{})}
+		stopWriter: stopWriter, writerDone: make(chan struct{}), readDone: make(chan struct{})}
 	s.lastRead.Store(time.Now().UnixNano())
 	l.durable.restart()
 	l.session.Store(s)
@@ -255,7 +261,10 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 	}()
 
 	errc := make(chan error, 3)
-	l.cfg.Supervisor.Go("xmpp reader "+l.cfg.Domain, func() { errc <- l.read(s, sess.TokenReader()) })
+	l.cfg.Supervisor.Go("xmpp reader "+l.cfg.Domain, func() {
+		defer close(s.readDone)
+		errc <- l.read(s, sess.TokenReader())
+	})
 	l.cfg.Supervisor.Go("xmpp writer "+l.cfg.Domain, func() {
 		err := l.write(wctx, s)
 		close(s.writerDone)
@@ -357,7 +366,14 @@ func (l *Link) Shutdown(ctx context.Context, last []*xmlnode.Node) {
 	case <-ctx.Done():
 		l.log.Warn("the XMPP server did not confirm the last stanzas before the stream closed")
 	}
+	// Close our side, then read until the server closes its own: what it
+	// routed to us meanwhile is handed to Late, not lost in the socket.
+	s.closed.Store(true)
 	_ = s.sess.Close()
+	select {
+	case <-s.readDone:
+	case <-ctx.Done():
+	}
 }
 
 func deadlineOf(ctx context.Context) time.Time {
@@ -401,6 +417,12 @@ func (l *Link) read(s *stream1, r xml.TokenReader) error {
 			}
 			l.cfg.Metrics.stanzaIn(l.cfg.Domain, n.Local)
 			if s.answer(n) {
+				continue
+			}
+			if s.closed.Load() {
+				if l.cfg.Late != nil {
+					l.cfg.Late(n)
+				}
 				continue
 			}
 			s.stalled.Store(true)

@@ -60,6 +60,9 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 		}
 		// No presence answer here: the user's server probes the transport
 		// when they log in, and answering both shows the state twice.
+		if u.acct == nil {
+			return // nothing to connect: keep no state for a stranger
+		}
 		u.resources[from.Resourcepart()] = true
 		if u.acct != nil {
 			u.maybeStartSession()

@@ -115,6 +115,7 @@ func New(o Options) *Transport {
 	lc.Supervisor = o.Supervisor
 	lc.Handle = t.handle
 	lc.OnUp = t.linkUp
+	lc.Late = t.late
 	t.link = NewLink(lc)
 	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
@@ -216,6 +217,22 @@ func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}
 	cancel()
 	stopLink()
 	<-linkDone
+}
+
+// late answers what arrives after the stream was closed for shutdown: a
+// message or request gets a "try again" error, stored and sent when Ferry
+// is back, so nothing that reached Ferry goes unanswered.
+func (t *Transport) late(n *xmlnode.Node) {
+	typ := n.Attr("type")
+	if n.Local == "presence" || typ == "error" || typ == "result" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	reply := ErrorReply(n, Wait, "service-unavailable", "the gateway was restarting; try again")
+	if _, err := t.link.SendDurable(ctx, reply, nil); err != nil {
+		t.log.Error("a stanza that arrived during shutdown could not be answered", "stanza", n.Local, "from", n.Attr("from"), "id", n.Attr("id"), "error", err)
+	}
 }
 
 // whenIdle calls fn on the actor once no op of this user is in flight.

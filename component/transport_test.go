@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +47,22 @@ func startTransport(t testing.TB) (*fakeServer, *clock) {
 // test can watch its sessions open and close.
 func startTransportOn(t testing.TB, net *testbridge.Network) (*fakeServer, *clock) {
 	t.Helper()
+	h := startHarness(t, net, nil)
+	return h.srv, h.clk
+}
+
+// harness is a running transport and what tests reach into.
+type harness struct {
+	srv   *fakeServer
+	clk   *clock
+	tr    *Transport
+	store *registry.SQLite
+}
+
+// startHarness runs a transport with the echo network; prepare (may be
+// nil) runs on the store before the transport starts.
+func startHarness(t testing.TB, net *testbridge.Network, prepare func(dir string, store *registry.SQLite) *registry.SQLite) *harness {
+	t.Helper()
 	srv := newFakeServer(t, "pw")
 	dir := t.TempDir()
 	sealer, err := registry.LoadOrCreateKey(context.Background(), filepath.Join(dir, "key"), filepath.Join(dir, "db"))
@@ -56,11 +73,14 @@ func startTransportOn(t testing.TB, net *testbridge.Network) (*fakeServer, *cloc
 	if err != nil {
 		t.Fatal(err)
 	}
+	if prepare != nil {
+		store = prepare(dir, store)
+	}
 	b, _ := net.Factory()("gw.test", nil, bridges.Deps{})
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := New(Options{
 		Domain: "gw.test", Bridge: b, Store: store, Version: "test", Now: clk.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewTextHandler(testLogWriter(), nil)),
 		Link: LinkConfig{Secret: "pw", Address: srv.addr(), PingTo: "server.test",
 			PingInterval: time.Minute, PingTimeout: time.Second,
 			ReconnectMin: 10 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, LaneSize: 1000},
@@ -79,7 +99,7 @@ func startTransportOn(t testing.TB, net *testbridge.Network) (*fakeServer, *cloc
 	case <-time.After(5 * time.Second):
 		t.Fatal("transport never connected")
 	}
-	return srv, clk
+	return &harness{srv: srv, clk: clk, tr: tr, store: store}
 }
 
 func isReply(id string) func(*xmlnode.Node) bool {
@@ -191,4 +211,13 @@ func TestCommandSessionsExpire(t *testing.T) {
 	if r := srv.next(isReply("c4")); condition(r) != "bad-request" {
 		t.Fatalf("session used from another resource: %s", r)
 	}
+}
+
+// testLogWriter is where the harness logs: nowhere, unless FERRY_TEST_LOG
+// is set.
+func testLogWriter() io.Writer {
+	if os.Getenv("FERRY_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

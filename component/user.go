@@ -14,9 +14,9 @@ import (
 const (
 	openTimeout  = 60 * time.Second
 	closeTimeout = 10 * time.Second
-	// privateLinger keeps the session of a user who has neither a room
+	// activeLinger keeps the session of a user who has neither a room
 	// nor an available resource open after a 1:1 message, for the reply.
-	privateLinger = 10 * time.Minute
+	activeLinger = 10 * time.Minute
 	// reopenPause is how long a failed open is reported as is before a
 	// stanza that needs the session tries again.
 	reopenPause = 30 * time.Second
@@ -98,7 +98,7 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 			m.Resource = r.occupantByResource(to.Resourcepart()).Nick
 		}
 	}
-	u.notePrivate()
+	u.noteActive()
 	u.sessionOp(n, "send", func(ctx context.Context, s bridges.Session) error { return s.Send(ctx, m) },
 		func(u *user, err error) {
 			if err != nil {
@@ -281,13 +281,13 @@ func (u *user) closeSession(why string) {
 }
 
 // maybeCloseIdle ends a session nobody needs: no available resource, no
-// room, and no 1:1 chat within privateLinger, unless the user chose to
+// room, and no 1:1 chat within activeLinger, unless the user chose to
 // stay connected.
 func (u *user) maybeCloseIdle() {
 	if u.sess != sessOpen && u.sess != sessOpening || u.stayConnected() || len(u.resources) > 0 || len(u.rooms) > 0 {
 		return
 	}
-	if left := privateLinger - u.t.now().Sub(u.lastPrivate); left > 0 {
+	if left := activeLinger - u.t.now().Sub(u.lastActive); left > 0 {
 		if !u.lingering {
 			u.lingering = true
 			u.after(left, func(u *user) {
@@ -300,8 +300,8 @@ func (u *user) maybeCloseIdle() {
 	u.closeSession("no room joined and no client online")
 }
 
-// notePrivate records 1:1 activity, which keeps the session a while.
-func (u *user) notePrivate() { u.lastPrivate = u.t.now() }
+// noteActive records 1:1 activity, which keeps the session a while.
+func (u *user) noteActive() { u.lastActive = u.t.now() }
 
 // setState records the connection state and shows it as presence.
 func (u *user) setState(s bridges.State, text string) {

@@ -24,8 +24,8 @@ func (l *Link) write(ctx context.Context, s *stream1) error {
 	defer timer.Stop()
 	for {
 		now := time.Now()
-		if s.confirm.stuck(now, l.cfg.PingTimeout) && !s.stalled.Load() {
-			return fmt.Errorf("the XMPP server did not confirm what was written within %s", l.cfg.PingTimeout)
+		if s.confirm.stuck(now, l.confirmTimeout()) && !s.stalled.Load() {
+			return fmt.Errorf("the XMPP server did not confirm what was written within %s", l.confirmTimeout())
 		}
 		batch = append(batch[:0], l.carry...)
 		l.carry = nil
@@ -55,7 +55,7 @@ func (l *Link) write(ctx context.Context, s *stream1) error {
 		}
 		buf = buf[:0]
 		for _, it := range stored {
-			buf = append(buf, it.raw...)
+			buf = appendStored(buf, it, l.cfg.Domain, now)
 		}
 		for _, n := range batch {
 			buf = n.AppendXML(buf)
@@ -82,6 +82,14 @@ func (l *Link) write(ctx context.Context, s *stream1) error {
 			buf = nil // a burst is over: do not keep its buffer
 		}
 	}
+}
+
+// confirmTimeout is how long a confirming ping may go unanswered before
+// the stream is taken for dead. It is generous: the answer comes after
+// everything written before it, which a busy server may take a while to
+// process, and the watchdog already catches a silent server.
+func (l *Link) confirmTimeout() time.Duration {
+	return max(2*l.cfg.PingInterval, time.Minute)
 }
 
 // idle waits for something to write, for a confirming ping to become due

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
@@ -214,4 +215,42 @@ func TestHostileDiskFull(t *testing.T) {
 		t.Fatalf("healthz with room again: %d %+v", code, health)
 	}
 	register(t, c)
+}
+
+// Free text with line breaks (a leave status, a kick reason) still reaches
+// IRC, as one line: the user is really gone, the kick really happens.
+func TestHostileReasonsReachIRC(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	c := ircLogin(t, s, "alice", "reasons")
+	c.SendRaw(t, `<presence to="`+chanJID+`/carol"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/carol" && strings.Contains(s.XML, `code="110"`)
+	})
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "carol" })
+	bob.Send(t, "MODE #test +o carol")
+	c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Attr["from"] == chanJID+"/carol" && strings.Contains(s.XML, `role="moderator"`)
+	})
+	bob.Send(t, "MODE #test -o bob")
+
+	kick := c.IQ(t, wait, `<iq type="set" to="`+chanJID+`"><query xmlns="http://jabber.org/protocol/muc#admin"><item nick="bob" role="none"><reason>spam&#13;&#10;QUIT :injected</reason></item></query></iq>`)
+	if kick.Attr["type"] != "result" {
+		t.Fatalf("kick: %s", kick.XML)
+	}
+	kicked := bob.Expect(t, wait, command("KICK"))
+	if got := kicked.Params[len(kicked.Params)-1]; got != "spam QUIT :injected" {
+		t.Errorf("kick reason on IRC: %q", got)
+	}
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+
+	c.SendRaw(t, `<presence to="`+chanJID+`/carol" type="unavailable"><status>bye&#13;&#10;PRIVMSG #test :injected</status></presence>`)
+	part := bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "PART" && m.Nick() == "carol" })
+	if got := part.Params[len(part.Params)-1]; got != "bye PRIVMSG #test :injected" {
+		t.Errorf("part reason on IRC: %q", got)
+	}
+	bob.ExpectNone(t, 200*time.Millisecond, func(m ircmsg.Message) bool { return m.Command == "PRIVMSG" })
 }

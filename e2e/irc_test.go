@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ferry-xmpp/ferry/config"
@@ -70,6 +71,19 @@ func ircRegister(t *testing.T, c *testenv.Client, nick string) {
 	if r.Attr["type"] != "result" {
 		t.Fatalf("IRC registration: %s", r.XML)
 	}
+	acceptTransport(t, c, ircDomain)
+}
+
+// acceptTransport accepts the transport's subscription request, as a
+// client does once the user adds it: the user's server then tells the
+// transport when they are online, which keeps their IRC connection open.
+func acceptTransport(t *testing.T, c *testenv.Client, domain string) {
+	t.Helper()
+	c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Name == "presence" && s.Attr["from"] == domain && s.Attr["type"] == "subscribe"
+	})
+	c.SendRaw(t, `<presence to="`+domain+`" type="subscribed"/>`)
+	c.SendRaw(t, `<presence to="`+domain+`" type="subscribe"/>`)
 }
 
 func privmsg(target, text string) func(ircmsg.Message) bool {
@@ -356,10 +370,93 @@ func testIRCChatRegistrationInOneLine(t *testing.T, server string) {
 	}
 	say("register alice irc.test")
 	c.Expect(t, wait, chatFrom(ircDomain, "Registered with "+ircDomain))
+	acceptTransport(t, c, ircDomain)
 	c.Expect(t, wait, chatOrPresence(ircDomain, "Connected to irc.test as alice"))
 	for _, st := range c.Pending() {
 		if body, _ := st.Find("body"); strings.Contains(body, "SASL") || strings.Contains(body, "User name") {
 			t.Errorf("asked an advanced question: %s", body)
 		}
 	}
+}
+
+// An IRC connection lives while its user needs it: a join-only user's
+// connection quits when they leave their last room; a registered user's
+// when they leave their rooms and go offline; one who chose to stay
+// connected keeps theirs while away.
+func TestIRCConnectionFollowsTheUser(t *testing.T) {
+	s := startIRC(t, testenv.NgircdOptions{})
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	// gone waits until the IRC server no longer knows nick: its QUIT is
+	// seen only by those sharing a channel, so ask the server.
+	gone := func(nick string) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			bob.Send(t, "WHOIS "+nick)
+			m := bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "401" || m.Command == "318" })
+			if m.Command == "401" {
+				bob.Expect(t, wait, command("318"))
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is still connected", nick)
+			}
+		}
+	}
+	joins := func(nick string) func(ircmsg.Message) bool {
+		return func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == nick }
+	}
+	join := func(c *testenv.Client, nick string) {
+		t.Helper()
+		c.SendRaw(t, `<presence to="`+chanJID+`/`+nick+`"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+		c.Expect(t, wait, func(s *testenv.Stanza) bool {
+			return s.Attr["from"] == chanJID+"/"+nick && strings.Contains(s.XML, `code="110"`)
+		})
+		bob.Expect(t, wait, joins(nick))
+	}
+	leave := func(c *testenv.Client, nick string) {
+		t.Helper()
+		c.SendRaw(t, `<presence to="`+chanJID+`/`+nick+`" type="unavailable"/>`)
+		c.Expect(t, wait, func(s *testenv.Stanza) bool {
+			return s.Attr["from"] == chanJID+"/"+nick && s.Attr["type"] == "unavailable"
+		})
+	}
+
+	// Join-only: leaving the last room ends the connection.
+	carol := ircLogin(t, s, "alice", "implicit")
+	join(carol, "carol")
+	leave(carol, "carol")
+	gone("carol")
+
+	// Registered and online: leaving the room keeps the connection (the
+	// user is online); going offline then ends it.
+	dave := ircLogin(t, s, "bob", "online")
+	ircRegister(t, dave, "dave")
+	dave.Expect(t, wait, chatOrPresence(ircDomain, "Connected to irc.test as dave"))
+	join(dave, "dave")
+	leave(dave, "dave")
+	bob.Send(t, "WHOIS dave")
+	bob.Expect(t, wait, command("311")) // still connected
+	dave.Close()
+	gone("dave")
+
+	// Staying connected: offline, the connection stays. (The client left
+	// the room as it went: the channel is parted, as in any MUC.)
+	erin := ircLogin(t, s, "admin", "stay")
+	ircRegister(t, erin, "erin")
+	erin.SendRaw(t, `<message to="`+ircDomain+`" type="chat"><body>set stay_connected yes</body></message>`)
+	erin.Expect(t, wait, chatFrom(ircDomain, "Settings saved"))
+	join(erin, "erin")
+	erin.Close()
+	// A barrier through erin's actor, from a session that is not
+	// available: it answers after handling erin going offline.
+	check := s.xmpp.Connect(t, "admin", passwords["admin"], "check")
+	status := check.IQ(t, wait, `<iq type="set" to="`+ircDomain+`"><command xmlns="http://jabber.org/protocol/commands" node="status" action="execute"/></iq>`)
+	if !strings.Contains(status.XML, "Connection: connected") {
+		t.Errorf("staying connected, yet: %s", status.XML)
+	}
+	bob.Send(t, "WHOIS erin")
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "311" && len(m.Params) > 1 && m.Params[1] == "erin" })
 }

@@ -94,9 +94,10 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		Fields:        fields,
 		GatewayDesc:   "Enter an IRC channel (#chan) or nick, optionally followed by %server",
 		GatewayPrompt: "Channel or nick",
-		// IRC has no offline delivery: stay on the networks by default so
-		// channels are not left and rejoined with every client restart.
-		StayConnected: true,
+		// A connection lives while the user is online or in a room, as
+		// biboumi's do; staying on the networks while offline (a bouncer)
+		// is the user's choice (set stay_connected yes).
+		StayConnected: false,
 		QuickFields:   quick,
 	}
 }

@@ -1,0 +1,102 @@
+package component
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/testbridge"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+// Strangers (neither registered nor in a room) get their answers and
+// leave nothing behind: no actor, no goroutine.
+func TestStrangersLeaveNoState(t *testing.T) {
+	h := startHarness(t, testbridge.NewNetwork(), nil)
+	before := runtime.NumGoroutine()
+	const n = 2000
+	var stanzas []string
+	for i := 0; i < n; i++ {
+		stanzas = append(stanzas, fmt.Sprintf(`<presence from="s%d@remote.test/r" to="gw.test"/>`, i),
+			fmt.Sprintf(`<iq type="get" id="q%d" from="s%d@remote.test/r" to="gw.test"><query xmlns="jabber:iq:register"/></iq>`, i, i))
+	}
+	// Injected while the answers are read: a server that stops reading
+	// makes Ferry stop reading too.
+	injected := h.srv.injectAll(stanzas)
+	// Each answer comes from the stranger's actor, after their presence.
+	for seen := 0; seen < n; {
+		r := h.srv.next(func(n *xmlnode.Node) bool { return n.Local == "iq" })
+		if r.Attr("type") == "result" {
+			seen++
+		} else {
+			t.Logf("after %d: %s", seen, r)
+		}
+	}
+	<-injected
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h.tr.mu.Lock()
+		left := len(h.tr.usrs)
+		h.tr.mu.Unlock()
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d strangers' actors kept", left)
+		}
+		time.Sleep(time.Millisecond) // retiring follows the answer at once; nothing to wait on
+	}
+	if after := runtime.NumGoroutine(); after > before+10 {
+		t.Fatalf("goroutines: %d before, %d after %d strangers", before, after, n)
+	}
+}
+
+// An account whose stored secrets cannot be read fails alone: its user is
+// told why, the operator's log names it, and other users connect.
+func TestUnsealableAccountFailsAlone(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, func(dir string, store *registry.SQLite) *registry.SQLite {
+		ctx := context.Background()
+		key := make([]byte, registry.KeySize)
+		_, _ = rand.Read(key)
+		other, err := registry.NewSealer(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := registry.Open(ctx, dir+"/db", other, registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer foreign.Close()
+		acct := func(jid string) registry.Account {
+			return registry.Account{Transport: "gw.test", JID: jid, Fields: map[string]string{"username": jid},
+				Secrets: map[string]string{"password": "pw"}}
+		}
+		if err := foreign.PutAccount(ctx, acct("alice@x.test")); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.PutAccount(ctx, acct("bob@x.test")); err != nil {
+			t.Fatal(err)
+		}
+		return store
+	})
+	status := h.srv.next(func(n *xmlnode.Node) bool {
+		return n.Local == "presence" && n.Attr("to") == "alice@x.test" && strings.Contains(n.ChildText("", "status"), "Error")
+	})
+	if !strings.Contains(status.ChildText("", "status"), "stored password cannot be read") {
+		t.Errorf("alice is told: %s", status)
+	}
+	select {
+	case j := <-net.Opened():
+		if j != "bob@x.test" {
+			t.Fatalf("session opened for %s", j)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("bob's session never opened")
+	}
+}
