@@ -64,6 +64,21 @@ func waitTransport(t *testing.T, c *testenv.Client, domain string) {
 	}
 }
 
+// waitTransportGone waits until the XMPP server answers for domain with an
+// error: its component stream is gone. A ping the server routed to the
+// dying stream just before it noticed is lost, hence the short waits.
+func waitTransportGone(t *testing.T, c *testenv.Client, domain string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		r, err := c.TryIQ(t, time.Second, `<iq type="get" to="`+domain+`"><ping xmlns="urn:xmpp:ping"/></iq>`)
+		if err == nil && r.Attr["type"] == "error" {
+			return
+		}
+	}
+	t.Fatalf("%s still answers after its component died", domain)
+}
+
 func ircRegister(t *testing.T, c *testenv.Client, nick string) {
 	t.Helper()
 	r := c.IQ(t, wait, `<iq type="set" to="`+ircDomain+`"><query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit">`+

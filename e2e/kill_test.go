@@ -471,6 +471,15 @@ func startFerryProc(t *testing.T, bin, cfgPath, label string) *ferryProc {
 		select {
 		case <-f.done:
 		default:
+			if t.Failed() {
+				// A goroutine dump (the Go runtime's answer to SIGQUIT)
+				// shows where a process that stopped answering is stuck.
+				_ = f.cmd.Process.Signal(syscall.SIGQUIT)
+				select {
+				case <-f.done:
+				case <-time.After(5 * time.Second):
+				}
+			}
 			_ = f.cmd.Process.Kill()
 			<-f.done
 		}

@@ -467,6 +467,18 @@ func (c *Client) send(toks []xml.Token) error {
 // for the result or error with that id.
 func (c *Client) IQ(t TB, timeout time.Duration, iqXML string) *Stanza {
 	t.Helper()
+	s, err := c.TryIQ(t, timeout, iqXML)
+	if err != nil {
+		t.Fatalf("testenv: %s: %v", c.JID, err)
+	}
+	return s
+}
+
+// TryIQ is IQ for a request the server may lose (sent to a component
+// whose stream is ending): no answer within timeout is an error returned,
+// not a failed test.
+func (c *Client) TryIQ(t TB, timeout time.Duration, iqXML string) (*Stanza, error) {
+	t.Helper()
 	toks, err := parseStanza(iqXML)
 	if err != nil {
 		t.Fatalf("testenv: bad iq XML %q: %v", iqXML, err)
@@ -489,7 +501,7 @@ func (c *Client) IQ(t TB, timeout time.Duration, iqXML string) *Stanza {
 	if err := c.send(toks); err != nil {
 		t.Fatalf("testenv: %s sending %s: %v", c.JID, iqXML, err)
 	}
-	return c.Expect(t, timeout, func(s *Stanza) bool {
+	return c.expect(timeout, func(s *Stanza) bool {
 		return s.Name == "iq" && s.Attr["id"] == id && (s.Attr["type"] == "result" || s.Attr["type"] == "error")
 	})
 }
@@ -533,6 +545,16 @@ func (c *Client) Pending() []*Stanza {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*Stanza(nil), c.backlog...)
+}
+
+// TakeAll returns the stanzas received and not yet taken by Expect, and
+// removes them from the queue.
+func (c *Client) TakeAll() []*Stanza {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.backlog
+	c.backlog = nil
+	return out
 }
 
 func (c *Client) expect(timeout time.Duration, match func(*Stanza) bool) (*Stanza, error) {
