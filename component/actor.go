@@ -103,6 +103,10 @@ type user struct {
 	lastActive  time.Time
 	lingering   bool     // a check is scheduled for the end of the linger
 	idleWaiters []func() // called once no op is in flight (shutdown)
+	// views is what the legacy session reads to deliver room messages
+	// itself; roomsChanged asks run to publish it again.
+	views        *roomViews
+	roomsChanged bool
 }
 
 // sessionState is the actor's view of the legacy session; the ops lane
@@ -117,7 +121,8 @@ const (
 )
 
 func newUser(t *Transport, bare string) *user {
-	u := &user{t: t, jid: bare, resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{}}
+	u := &user{t: t, jid: bare, resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
+		views: &roomViews{}}
 	u.inbox = serial.New("user "+bare, inboxCapacity, t.sup, u.run)
 	u.lg = newLegacy(u)
 	return u
@@ -127,6 +132,10 @@ func newUser(t *Transport, bare string) *user {
 func (u *user) run(fn func(*user)) {
 	u.load()
 	fn(u)
+	if u.roomsChanged {
+		u.roomsChanged = false
+		u.publishRooms()
+	}
 	u.maybeRetire()
 }
 

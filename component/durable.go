@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/internal/serial"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -86,11 +87,17 @@ func (d *durable) commit(ctx context.Context, e registry.OutboxEntry) (registry.
 	req := &durableReq{entry: e, done: make(chan struct{})}
 	d.mu.Lock()
 	d.pending = append(d.pending, req)
-	start := !d.running
+	lead := !d.running
 	d.running = true
 	d.mu.Unlock()
-	if start {
-		d.sup.Go("outbox commit "+d.domain, d.commitLoop)
+	if lead {
+		// Nobody is committing: this caller stores its own batch (no
+		// hand-off to another goroutine on the way), and hands whatever
+		// arrived meanwhile to a goroutine of the pool.
+		d.commitNext()
+		if d.more() {
+			serial.Go(d.commitLoop)
+		}
 	}
 	select {
 	case <-req.done:
@@ -101,32 +108,51 @@ func (d *durable) commit(ctx context.Context, e registry.OutboxEntry) (registry.
 	}
 }
 
+// commitLoop commits batch after batch until nothing waits.
 func (d *durable) commitLoop() {
-	for {
-		d.mu.Lock()
-		n := min(len(d.pending), commitBatch)
-		if n == 0 {
-			d.running = false
-			d.pending = nil
-			d.mu.Unlock()
-			return
-		}
-		batch := d.pending[:n:n]
-		d.pending = d.pending[n:]
-		d.mu.Unlock()
-		d.commitBatch(batch)
+	for d.commitNext() {
 	}
 }
 
+// commitNext commits the next batch; false (with the committer marked
+// stopped) when nothing was waiting.
+func (d *durable) commitNext() bool {
+	d.mu.Lock()
+	n := min(len(d.pending), commitBatch)
+	if n == 0 {
+		d.running = false
+		d.pending = nil
+		d.mu.Unlock()
+		return false
+	}
+	batch := d.pending[:n:n]
+	d.pending = d.pending[n:]
+	d.mu.Unlock()
+	d.commitBatch(batch)
+	return true
+}
+
+// more reports whether stanzas wait for a committer, and if so keeps the
+// committer marked running for the goroutine that will take them.
+func (d *durable) more() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 {
+		d.running = false
+		d.pending = nil
+		return false
+	}
+	return true
+}
+
 func (d *durable) commitBatch(batch []*durableReq) {
-	var err error
+	panicked := false
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: panic: %v", errStore, r)
-			d.finish(batch, nil, err)
-			panic(r) // the supervisor logs and counts it
+		if panicked {
+			d.finish(batch, nil, fmt.Errorf("%w: internal error", errStore))
 		}
 	}()
+	defer d.sup.Recover("outbox commit "+d.domain, &panicked)
 	entries := make([]registry.OutboxEntry, len(batch))
 	for i, r := range batch {
 		entries[i] = r.entry
@@ -227,8 +253,10 @@ func (d *durable) take(ctx context.Context, last int64) (items []durableItem, mo
 }
 
 // ack deletes every stored stanza up to id, which the server has
-// processed, off the caller's goroutine; acks arriving meanwhile are
-// merged into one statement.
+// processed, off the caller's goroutine. Acks arriving while a deletion
+// runs are merged into the next one, so a busy link pays one statement
+// per round rather than one per stanza, and an idle one deletes at once
+// (rows left behind by a crash are sent again on the next run).
 func (d *durable) ack(id int64) {
 	d.ackMu.Lock()
 	if id > d.ackThrough {
@@ -238,7 +266,10 @@ func (d *durable) ack(id int64) {
 	d.acking = true
 	d.ackMu.Unlock()
 	if start {
-		d.sup.Go("outbox ack "+d.domain, d.ackLoop)
+		serial.Go(func() {
+			defer d.sup.Recover("outbox ack "+d.domain, nil)
+			d.ackLoop()
+		})
 	}
 }
 

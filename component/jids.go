@@ -60,8 +60,11 @@ func (t *Transport) puppet(local string) string {
 // roomJID returns room@domain/nick; a nick that cannot be a resourcepart
 // is escaped (occupantResource), so an occupant never speaks as the bare
 // room.
-func (u *user) roomJID(local, nick string) string {
-	room := u.t.puppet(local)
+func (u *user) roomJID(local, nick string) string { return u.t.occupantJID(local, nick) }
+
+// occupantJID is roomJID for callers outside the actor.
+func (t *Transport) occupantJID(local, nick string) string {
+	room := t.puppet(local)
 	if nick == "" || room == "" {
 		return room
 	}

@@ -12,14 +12,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ferry-xmpp/ferry/internal/backoff"
-	"github.com/ferry-xmpp/ferry/internal/supervise"
-	"github.com/ferry-xmpp/ferry/internal/xmlnode"
-	"github.com/ferry-xmpp/ferry/registry"
 	"mellium.im/xmpp"
 	mcomp "mellium.im/xmpp/component"
 	"mellium.im/xmpp/jid"
 	"mellium.im/xmpp/stream"
+
+	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/quickack"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // LinkConfig configures one XEP-0114 connection.
@@ -237,6 +239,9 @@ func (l *Link) connectAndServe(ctx context.Context) error {
 	if err != nil {
 		return &dialError{addr: l.cfg.Address, err: err}
 	}
+	// The server may keep Nagle's algorithm on (Prosody does): without
+	// prompt ACKs from us, its next stanza would wait up to 40 ms.
+	conn = quickack.Wrap(conn)
 	defer conn.Close()
 	sess, err := l.handshake(conn)
 	if err != nil {

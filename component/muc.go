@@ -100,6 +100,7 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 		u.rooms[local] = r
 	}
 	full := from.String()
+	u.roomsChanged = true
 	if prev, in := r.resources[full]; in && r.joined && prev != nick && nick != r.nick {
 		r.resources[full] = nick
 		u.roomOp(n, "change nick", func(ctx context.Context, rooms bridges.Rooms) error {
@@ -147,6 +148,7 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 		return
 	}
 	bye := u.selfPresence(r, full, "unavailable", nil)
+	u.roomsChanged = true
 	if len(r.resources) > 1 {
 		delete(r.resources, full)
 		u.send(bye)
@@ -322,6 +324,7 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 // roomsGone tells every joined resource that the connection is gone
 // (status 332) and forgets the rooms.
 func (u *user) roomsGone() {
+	u.roomsChanged = u.roomsChanged || len(u.rooms) > 0
 	for local, r := range u.rooms {
 		for full := range r.resources {
 			p := u.selfPresence(r, full, "unavailable", []string{"110", "332"})
@@ -342,6 +345,7 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 	}
 	if !r.joined {
 		delete(u.rooms, local)
+		u.roomsChanged = true
 	}
 }
 
@@ -375,8 +379,11 @@ func (u *user) registerImplicitly(n *xmlnode.Node) bool {
 
 // stanzaID is the room's XEP-0359 id for a message, the same for every
 // resource, so clients can deduplicate and reference it.
-func (u *user) stanzaID(room, id string) *xmlnode.Node {
-	return xmlnode.New(nsStanzaID, "stanza-id").SetAttr("id", id).SetAttr("by", u.t.puppet(room))
+func (u *user) stanzaID(room, id string) *xmlnode.Node { return stanzaIDElem(u.t.puppet(room), id) }
+
+// stanzaIDElem is an XEP-0359 stanza-id given by the room's bare JID.
+func stanzaIDElem(roomJID, id string) *xmlnode.Node {
+	return xmlnode.New(nsStanzaID, "stanza-id").SetAttr("id", id).SetAttr("by", roomJID)
 }
 
 // roomInvite forwards a mediated invitation to the network.

@@ -1,6 +1,8 @@
 package component
 
 import (
+	"time"
+
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
@@ -22,6 +24,7 @@ func (s *sink) room(name string, fn func(u *user, r *room)) {
 func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridges.Occupant, subject, subjectBy string) {
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
+		u.roomsChanged = true
 		r.subject, r.subjectBy = subject, subjectBy
 		r.occupants = map[string]bridges.Occupant{}
 		for _, o := range occupants {
@@ -97,6 +100,7 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		o := r.occupants[nick]
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
+		u.roomsChanged = u.roomsChanged || self
 		switch {
 		case self && kind == bridges.LinkLost:
 			// The network rejoins on reconnect: keep the resources so the
@@ -148,20 +152,45 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 	})
 }
 
+// RoomMessage queues the message for every resource in the room. When the
+// user's actor is idle, every event the session reported before has been
+// handled and the published rooms are current, so the message is queued
+// on the session's goroutine (see views.go): waiting for room in the
+// user's lane is then the back-pressure that stops the session reading
+// its network. Otherwise it goes through the actor, behind the join,
+// part or nick change it must follow.
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
-	s.room(name, func(u *user, r *room) {
-		body := inboundBody(m)
-		sid := nonEmpty(m.ID, newID())
-		u.broadcast(r, func(full string) *xmlnode.Node {
-			msg := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", sid).
-				SetAttr("from", u.roomJID(name, nick)).SetAttr("to", full).
-				Add(xmlnode.Elem("", "body", body), u.stanzaID(name, sid))
-			if !m.Time.IsZero() {
-				msg.Add(delayElem(u.t.domain, m.Time))
-			}
-			return msg
+	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
+		body: inboundBody(m), id: nonEmpty(m.ID, newID()), at: m.Time, domain: s.t.domain}
+	if !s.inbox.Idle() {
+		s.room(name, func(u *user, r *room) {
+			u.broadcast(r, rm.to)
 		})
-	})
+		return
+	}
+	for _, full := range s.views.joined(s.gen, name) {
+		s.t.sendTo(s.user, rm.to(full))
+	}
+}
+
+// roomMessage is a message from an occupant, ready to address.
+type roomMessage struct {
+	from, room, body, id, domain string
+	at                           time.Time
+}
+
+// to builds the stanza for one joined resource, in one go: this is the
+// busiest stanza Ferry makes.
+func (rm roomMessage) to(full string) *xmlnode.Node {
+	msg := &xmlnode.Node{Local: "message",
+		Attrs: []xmlnode.Attr{{Name: "type", Value: "groupchat"}, {Name: "id", Value: rm.id},
+			{Name: "from", Value: rm.from}, {Name: "to", Value: full}},
+		Children: make([]*xmlnode.Node, 2, 3)}
+	msg.Children[0], msg.Children[1] = xmlnode.Elem("", "body", rm.body), stanzaIDElem(rm.room, rm.id)
+	if !rm.at.IsZero() {
+		msg.Add(delayElem(rm.domain, rm.at))
+	}
+	return msg
 }
 
 func (s *sink) RoomSubject(name, nick, subject string) {

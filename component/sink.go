@@ -14,10 +14,15 @@ import (
 
 // sink turns a bridge session's events into stanzas for one user.
 type sink struct {
-	t    *Transport
-	user string
-	gen  int64 // a closed session's late status must not overwrite a new one's
+	t     *Transport
+	user  string
+	gen   int64      // a closed session's late status must not overwrite a new one's
+	views *roomViews // the user's rooms, as their actor last published them
+	inbox idler      // the actor's queue: idle means views is current
 }
+
+// idler reports a queue with nothing waiting and nothing running.
+type idler interface{ Idle() bool }
 
 // Receive stores the message (outbox + id map) before returning, so it
 // reaches the user even if the XMPP server is down right now. A legacy id

@@ -3,7 +3,6 @@ package component
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"strings"
 
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
@@ -35,13 +34,13 @@ const (
 	Wait   = "wait"
 )
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newID returns a random stanza id.
 func newID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return idEncoding.EncodeToString(b[:])
 }
 
 // conditionType is the error type RFC 6120 pairs with each condition.

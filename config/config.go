@@ -25,6 +25,10 @@ type Duration = time.Duration
 type Config struct {
 	// Database is the SQLite database path.
 	Database string
+	// DatabaseSync is "normal" (a commit reaches the operating system:
+	// safe from Ferry crashing or being killed) or "full" (a commit
+	// reaches the disk: safe from a power cut too, at a disk flush each).
+	DatabaseSync string
 	// SecretsKeyFile is the path of the AEAD key that seals legacy-network
 	// secrets at rest. The daemon creates it (mode 0600) when missing.
 	SecretsKeyFile string
@@ -96,6 +100,9 @@ type HTTP struct {
 	Listen string
 	// AllowPublic permits a non-loopback Listen address.
 	AllowPublic bool
+	// Pprof serves Go's profiler under /debug/pprof/ on the same
+	// listener, for performance work; only on a loopback address.
+	Pprof bool
 }
 
 // Log configures logging.

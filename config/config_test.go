@@ -20,6 +20,7 @@ func TestExampleFileValidates(t *testing.T) {
 	}
 	want := Config{
 		Database:       "/var/lib/ferry/ferry.db",
+		DatabaseSync:   "normal",
 		SecretsKeyFile: "/var/lib/ferry/secrets.key",
 		Admins:         []string{"admin@example.org"},
 		XMPP: XMPP{

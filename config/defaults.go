@@ -12,6 +12,7 @@ import (
 func Defaults() Config {
 	return Config{
 		Database:       "ferry.db",
+		DatabaseSync:   "normal",
 		SecretsKeyFile: "ferry.key",
 		XMPP: XMPP{
 			PingInterval: 30 * time.Second,

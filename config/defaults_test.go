@@ -10,6 +10,7 @@ import (
 func TestDefaults(t *testing.T) {
 	want := Config{
 		Database:       "ferry.db",
+		DatabaseSync:   "normal",
 		SecretsKeyFile: "ferry.key",
 		XMPP: XMPP{
 			PingInterval: 30 * time.Second,

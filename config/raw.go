@@ -22,6 +22,7 @@ import (
 // rawConfig is the whole file.
 type rawConfig struct {
 	Database       value[string]   `toml:"database"`
+	DatabaseSync   value[string]   `toml:"database_sync"`
 	SecretsKeyFile value[string]   `toml:"secrets_key_file"`
 	Admins         stringList      `toml:"admins"`
 	XMPP           rawXMPP         `toml:"xmpp"`
@@ -49,6 +50,7 @@ type rawRegistration struct {
 type rawHTTP struct {
 	Listen      value[string] `toml:"listen"`
 	AllowPublic value[bool]   `toml:"allow_public"`
+	Pprof       value[bool]   `toml:"pprof"`
 }
 
 type rawLog struct {

@@ -24,6 +24,13 @@ func build(raw *rawConfig, baseDir string, errs *Errors) Config {
 		c.Database = s
 	}
 	c.Database = resolveDatabase(baseDir, c.Database)
+	if s, ok := getNonEmpty(errs, "database_sync", raw.DatabaseSync); ok {
+		if s != "normal" && s != "full" {
+			errs.add("database_sync", `must be "normal" or "full", got %q`, s)
+		} else {
+			c.DatabaseSync = s
+		}
+	}
 	if s, ok := getNonEmpty(errs, "secrets_key_file", raw.SecretsKeyFile); ok {
 		c.SecretsKeyFile = s
 	}
@@ -252,6 +259,13 @@ func buildHTTP(errs *Errors, h *HTTP, r *rawHTTP) {
 		return
 	}
 	h.Listen = s
+	if b, ok := get(errs, "http.pprof", r.Pprof); ok && b {
+		if !isLoopback(host) {
+			errs.add("http.pprof", "the profiler is only served on a loopback http.listen, not %q", s)
+			return
+		}
+		h.Pprof = true
+	}
 }
 
 // isLoopback reports whether host is localhost, 127.0.0.0/8 or ::1. An empty

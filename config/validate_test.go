@@ -152,6 +152,11 @@ secret = "s"
 			want: []Problem{{"xmpp.reconnect_max", "must be at least xmpp.reconnect_min (1s)"}},
 		},
 		{
+			name: "database sync unknown",
+			doc:  doc(`database_sync = "off"`, "", ""),
+			want: []Problem{{"database_sync", `must be "normal" or "full", got "off"`}},
+		},
+		{
 			name: "queue size zero",
 			doc:  doc("", "queue_size = 0", ""),
 			want: []Problem{{"xmpp.queue_size", "between 1 and 100000, got 0"}},
@@ -353,6 +358,7 @@ secret = "s"
 		{
 			name: "every setting",
 			doc: `database = "state/ferry.db"
+database_sync = "full"
 secrets_key_file = "/keys/ferry.key"
 admins = ["Admin@Example.org", "ops@example.net", "admin@example.org"]
 [xmpp]
@@ -385,6 +391,7 @@ secret = "b"
 			check: func(t *testing.T, c Config) {
 				want := Config{
 					Database:       "/base/state/ferry.db",
+					DatabaseSync:   "full",
 					SecretsKeyFile: "/keys/ferry.key",
 					Admins:         []string{"admin@example.org", "ops@example.net"},
 					XMPP: XMPP{

@@ -60,7 +60,7 @@ func Migrate(ctx context.Context, path string) (from, to int, err error) {
 	if _, err := os.Stat(path); err != nil {
 		return 0, 0, fmt.Errorf("registry: migrate: %w", err)
 	}
-	db, err := openWriter(path)
+	db, err := openWriter(path, true)
 	if err != nil {
 		return 0, 0, err
 	}

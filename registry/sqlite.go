@@ -20,6 +20,12 @@ type Options struct {
 	// AutoMigrate upgrades an older schema on Open instead of returning
 	// ErrNeedsMigration.
 	AutoMigrate bool
+	// SyncFull makes every commit wait for the disk (SQLite synchronous
+	// FULL): what was stored survives a power cut. Without it (NORMAL, in
+	// WAL mode) a commit survives Ferry crashing or being killed, and the
+	// disk is flushed at checkpoints: a power cut may lose the last
+	// commits, and each commit costs no disk flush.
+	SyncFull bool
 }
 
 // SQLite is the Store backed by one SQLite file (modernc, pure Go, so ferry
@@ -53,7 +59,7 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 	if sealer == nil {
 		return nil, errors.New("registry: Open needs a Sealer")
 	}
-	w, err := openWriter(path)
+	w, err := openWriter(path, opts.SyncFull)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +113,15 @@ func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
 	return userVersion(ctx, s.r)
 }
 
-func openWriter(path string) (*sql.DB, error) {
+func openWriter(path string, syncFull bool) (*sql.DB, error) {
 	if err := makePrivate(path); err != nil {
 		return nil, err
 	}
-	db, err := openDB(path, url.Values{"_txlock": {"immediate"}})
+	sync := "synchronous(NORMAL)"
+	if syncFull {
+		sync = "synchronous(FULL)"
+	}
+	db, err := openDB(path, url.Values{"_txlock": {"immediate"}, "_pragma": {sync}})
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +178,7 @@ func dataSource(path string, extra url.Values) (string, error) {
 		"_pragma": {"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(1)"},
 	}
 	for k, v := range extra {
-		q[k] = v
+		q[k] = append(q[k], v...)
 	}
 	u := url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}
 	return u.String(), nil
@@ -244,7 +254,7 @@ func countSealed(ctx context.Context, path string) (int, error) {
 // accounts stay, and their users are asked for their passwords again. It
 // returns how many accounts had secrets.
 func ForgetSecrets(ctx context.Context, path string) (int, error) {
-	db, err := openWriter(path)
+	db, err := openWriter(path, true)
 	if err != nil {
 		return 0, err
 	}

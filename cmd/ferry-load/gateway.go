@@ -93,6 +93,8 @@ allowed_domains = [%q]
 
 [http]
 listen = %q
+# The profiler, for looking into a run (curl /debug/pprof/profile).
+pprof = true
 
 [[transport]]
 kind = "irc"

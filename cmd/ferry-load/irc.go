@@ -13,6 +13,8 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ergochat/irc-go/ircreader"
+
+	"github.com/ferry-xmpp/ferry/internal/quickack"
 )
 
 // ircClient is a raw IRC user of the tool's: it registers, answers PINGs by
@@ -49,7 +51,7 @@ func dialIRCConn(addr, nick string, handler func(line []byte), quickAck bool) (*
 		return nil, err
 	}
 	if quickAck {
-		conn = withQuickAck(conn)
+		conn = quickack.Wrap(conn)
 	}
 	c := &ircClient{nick: nick, conn: conn, w: bufio.NewWriterSize(conn, 4096), handler: handler, done: make(chan struct{})}
 	r := &ircreader.Reader{}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/quickack"
 )
 
 // component is the tool's own XEP-0114 connection to Prosody: every
@@ -119,7 +121,7 @@ func dialComponent(addr, domain, secret string) (*component, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn = withQuickAck(conn)
+	conn = quickack.Wrap(conn)
 	c := &component{domain: domain, conn: conn, w: bufio.NewWriterSize(conn, 64<<10),
 		iqs: map[string]chan *element{}, done: make(chan struct{})}
 	dec := xml.NewDecoder(bufio.NewReaderSize(conn, 64<<10))

@@ -41,7 +41,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("secrets key: %w", err)
 	}
-	store, err := registry.Open(ctx, cfg.Database, sealer, registry.Options{AutoMigrate: true})
+	store, err := registry.Open(ctx, cfg.Database, sealer, registry.Options{AutoMigrate: true, SyncFull: cfg.DatabaseSync == "full"})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -66,7 +66,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var httpSrv *httpServer
 	if cfg.HTTP.Listen != "" {
-		httpSrv, err = startHTTP(cfg.HTTP.Listen, reg, transports, store, sup, log)
+		httpSrv, err = startHTTP(cfg.HTTP.Listen, cfg.HTTP.Pprof, reg, transports, store, sup, log)
 		if err != nil {
 			return fmt.Errorf("http listener: %w", err)
 		}

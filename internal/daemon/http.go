@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +28,7 @@ type httpServer struct {
 // after a panic), so a load balancer or systemd watchdog sees a gateway
 // that lost its XMPP server, or can no longer keep what it accepts, as
 // unhealthy.
-func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, sup *supervise.Supervisor, log *slog.Logger) (*httpServer, error) {
+func startHTTP(addr string, pprof bool, reg *prometheus.Registry, ts []*component.Transport, store registry.Store, sup *supervise.Supervisor, log *slog.Logger) (*httpServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -44,6 +45,12 @@ func startHTTP(addr string, reg *prometheus.Registry, ts []*component.Transport,
 	reg.MustRegister(depth)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if pprof {
+		mux.HandleFunc("GET /debug/pprof/", httppprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", httppprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/symbol", httppprof.Symbol)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status := map[string]any{}
 		ok := true

@@ -50,6 +50,14 @@ func (q *Queue[T]) Len() int {
 	return q.n
 }
 
+// Idle reports that nothing waits and nothing runs: every item queued
+// before the call has been handled.
+func (q *Queue[T]) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.running && q.n == 0
+}
+
 // WaitIdle waits until the queue is empty and its goroutine has ended,
 // or ctx ends.
 func (q *Queue[T]) WaitIdle(ctx context.Context) error {
@@ -80,6 +88,36 @@ func (q *Queue[T]) TryPut(v T, limit int) bool {
 		return false
 	}
 	q.push(v)
+	return true
+}
+
+// RunOrPut runs v at once on the caller's goroutine when the queue is
+// idle (nothing waiting, nothing running): the common case of a lone item
+// then costs no hand-off to another goroutine. Otherwise it queues v as
+// TryPut(v, limit) does. What arrives while v runs is drained by a pooled
+// goroutine, in order. Only for callers that may wait as long as the
+// handler takes.
+func (q *Queue[T]) RunOrPut(v T, limit int) bool {
+	q.mu.Lock()
+	if q.running || q.n > 0 {
+		if q.n >= limit {
+			q.mu.Unlock()
+			return false
+		}
+		q.push(v)
+		return true
+	}
+	q.running = true
+	q.mu.Unlock()
+	q.run(v)
+	q.mu.Lock()
+	if q.n == 0 {
+		q.stop()
+		q.mu.Unlock()
+		return true
+	}
+	q.mu.Unlock()
+	Go(q.drain)
 	return true
 }
 
@@ -117,7 +155,7 @@ func (q *Queue[T]) push(v T) {
 	q.running = true
 	q.mu.Unlock()
 	if start {
-		go q.drain()
+		Go(q.drain)
 	}
 }
 
@@ -139,12 +177,7 @@ func (q *Queue[T]) pop() (v T, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n == 0 {
-		q.running = false
-		q.buf, q.head = nil, 0 // an idle queue holds no memory
-		if q.idle != nil {
-			close(q.idle)
-			q.idle = nil
-		}
+		q.stop()
 		return v, false
 	}
 	var zero T
@@ -157,6 +190,16 @@ func (q *Queue[T]) pop() (v T, ok bool) {
 		q.space = nil
 	}
 	return v, true
+}
+
+// stop marks the queue idle; q.mu is held and the queue empty.
+func (q *Queue[T]) stop() {
+	q.running = false
+	q.buf, q.head = nil, 0 // an idle queue holds no memory
+	if q.idle != nil {
+		close(q.idle)
+		q.idle = nil
+	}
 }
 
 func (q *Queue[T]) drain() {

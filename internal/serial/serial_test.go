@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +18,10 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// Pooled goroutines wait a while for work before they end (pool.go).
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/ferry-xmpp/ferry/internal/serial.(*pool).work"))
+}
 
 func quietSupervisor() *supervise.Supervisor {
 	return supervise.New(slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), nil)
@@ -174,6 +181,36 @@ func TestWaitIdle(t *testing.T) {
 	}
 }
 
+// Idle is false while an item runs or waits, and true once every item
+// queued before has been handled.
+func TestIdle(t *testing.T) {
+	q := New("idle", 10, quietSupervisor(), func(int) {})
+	if !q.Idle() {
+		t.Fatal("a new queue is not idle")
+	}
+	q, gate, handled := blocked(t, 4)
+	if q.Idle() {
+		t.Fatal("idle while an item runs")
+	}
+	_ = q.Put(context.Background(), 1)
+	close(gate)
+	<-handled
+	// Item 1 may still wait or run here; its handler has reported it
+	// (sent on handled) before the queue may call itself idle.
+	if q.Idle() && len(handled) == 0 {
+		t.Fatal("idle before the second item was handled")
+	}
+	if err := q.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !q.Idle() {
+		t.Fatal("not idle after WaitIdle")
+	}
+	if got := <-handled; got != 1 {
+		t.Fatalf("handled %d, want 1", got)
+	}
+}
+
 func TestIdleQueueHoldsNothing(t *testing.T) {
 	stopped := make(chan struct{}, 1)
 	q := New("idle", 10, quietSupervisor(), func(int) {})
@@ -190,5 +227,92 @@ func TestIdleQueueHoldsNothing(t *testing.T) {
 	defer q.mu.Unlock()
 	if q.running || q.buf != nil {
 		t.Fatalf("idle queue: running=%v buffer=%d slots", q.running, len(q.buf))
+	}
+}
+
+// A goroutine that finished its work takes the next one: a busy period
+// reuses a few goroutines instead of starting one per burst.
+func TestPoolReusesGoroutines(t *testing.T) {
+	ids := make(chan uint64, 2)
+	for range 2 {
+		done := make(chan struct{})
+		Go(func() {
+			ids <- goid()
+			close(done)
+		})
+		<-done
+		// The worker parks right after fn returns; wait until it has.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			workers.mu.Lock()
+			parked := len(workers.idle)
+			workers.mu.Unlock()
+			if parked > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the worker never parked")
+			}
+			time.Sleep(time.Millisecond) // parking is internal: nothing to wait on
+		}
+	}
+	if a, b := <-ids, <-ids; a != b {
+		t.Fatalf("two goroutines (%d, %d) for two bursts in a row", a, b)
+	}
+}
+
+// goid is the current goroutine's id, read from its stack header.
+func goid() uint64 {
+	var buf [64]byte
+	s := strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine ")
+	id, _ := strconv.ParseUint(s[:strings.IndexByte(s, ' ')], 10, 64)
+	return id
+}
+
+// A lone item runs on the caller's goroutine; items arriving meanwhile
+// run after it, in order, elsewhere.
+func TestRunOrPut(t *testing.T) {
+	var order []int
+	var mu sync.Mutex
+	record := func(v int) {
+		mu.Lock()
+		order = append(order, v)
+		mu.Unlock()
+	}
+	caller := goid()
+	var ranOn uint64
+	release := make(chan struct{})
+	started := make(chan struct{})
+	q := New("run or put", 10, quietSupervisor(), func(v int) {
+		if v == 1 {
+			ranOn = goid()
+			close(started)
+			<-release
+		}
+		record(v)
+	})
+	done := make(chan bool)
+	go func() { done <- q.RunOrPut(1, 10) }()
+	<-started
+	if !q.RunOrPut(2, 10) || !q.RunOrPut(3, 10) {
+		t.Fatal("items refused while the first runs")
+	}
+	close(release)
+	if !<-done {
+		t.Fatal("the first item was refused")
+	}
+	if err := q.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ranOn == caller || ranOn == 0 {
+		t.Fatalf("the lone item ran on goroutine %d", ranOn)
+	}
+	if fmt.Sprint(order) != "[1 2 3]" {
+		t.Fatalf("order %v", order)
+	}
+	q2 := New("caller", 10, quietSupervisor(), func(int) { ranOn = goid() })
+	q2.RunOrPut(1, 10)
+	if ranOn != caller {
+		t.Fatal("a lone item on an idle queue did not run on the caller's goroutine")
 	}
 }

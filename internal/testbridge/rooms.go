@@ -10,6 +10,9 @@ import (
 // The echo network's group chats: any local part starting with '#' is a
 // room with one occupant, "echobot", who repeats what is said. "#banned"
 // refuses joins; the nick "taken" is changed to "taken_" by the network.
+// A join to a room starting with "#slow" reaches the network but is not
+// answered: the test reports the join itself through Events, as a network
+// would later.
 
 const botNick = "echobot"
 
@@ -19,6 +22,10 @@ func (s *Session) roomEvents() bridges.RoomEvents {
 	re, _ := s.sink.(bridges.RoomEvents)
 	return re
 }
+
+// Events is the session's room events, for a test to report what the
+// network did.
+func (s *Session) Events() bridges.RoomEvents { return s.roomEvents() }
 
 // IsRoom implements bridges.RoomAddresser.
 func (b *Bridge) IsRoom(local string) bool { return strings.HasPrefix(local, "#") }
@@ -35,6 +42,9 @@ func (s *Session) JoinRoom(_ context.Context, room, nick, _ string) error {
 	}
 	s.nicks[room] = nick
 	s.mu.Unlock()
+	if strings.HasPrefix(room, "#slow") {
+		return nil
+	}
 	if room == "#banned" {
 		s.roomEvents().RoomJoinFailed(room, bridges.Forbidden, "Cannot join channel (+b) - you are banned")
 		return nil

@@ -243,7 +243,13 @@ func (c *Conn) enqueue(ctx context.Context, l outLine) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if c.out.TryPut(l, c.cfg.QueueSize) {
+	// With nothing queued and the pace allowing, the line is written on
+	// this goroutine at once (never waiting for the pace here).
+	put := c.out.TryPut
+	if c.limiter == nil || c.limiter.TokensAt(c.clock.Now()) >= 1 {
+		put = c.out.RunOrPut
+	}
+	if put(l, c.cfg.QueueSize) {
 		return nil
 	}
 	// Full: wait for room, for ctx, or for the connection to end.

@@ -17,7 +17,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/ferry-xmpp/ferry/internal/serial.(*pool).work"))
 }
 
 // step bounds every wait of the tests; nothing waits that long unless the

@@ -64,6 +64,14 @@ type span struct {
 //
 // CTCP framing is not interpreted here; use CTCP first for /me.
 func ToXMPP(ircText string) string {
+	if plain(ircText) {
+		return ircText // nearly every line: nothing to convert
+	}
+	return convert(ircText)
+}
+
+// convert is ToXMPP's work for text that is not plain.
+func convert(ircText string) string {
 	s := strings.ToValidUTF8(ircText, "\uFFFD")
 	s = hexColour.ReplaceAllLiteralString(s, noOp)
 	var spans []span
@@ -92,6 +100,22 @@ func ToXMPP(ircText string) string {
 	w.openEnd = -1
 	w.render(spans, 0)
 	return w.b.String()
+}
+
+// plain reports text ToXMPP returns unchanged: valid UTF-8 without IRC
+// formatting codes or other controls (all below 0x20, or DEL) and without
+// U+FFFE or U+FFFF.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x20 && c != '\t' || c == 0x7f:
+			return false
+		case c == 0xef && i+2 < len(s) && s[i+1] == 0xbf && (s[i+2] == 0xbe || s[i+2] == 0xbf):
+			return false // U+FFFE, U+FFFF
+		}
+	}
+	return utf8.ValidString(s)
 }
 
 // xmlAllowed reports whether r is a Char in XML 1.0 (§2.2). utf8 decoding

@@ -54,6 +54,9 @@ func FuzzToXMPP(f *testing.F) {
 	f.Add("\x02 x\n y \x02")
 	f.Fuzz(func(t *testing.T, in string) {
 		out := ToXMPP(in)
+		if plain(in) && convert(in) != in {
+			t.Fatalf("plain text %q would be converted to %q", in, convert(in))
+		}
 		if !utf8.ValidString(out) {
 			t.Fatalf("ToXMPP(%q) = %q: invalid UTF-8", in, out)
 		}

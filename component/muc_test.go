@@ -1,0 +1,81 @@
+package component
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/testbridge"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// A room message the network reports right after the join reaches the
+// user after their own presence (status 110), never before and never
+// lost, although messages skip the user's actor when it is idle.
+func TestRoomMessageFollowsJoin(t *testing.T) {
+	net := testbridge.NewNetwork()
+	srv, _ := startTransportOn(t, net)
+	srv.inject(regIQ("r1", "submit", field("username", "alice"), field("password", "pw")))
+	if r := srv.next(isReply("r1")); r.Attr("type") != "result" {
+		t.Fatalf("register: %s", r)
+	}
+	<-net.Opened()
+	sess := net.Session("u@x.test")
+
+	const rooms = 50
+	for i := 0; i < rooms; i++ {
+		srv.inject(fmt.Sprintf(`<presence from="u@x.test/r" to="#slow%d@gw.test/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`, i))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for joins, _ := sess.Counts(); joins < rooms; joins, _ = sess.Counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d joins reached the network", joins, rooms)
+		}
+		time.Sleep(time.Millisecond) // the joins reach the network on the user's legacy goroutine
+	}
+
+	ev := sess.Events()
+	self := bridges.Occupant{Nick: "alice", Role: "participant", Affiliation: "none"}
+	for i := 0; i < rooms; i++ {
+		room := fmt.Sprintf("#slow%d", i)
+		ev.RoomJoined(room, self, []bridges.Occupant{self}, "", "")
+		ev.RoomMessage(room, "bob", bridges.Message{Body: "hello " + room})
+	}
+
+	joined := map[string]bool{}
+	for got := 0; got < rooms; {
+		n := srv.next(func(n *xmlnode.Node) bool {
+			return strings.HasPrefix(n.Attr("from"), "#slow") && (isSelfPresence(n) || n.Local == "message" && n.Child("", "subject") == nil)
+		})
+		room, _, _ := strings.Cut(n.Attr("from"), "@")
+		if n.Local == "presence" {
+			joined[room] = true
+			continue
+		}
+		if !joined[room] {
+			t.Fatalf("message before the join in %s: %s", room, n)
+		}
+		if want := "hello " + room; n.ChildText("", "body") != want {
+			t.Fatalf("in %s got %q, want %q", room, n.ChildText("", "body"), want)
+		}
+		got++
+	}
+}
+
+func isSelfPresence(n *xmlnode.Node) bool {
+	if n.Local != "presence" || n.Attr("type") != "" {
+		return false
+	}
+	x := n.Child(nsMUCUser, "x")
+	if x == nil {
+		return false
+	}
+	for _, s := range x.Children {
+		if s.Local == "status" && s.Attr("code") == "110" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,52 @@
+package component
+
+import (
+	"sort"
+	"sync/atomic"
+)
+
+// Group chat messages are by far the most frequent events, and each only
+// needs to know which of its user's resources are in the room. So rather
+// than hand every message to the user's actor, the actor publishes, each
+// time a room changes, an immutable view of its rooms; the legacy session
+// reads it and queues the message on the user's lane itself. Stanzas the
+// actor sends (a join's replay) are queued before it publishes the view
+// that lets messages through, so their order holds.
+
+// roomViews is a user's published rooms. The actor writes it; anyone may
+// read it.
+type roomViews struct {
+	p atomic.Pointer[roomView]
+}
+
+type roomView struct {
+	gen   int64               // the session the rooms belong to
+	rooms map[string][]string // room local part -> joined full JIDs
+}
+
+// joined returns the full JIDs in room for the session gen, nil when
+// none (or when the rooms are another session's).
+func (v *roomViews) joined(gen int64, room string) []string {
+	rv := v.p.Load()
+	if rv == nil || rv.gen != gen {
+		return nil
+	}
+	return rv.rooms[room]
+}
+
+// publishRooms replaces the view after the actor changed its rooms.
+func (u *user) publishRooms() {
+	m := make(map[string][]string, len(u.rooms))
+	for local, r := range u.rooms {
+		if !r.joined || len(r.resources) == 0 {
+			continue
+		}
+		fulls := make([]string, 0, len(r.resources))
+		for full := range r.resources {
+			fulls = append(fulls, full)
+		}
+		sort.Strings(fulls)
+		m[local] = fulls
+	}
+	u.views.p.Store(&roomView{gen: u.sessGen, rooms: m})
+}
