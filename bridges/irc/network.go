@@ -114,45 +114,71 @@ func (n *network) run() {
 		}
 	}()
 	defer n.s.b.sup.Recover("irc "+n.server+" for "+n.s.acct.JID, &panicked)
+	// The frames of run and serve stay on the stack of an idle connection
+	// (one goroutine per puppeted connection), so the work around them
+	// lives in functions that return before the connection is served.
 	ctx := n.s.ctx
 	attempt := 0
 	reconnecting := false
 	for ctx.Err() == nil {
-		if attempt == 0 {
-			n.s.sink.Status(bridges.Connecting, "Connecting to "+n.server)
+		conn, ok := n.connect(ctx, &attempt, reconnecting)
+		if !ok {
+			return
 		}
-		conn, err := n.dial(ctx, attempt > 0 || reconnecting)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if permanent(err) {
-				n.giveUp(err)
-				return
-			}
-			_ = n.locked(ctx, func() { n.failJoins(err, false) })
-			delay := n.backoff(attempt)
-			attempt++
-			if attempt%10 == 1 { // the first failure, then every tenth: informed, not spammed
-				n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
-			}
-			if !sleep(ctx, delay) {
-				return
-			}
+		if conn == nil {
 			continue
 		}
-		attempt = 0
-		err = n.serve(ctx, conn)
+		err := n.serve(ctx, conn)
 		if ctx.Err() != nil {
 			return
 		}
 		reconnecting = true
-		n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
 		attempt = 1 // connectionLost already said we are reconnecting
-		if !sleep(ctx, n.backoff(0)) {
+		if !n.lost(ctx, err) {
 			return
 		}
 	}
+}
+
+// connect makes one connection attempt: the connection, or nil after a
+// failure that is worth retrying (having waited the backoff); false when
+// the network gave up or ctx ended.
+//
+//go:noinline
+func (n *network) connect(ctx context.Context, attempt *int, reconnecting bool) (*ircconn.Conn, bool) {
+	if *attempt == 0 {
+		n.s.sink.Status(bridges.Connecting, "Connecting to "+n.server)
+	}
+	conn, err := n.dial(ctx, *attempt > 0 || reconnecting)
+	if err == nil {
+		*attempt = 0
+		return conn, true
+	}
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	if permanent(err) {
+		n.giveUp(err)
+		return nil, false
+	}
+	delay := n.backoff(*attempt)
+	*attempt++
+	if *attempt >= joinPatience {
+		_ = n.locked(ctx, func() { n.failJoins(err, false) })
+	}
+	if *attempt%10 == 1 { // the first failure, then every tenth: informed, not spammed
+		n.notice(fmt.Sprintf("Cannot connect to %s: %v. Retrying in %s.", n.server, err, delay.Round(time.Second)))
+	}
+	return nil, sleep(ctx, delay)
+}
+
+// lost tells the user the connection is gone and waits before the next
+// attempt; false when ctx ended meanwhile.
+//
+//go:noinline
+func (n *network) lost(ctx context.Context, err error) bool {
+	n.notice(fmt.Sprintf("Connection to %s lost: %v. Reconnecting.", n.server, err))
+	return sleep(ctx, n.backoff(0))
 }
 
 // dial connects. A reconnect waits first for the network's login
@@ -176,15 +202,23 @@ func (n *network) serve(ctx context.Context, conn *ircconn.Conn) error {
 		_ = conn.Close(cctx, n.s.quit())
 	})
 	defer stop()
+	n.connected(ctx, conn)
+	err := conn.Serve(n.handleLine)
+	_ = n.locked(context.Background(), func() { n.connectionLost(err) })
+	return err
+}
+
+// connected adopts a new connection: its state, the user told, the
+// channels wanted joined.
+//
+//go:noinline
+func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 	_ = n.locked(ctx, func() {
 		n.conn, n.is = conn, conn.ISupport()
 		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
 		n.greet(conn)
 		n.afterConnect(ctx)
 	})
-	err := conn.Serve(n.handleLine)
-	_ = n.locked(context.Background(), func() { n.connectionLost(err) })
-	return err
 }
 
 // handleLine is the connection's handler: one line, under the lock.
@@ -337,6 +371,13 @@ func (n *network) failJoins(err error, all bool) {
 		}
 	}
 }
+
+// joinPatience is how many connection attempts in a row may fail before
+// the joins waiting for the connection are refused. One failure is often
+// the network shedding a burst of connections (a full listen queue resets
+// them) and the next attempt, seconds later, gets through: a user whose
+// join merely waited a little should not have to join again.
+const joinPatience = 3
 
 func (n *network) backoff(attempt int) time.Duration {
 	return backoff.Delay(n.s.b.opts.ReconnectMin, n.s.b.opts.ReconnectMax, attempt)

@@ -25,6 +25,9 @@ type gateway interface {
 	// goroutines reads the gateway's goroutine count; errNotGo for a
 	// gateway that has none.
 	goroutines() (int, error)
+	// goMemory reads the Go heap and goroutine stacks in use, in bytes;
+	// errNotGo for a gateway that is not a Go program.
+	goMemory() (heap, stacks float64, err error)
 	// prepare sets up what each of these users needs before they join
 	// (biboumi: the IRC server's address and port, no TLS, no throttle;
 	// with channelMessages, no history recording either).
@@ -157,18 +160,34 @@ func (g *ferryGateway) domain() string { return ferryDomain }
 func (g *ferryGateway) pid() int       { return g.proc.pid() }
 
 func (g *ferryGateway) goroutines() (int, error) {
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(g.metrics)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := g.readMetrics()
 	if err != nil {
 		return 0, err
 	}
 	v, err := parseGauge(b, "go_goroutines")
 	return int(v), err
+}
+
+func (g *ferryGateway) goMemory() (heap, stacks float64, err error) {
+	b, err := g.readMetrics()
+	if err != nil {
+		return 0, 0, err
+	}
+	if heap, err = parseGauge(b, "go_memstats_heap_inuse_bytes"); err != nil {
+		return 0, 0, err
+	}
+	stacks, err = parseGauge(b, "go_memstats_stack_inuse_bytes")
+	return heap, stacks, err
+}
+
+func (g *ferryGateway) readMetrics() ([]byte, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(g.metrics)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
 }
 
 // prepare has nothing to do: Ferry registers a user who joins a room with
@@ -226,7 +245,10 @@ func (g *biboumiGateway) name() string             { return "biboumi" }
 func (g *biboumiGateway) domain() string           { return biboumiDomain }
 func (g *biboumiGateway) pid() int                 { return g.proc.pid() }
 func (g *biboumiGateway) goroutines() (int, error) { return 0, errNotGo }
-func (g *biboumiGateway) stop()                    { g.proc.stop(gatewayStopGrace) }
+func (g *biboumiGateway) goMemory() (float64, float64, error) {
+	return 0, 0, errNotGo
+}
+func (g *biboumiGateway) stop() { g.proc.stop(gatewayStopGrace) }
 
 // prepare runs biboumi's ad-hoc command configure for each user, as a user
 // would in their client: on the IRC server's JID the address and port of

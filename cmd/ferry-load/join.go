@@ -20,6 +20,9 @@ const (
 	rowCPUPerConn  = "gateway CPU per connection (ms)"
 	rowRSSPerConn  = "RSS per connection at the peak (kB)"
 	rowGorPerConn  = "goroutines per connection at the end"
+	rowRSSEndConn  = "RSS per connection at the end, all idle (kB)"
+	rowHeapConn    = "Go heap in use per connection at the end (kB)"
+	rowStackConn   = "goroutine stacks per connection at the end (kB)"
 	rowConnections = "IRC connections at the peak (counted by the IRC server)"
 	rowJoinsDone   = "joins completed (110 and subject)"
 )
@@ -87,13 +90,19 @@ func addJoinRows(r *result, s joinSummary, users int, start time.Time) {
 	} else {
 		r.absent(rowJoinTime)
 	}
-	if len(s.errors) > 0 {
-		var parts []string
-		for _, c := range slices.Sorted(maps.Keys(s.errors)) {
-			parts = append(parts, fmt.Sprintf("%s ×%d", c, s.errors[c]))
-		}
-		r.note("joins refused: %s", strings.Join(parts, ", "))
+	noteRefusals(r, s)
+}
+
+// noteRefusals names the errors joins got, with how many of each.
+func noteRefusals(r *result, s joinSummary) {
+	if len(s.errors) == 0 {
+		return
 	}
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(s.errors)) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", c, s.errors[c]))
+	}
+	r.note("joins refused: %s", strings.Join(parts, ", "))
 }
 
 func addCPUPerJoin(r *result, before, after sample, joins int) {

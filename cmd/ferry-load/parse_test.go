@@ -65,7 +65,7 @@ func TestReadElement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := e.errorCondition(); c != "item-not-found" {
+	if c := e.errorCondition(); c != "item-not-found (no)" {
 		t.Errorf("errorCondition = %q", c)
 	}
 	if _, err := readElement(dec); err != errStreamClosed {

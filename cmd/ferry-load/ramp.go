@@ -38,6 +38,10 @@ const lusersTimeout = 2 * time.Minute
 func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 	t := tag(g)
 	users := indices(0, o.rampUsers)
+	// A fresh IRC server before the users register: a restart after it
+	// would drop the connections their registration opened, and the ramp
+	// would measure reconnects racing joins.
+	e.restartIRC()
 	prepStart := time.Now()
 	if err := g.prepare(users, false); err != nil {
 		return nil, err
@@ -49,7 +53,6 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 	room := func(u int) string { return roomAddr("#r"+t+strconv.Itoa(u/max(o.rampRoom, 1)), g) }
 	nick := func(u int) string { return t + "r" + strconv.Itoa(u) }
 
-	e.restartIRC()
 	counter, err := dialIRC(e.irc.Addr, "rampcounter", nil)
 	if err != nil {
 		return nil, err
@@ -60,6 +63,7 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 		return nil, err
 	}
 	before := takeSample(g)
+	heapBefore, stacksBefore, memErr := g.goMemory()
 	start := time.Now()
 	// A window of joins under way: the next ones leave as earlier ones
 	// complete or their IRC connections appear on the server, whichever
@@ -114,6 +118,7 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 		r.absent(rowJoinTime)
 		r.note("only %d of %d users completed their join (own presence: %d, subject: %d)", sum.complete, len(users), sum.self, sum.subject)
 	}
+	noteRefusals(r, sum)
 	if drops := disconnects(e.irc.Log()[logStart:], t+"r"); len(drops) > 0 {
 		r.note("the IRC server disconnected puppets: %s", strings.Join(drops, ", "))
 	}
@@ -131,5 +136,49 @@ func (*rampScenario) measure(e *env, o options, g gateway) (*result, error) {
 	} else {
 		r.absent(rowGorPerConn)
 	}
+	addIdleMemory(r, g, before, waitIdle(g, o.settle), heapBefore, stacksBefore, memErr, conns)
 	return r, nil
+}
+
+// idleQuiet is how long a gateway must stay quiet to count as idle: long
+// enough for a Go runtime's parked workers to end.
+const idleQuiet = 10 * time.Second
+
+// waitIdle waits until the gateway has used under 1 % of a core and kept
+// its goroutine count for idleQuiet (at most limit + idleQuiet), and
+// returns a sample taken then.
+func waitIdle(g gateway, limit time.Duration) sample {
+	deadline := time.Now().Add(limit + idleQuiet)
+	s := takeSample(g)
+	quietSince := s.at
+	for time.Now().Before(deadline) && time.Since(quietSince) < idleQuiet {
+		time.Sleep(time.Second) // sampling /proc and /metrics: there is no event to wait on
+		n := takeSample(g)
+		busy := float64(n.cpu-s.cpu) > 0.01*float64(n.at.Sub(s.at).Nanoseconds())
+		if busy || n.gor != s.gor {
+			quietSince = n.at
+		}
+		s = n
+	}
+	return s
+}
+
+// addIdleMemory writes what each connection costs once all are idle: RSS,
+// and for a Go gateway its heap and goroutine stacks (where RSS goes).
+func addIdleMemory(r *result, g gateway, before, after sample, heapBefore, stacksBefore float64, memErr error, conns int) {
+	if conns <= 0 {
+		r.absent(rowRSSEndConn)
+		r.absent(rowHeapConn)
+		r.absent(rowStackConn)
+		return
+	}
+	r.add(rowRSSEndConn, float64(after.rss-before.rss)/1024/float64(conns))
+	heap, stacks, err := g.goMemory()
+	if err != nil || memErr != nil {
+		r.absent(rowHeapConn)
+		r.absent(rowStackConn)
+		return
+	}
+	r.add(rowHeapConn, (heap-heapBefore)/1024/float64(conns))
+	r.add(rowStackConn, (stacks-stacksBefore)/1024/float64(conns))
 }

@@ -98,12 +98,18 @@ func (e *element) errorCondition() string {
 	if er == nil {
 		return ""
 	}
+	cond, text := "undefined-condition", ""
 	for _, c := range er.children {
-		if c.name != "text" {
-			return c.name
+		if c.name == "text" {
+			text = c.text
+		} else {
+			cond = c.name
 		}
 	}
-	return "undefined-condition"
+	if text != "" {
+		return cond + " (" + text + ")"
+	}
+	return cond
 }
 
 const (

@@ -11,11 +11,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/options"
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/memtrim"
 	"github.com/ferry-xmpp/ferry/internal/suggest"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
@@ -82,14 +84,26 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	trimmed := make(chan struct{})
+	go func() {
+		defer close(trimmed)
+		memtrim.Run(trimCtx, memtrimInterval, log)
+	}()
 	log.Info("ferry running", "version", o.Version, "transports", len(transports))
 	if o.Ready != nil {
 		close(o.Ready)
 	}
 	wg.Wait()
+	stopTrim()
+	<-trimmed
 	log.Info("ferry stopped")
 	return nil
 }
+
+// memtrimInterval is how often Ferry checks whether it holds much freed
+// memory it could give back (internal/memtrim).
+const memtrimInterval = 30 * time.Second
 
 func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
 	cfg := o.Config

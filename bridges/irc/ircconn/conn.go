@@ -105,11 +105,12 @@ func (c *Conn) Nick() string {
 	return c.nick
 }
 
-// ISupport returns a copy of the server's advertised features.
+// ISupport returns the server's advertised features (immutable: a 005
+// line replaces the value, never changes it).
 func (c *Conn) ISupport() ISupport {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.isupport.clone()
+	return c.isupport
 }
 
 // Caps returns a copy of the acknowledged capabilities (CAP ACK, minus CAP
@@ -147,51 +148,81 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) Serve(handle func(ircmsg.Message)) (err error) {
 	c.serving.Store(true)
 	defer c.recoverPanic("reader", &err)
-	for _, m := range c.burst {
-		handle(m)
+	for i := range c.burst {
+		handle(c.burst[i])
 	}
 	c.burst = nil
 	pinged := false
 	for {
-		if c.cfg.PingInterval > 0 {
-			wait := c.cfg.PingInterval
-			if pinged {
-				wait = c.cfg.PingTimeout
-			}
-			_ = c.nc.SetReadDeadline(time.Now().Add(wait))
-		}
-		line, err := c.reader.readLine()
+		// The loop keeps its frame small: an idle connection's goroutine
+		// waits here, and the runtime shrinks its stack to what is in use
+		// (one goroutine per puppeted connection, so this is per user).
+		line, err := c.readWithKeepalive(pinged)
 		if err != nil {
-			var ne net.Error
-			switch {
-			case errors.As(err, &ne) && ne.Timeout() && !pinged && c.Err() == nil:
-				c.keepalive()
+			if c.readFailed(err, pinged) {
 				pinged = true
 				continue
-			case errors.As(err, &ne) && ne.Timeout() && c.Err() == nil:
-				c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.PingInterval+c.cfg.PingTimeout)})
-			case errors.Is(err, io.EOF):
-				c.fail(&Error{Kind: KindServer, Err: err})
-			case errors.Is(err, errLineTooLong):
-				c.fail(&Error{Kind: KindProtocol, Text: "line too long", Err: err})
-			default:
-				c.fail(&Error{Kind: KindIO, Text: "reading", Err: err})
 			}
 			return c.err
 		}
 		pinged = false
-		msg, err := ircmsg.ParseLineStrict(string(line), false, 0)
-		if err != nil {
-			continue // empty or malformed line: nothing to deliver
-		}
-		if c.handle(msg) {
-			handle(msg)
-		}
-		if msg.Command == "ERROR" {
-			c.fail(&Error{Kind: KindServer, Text: lastParam(msg)})
+		if c.dispatch(line, handle) {
 			return c.err
 		}
 	}
+}
+
+// readWithKeepalive reads the next line, giving up after the ping
+// interval (or, once a ping went out, its timeout).
+func (c *Conn) readWithKeepalive(pinged bool) ([]byte, error) {
+	if c.cfg.PingInterval > 0 {
+		wait := c.cfg.PingInterval
+		if pinged {
+			wait = c.cfg.PingTimeout
+		}
+		_ = c.nc.SetReadDeadline(time.Now().Add(wait))
+	}
+	return c.reader.readLine()
+}
+
+// readFailed handles a failed read: true after a quiet interval, when a
+// keepalive ping went out and reading goes on; false when the connection
+// failed (c.err says why).
+func (c *Conn) readFailed(err error, pinged bool) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() && !pinged && c.Err() == nil:
+		c.keepalive()
+		return true
+	case errors.As(err, &ne) && ne.Timeout() && c.Err() == nil:
+		c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.PingInterval+c.cfg.PingTimeout)})
+	case errors.Is(err, io.EOF):
+		c.fail(&Error{Kind: KindServer, Err: err})
+	case errors.Is(err, errLineTooLong):
+		c.fail(&Error{Kind: KindProtocol, Text: "line too long", Err: err})
+	default:
+		c.fail(&Error{Kind: KindIO, Text: "reading", Err: err})
+	}
+	return false
+}
+
+// dispatch parses and handles one line; true when the server ended the
+// connection with ERROR.
+//
+//go:noinline
+func (c *Conn) dispatch(line []byte, handle func(ircmsg.Message)) bool {
+	msg, err := ircmsg.ParseLineStrict(string(line), false, 0)
+	if err != nil {
+		return false // empty or malformed line: nothing to deliver
+	}
+	if c.handle(msg) {
+		handle(msg)
+	}
+	if msg.Command == "ERROR" {
+		c.fail(&Error{Kind: KindServer, Text: lastParam(msg)})
+		return true
+	}
+	return false
 }
 
 // keepalive sends a PING after a quiet interval.

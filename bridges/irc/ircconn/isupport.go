@@ -7,10 +7,12 @@ import (
 )
 
 // ISupport is the parsed RPL_ISUPPORT (005) state. Fields hold the defaults
-// below until the server says otherwise; Raw has every token as sent
-// (unescaped, "" for tokens without value).
+// below until the server says otherwise; raw has every token as sent
+// (unescaped, "" for tokens without value). A value is never changed once
+// made (apply works on a clone), so copies share raw safely: a connection
+// and its user's network state hold one map between them.
 type ISupport struct {
-	Raw map[string]string
+	raw map[string]string
 
 	ChanTypes   string // CHANTYPES, default "#&"
 	PrefixModes string // PREFIX modes, default "ov"
@@ -25,7 +27,7 @@ type ISupport struct {
 // DefaultISupport is what a server that sends no 005 is assumed to support.
 func DefaultISupport() ISupport {
 	return ISupport{
-		Raw:         map[string]string{},
+		raw:         map[string]string{},
 		ChanTypes:   "#&",
 		PrefixModes: "ov",
 		Prefixes:    "@+",
@@ -33,9 +35,12 @@ func DefaultISupport() ISupport {
 	}
 }
 
+// Tokens returns a copy of every advertised token and its value.
+func (is ISupport) Tokens() map[string]string { return maps.Clone(is.raw) }
+
 // Get returns a raw token's value and whether the server advertised it.
 func (is ISupport) Get(token string) (string, bool) {
-	v, ok := is.Raw[strings.ToUpper(token)]
+	v, ok := is.raw[strings.ToUpper(token)]
 	return v, ok
 }
 
@@ -92,7 +97,7 @@ func asciiLower(s string, brackets, tilde bool) string {
 }
 
 func (is ISupport) clone() ISupport {
-	is.Raw = maps.Clone(is.Raw)
+	is.raw = maps.Clone(is.raw)
 	return is
 }
 
@@ -105,14 +110,14 @@ func (is *ISupport) apply(tokens []string) {
 		}
 		if tok[0] == '-' {
 			key := strings.ToUpper(tok[1:])
-			delete(is.Raw, key)
+			delete(is.raw, key)
 			is.set(key, "", false)
 			continue
 		}
 		key, value, _ := strings.Cut(tok, "=")
 		key = strings.ToUpper(key)
 		value = unescapeISupport(value)
-		is.Raw[key] = value
+		is.raw[key] = value
 		is.set(key, value, true)
 	}
 }
@@ -144,7 +149,7 @@ func (is *ISupport) set(key, value string, present bool) {
 	case "NICKLEN":
 		is.NickLen = atoi(value)
 	case "MAXNICKLEN": // some servers (bahamut) advertise only this
-		if _, ok := is.Raw["NICKLEN"]; !ok {
+		if _, ok := is.raw["NICKLEN"]; !ok {
 			is.NickLen = atoi(value)
 		}
 	case "CHANNELLEN":

@@ -97,7 +97,7 @@ func TestNgircd(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveForTest(t, alice, 1024)
-	t.Logf("ngircd: caps %v, isupport %v", alice.Caps(), alice.ISupport().Raw)
+	t.Logf("ngircd: caps %v, isupport %v", alice.Caps(), alice.ISupport().Tokens())
 	if alice.Nick() != "alice" || alice.ISupport().Network != "FerryTest" || alice.ISupport().NickLen == 0 {
 		t.Fatalf("nick %q, isupport %+v", alice.Nick(), alice.ISupport())
 	}
