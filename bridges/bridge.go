@@ -307,3 +307,13 @@ func (d Deps) LoggerOr() *slog.Logger {
 	}
 	return d.Logger
 }
+
+// UndeliveredReporter is a Session that can tell a legacy sender that
+// their message did not reach the user (the user's server refused it).
+// Bridges whose networks make such a report cost money or mail strangers
+// (SMS, email backscatter) do not implement it; the refusal is logged.
+type UndeliveredReporter interface {
+	// ReportUndelivered tells m.Peer that the message m (its body when
+	// the server sent it back, else empty) was not delivered, and why.
+	ReportUndelivered(ctx context.Context, m Message, reason string) error
+}

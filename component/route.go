@@ -61,18 +61,6 @@ func (t *Transport) route(n *xmlnode.Node) {
 	t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))
 }
 
-// bounced logs an error the server (or a user's client) sent back for a
-// stanza of ours, so a failure never goes unnoticed.
-func (t *Transport) bounced(n *xmlnode.Node) {
-	e := n.Child("", "error")
-	cond := ""
-	if e != nil && e.FirstChild() != nil {
-		cond = e.FirstChild().Local
-	}
-	t.log.Info("stanza bounced", "stanza", n.Local, "id", n.Attr("id"), "from", n.Attr("from"),
-		"to", n.Attr("to"), "condition", cond, "text", e.ChildText(nsStanzas, "text"))
-}
-
 // answerInline serves disco, version and ping for the transport itself.
 func (t *Transport) answerInline(n *xmlnode.Node, to jid.JID) bool {
 	q := n.FirstChild()

@@ -130,10 +130,11 @@ type Session struct {
 	Account bridges.Account
 	sink    bridges.Events
 
-	mu    sync.Mutex
-	sent  []bridges.Message
-	seen  map[string]bool
-	nicks map[string]string // room -> our nick
+	mu          sync.Mutex
+	sent        []bridges.Message
+	seen        map[string]bool
+	nicks       map[string]string // room -> our nick
+	undelivered []Undelivered
 	// Joins and Leaves count what reached the fake network.
 	Joins, Leaves int
 }
@@ -202,4 +203,23 @@ func (s *Session) Close(context.Context, string) error {
 	default:
 	}
 	return nil
+}
+
+// ReportUndelivered implements bridges.UndeliveredReporter: the report is
+// kept for the test to read.
+func (s *Session) ReportUndelivered(_ context.Context, m bridges.Message, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.undelivered = append(s.undelivered, Undelivered{Peer: m.Peer, Body: m.Body, Reason: reason})
+	return nil
+}
+
+// Undelivered is one report of a message the user's server refused.
+type Undelivered struct{ Peer, Body, Reason string }
+
+// UndeliveredReports returns the reports so far.
+func (s *Session) UndeliveredReports() []Undelivered {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Undelivered(nil), s.undelivered...)
 }
