@@ -70,6 +70,17 @@ type Descriptor struct {
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
+	// VolatileInbound is set when the network keeps no message for the
+	// bridge to fetch again (IRC): storing each one before it is written
+	// would cost a transaction per message and protect only the
+	// milliseconds before the write, as nothing could send it again.
+	// Such messages without a legacy id go to the user's lane like room
+	// messages, under the same back-pressure; a lost XMPP stream still
+	// loses none (the writer repeats what the server did not confirm),
+	// only a crash of Ferry itself loses those it had read and not yet
+	// written. Messages with a legacy id are still stored, so a replay
+	// (IRCv3 chathistory) is delivered once.
+	VolatileInbound bool
 	// QuickFields are the vars of the fields, in order, that the words
 	// typed after "register" in a chat fill: "register NICK [SERVER]",
 	// "register +12015550123". The last one takes the rest of the line.

@@ -27,6 +27,8 @@ type idler interface{ Idle() bool }
 // Receive stores the message (outbox + id map) before returning, so it
 // reaches the user even if the XMPP server is down right now. A legacy id
 // seen before is not delivered twice (reconnect replays, provider retries).
+// A network with nothing to send again (Descriptor.VolatileInbound) has
+// its messages without id queued on the user's lane instead.
 func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	from := s.t.puppet(m.Peer)
 	if from == "" {
@@ -55,6 +57,10 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		msg.Add(delayElem(s.t.domain, m.Time))
 	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
+	if m.ID == "" && s.t.desc.VolatileInbound {
+		// Nothing could send it again: the lane, as for room messages.
+		return s.t.link.Send(ctx, s.user, msg)
+	}
 	var mapping *registry.MessageID
 	if m.ID != "" {
 		// The stanza and its legacy id are stored in one transaction:

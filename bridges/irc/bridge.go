@@ -98,7 +98,9 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// biboumi's do; staying on the networks while offline (a bouncer)
 		// is the user's choice (set stay_connected yes).
 		StayConnected: false,
-		QuickFields:   quick,
+		// IRC has no store to fetch a private message from again.
+		VolatileInbound: true,
+		QuickFields:     quick,
 	}
 }
 

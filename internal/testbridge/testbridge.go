@@ -18,6 +18,11 @@ const Kind = "echo"
 
 // Network is the fake legacy network: tests reach live sessions through it.
 type Network struct {
+	// VolatileInbound makes the bridge describe itself as a network that
+	// cannot send a message again (bridges.Descriptor), as IRC does. Set
+	// it before the bridge is made.
+	VolatileInbound bool
+
 	mu       sync.Mutex
 	sessions map[string]*Session
 	opened   chan string
@@ -77,7 +82,8 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		GatewayDesc:   "Enter the name of an echo peer",
 		GatewayPrompt: "Peer name",
 		// Configurable so tests cover both session policies.
-		StayConnected: b.stayConnected,
+		StayConnected:   b.stayConnected,
+		VolatileInbound: b.net.VolatileInbound,
 	}
 }
 

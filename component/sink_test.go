@@ -1,0 +1,48 @@
+package component
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/testbridge"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// On a network that cannot send a message again, a private message
+// without a legacy id is delivered without being stored first; one with
+// an id is stored (so a replay is delivered once). The server here
+// confirms nothing, so whatever was stored stays pending.
+func TestVolatileInboundSkipsTheStore(t *testing.T) {
+	net := testbridge.NewNetwork()
+	net.VolatileInbound = true
+	h := startHarness(t, net, nil)
+	h.srv.setAnswerPings(false)
+	sess := registerAlice(t, h.srv, net)
+	ctx := context.Background()
+	pending := func() int {
+		n, err := h.store.PendingCount(ctx, "gw.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	base := pending()
+
+	if err := sess.Inject(ctx, bridges.Message{Peer: "bob", Body: "said once"}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.next(func(n *xmlnode.Node) bool { return n.ChildText("", "body") == "said once" })
+	if got := pending(); got != base {
+		t.Fatalf("a message nothing could send again was stored: %d pending, %d before", got, base)
+	}
+
+	if err := sess.Inject(ctx, bridges.Message{ID: "m1", Peer: "bob", Body: "replayable"}); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.next(func(n *xmlnode.Node) bool { return n.ChildText("", "body") == "replayable" })
+	if got := pending(); got != base+1 {
+		t.Fatalf("a message with a legacy id was not stored: %d pending, %d before", got, base)
+	}
+	h.srv.setAnswerPings(true) // shutdown waits for the stored one to be confirmed
+}
