@@ -89,9 +89,11 @@ func (l *Link) write(ctx context.Context, s *stream1) error {
 // about to be queued go in the same write: the copies of one IRC line
 // reach the users' lanes from as many connections within a fraction of a
 // millisecond, and one system call for all of them costs far less than
-// one each (on a busy socket it is the writer's dearest step).
+// one each (on a busy socket it is the writer's dearest step). A lone
+// stanza (a private message, an answer) is no sign of such a fan-out and
+// is written at once.
 func (l *Link) gather(batch []*xmlnode.Node) []*xmlnode.Node {
-	if len(batch) == 0 || len(batch) >= writeBatch/4 {
+	if len(batch) < 2 || len(batch) >= writeBatch/4 {
 		return batch
 	}
 	time.Sleep(gatherWait)
