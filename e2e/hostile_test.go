@@ -254,3 +254,34 @@ func TestHostileReasonsReachIRC(t *testing.T) {
 	}
 	bob.ExpectNone(t, 200*time.Millisecond, func(m ircmsg.Message) bool { return m.Command == "PRIVMSG" })
 }
+
+// TestHostileOneClientFloods: one user's client sends 12,000 stanzas as
+// fast as it can. Another user's conversation goes on meanwhile, the
+// component link stays up (the watchdog does not take a busy Ferry for a
+// dead server), and every one of the flood's messages gets its answer:
+// refused as too much, or handled.
+func TestHostileOneClientFloods(t *testing.T) {
+	const flood = 12000
+	s := start(t, nil)
+	bob := s.login(t, "bob", "r")
+	register(t, bob)
+	waitSession(t, s, "bob@localhost")
+	alice := s.login(t, "alice", "flood")
+	for i := 0; i < flood; i++ {
+		alice.SendRaw(t, fmt.Sprintf(`<message to="peer%d@echo.localhost" type="chat" id="f%d"><body>flood</body></message>`, i%50, i))
+	}
+	// Bob is heard while Ferry works through the flood.
+	bob.SendRaw(t, `<message to="carol@echo.localhost" type="chat" id="b1"><body>still there?</body></message>`)
+	bob.Expect(t, wait, chatFrom("carol@echo.localhost", "echo: still there?"))
+
+	answered := map[string]bool{}
+	for len(answered) < flood {
+		st := alice.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
+			return st.Name == "message" && st.Attr["type"] == "error" && strings.HasPrefix(st.Attr["id"], "f")
+		})
+		answered[st.Attr["id"]] = true
+	}
+	if ups := strings.Count(s.ferry.logs.String(), "XMPP server link up"); ups != 1 {
+		t.Fatalf("the component link went up %d times during the flood", ups)
+	}
+}
