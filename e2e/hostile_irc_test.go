@@ -37,9 +37,9 @@ func TestHostileIRCServer(t *testing.T) {
 		":scripted.test 353 "+me+" = #room :"+me+" @normal "+strange,
 		":scripted.test 366 "+me+" #room :End of /NAMES list.",
 		":scripted.test 332 "+me+" #room :a topic",
-		"\x00\x00\x00",                   // garbage
-		"   ",                            // blank
-		":scripted.test 999",             // a numeric with nothing
+		"\x00\x00\x00",       // garbage
+		"   ",                // blank
+		":scripted.test 999", // a numeric with nothing
 		":"+strange+"!u@h PRIVMSG #room :from a strange nick")
 
 	occupants := map[string]bool{}
