@@ -269,7 +269,7 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 		return
 	}
 	m := outboundMessage(n, body)
-	m.Peer = local
+	m.Peer, m.Sender = local, from.String() // a refusal goes back to the resource that sent it
 	u.roomOp(n, "send to room", func(ctx context.Context, rooms bridges.Rooms) error {
 		return rooms.SendRoom(ctx, local, m)
 	}, func(u *user, err error) {

@@ -177,6 +177,16 @@ QUIT :pwned</body></message>`)
 	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat" id="p1"><body>psst back</body></message>`)
 	bob.Expect(t, wait, privmsg("bob", "psst back"))
 
+	// A refused message comes back as an error on it, with the server's text.
+	c.SendRaw(t, `<message to="nobody%irc.test@`+ircDomain+`" type="chat" id="p2"><body>anyone?</body></message>`)
+	wantRefusal(t, c, "nobody%irc.test@"+ircDomain, "p2", "item-not-found", "No such nick")
+	bob.Send(t, "MODE #test +m")
+	bob.Expect(t, wait, command("MODE"))
+	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat" id="x2"><body>may I?</body></message>`)
+	wantRefusal(t, c, chanJID, "x2", "forbidden", "Cannot send to channel")
+	bob.Send(t, "MODE #test -m")
+	bob.Expect(t, wait, command("MODE"))
+
 	// A mediated invitation becomes an IRC INVITE.
 	dave := s.irc.Connect(t, "dave")
 	c.SendRaw(t, `<message to="`+chanJID+`"><x xmlns="http://jabber.org/protocol/muc#user"><invite to="dave%irc.test@`+ircDomain+`"/></x></message>`)
@@ -205,6 +215,19 @@ QUIT :pwned</body></message>`)
 	}))
 	if codes := statusCodes(kicked); !codes["307"] || !codes["110"] {
 		t.Errorf("kick: %s", kicked)
+	}
+}
+
+// wantRefusal waits for the error on message id from addr: condition
+// cond, a text containing text, and not a chat from the server's JID.
+func wantRefusal(t *testing.T, c *testenv.Client, addr, id, cond, text string) {
+	t.Helper()
+	st := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Name == "message" && s.Attr["id"] == id && s.Attr["type"] == "error"
+	}))
+	e := st.Child("", "error")
+	if st.Attr("from") != addr || e.Child(nsStanzas, cond) == nil || !strings.Contains(e.ChildText(nsStanzas, "text"), text) {
+		t.Errorf("refusal of %s: %s; want from %s, %s, %q", id, st, addr, cond, text)
 	}
 }
 

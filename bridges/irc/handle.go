@@ -68,8 +68,17 @@ func (n *network) handle(m ircmsg.Message) {
 	case "INVITE":
 		room, from := n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick)
 		n.room(func(re bridges.RoomEvents) { re.RoomInvite(room, from, "") })
-	case "471", "473", "474", "475", "403", "405", "477", "437", "476":
+	case "403", "477": // refuse a join or a message
+		if !n.joining(p(1)) && n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
+			break
+		}
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
+	case "471", "473", "474", "475", "405", "437", "476":
+		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
+	case "401", "404", "407", "486", "492", "531", "716": // refuse a message
+		if !n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
+			n.emitNotice(strings.Join(m.Params[1:], ": "))
+		}
 	case "433", "436": // nick in use, nick collision
 		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
 	case "432", "438": // erroneous nick, nick change too fast
@@ -81,7 +90,7 @@ func (n *network) handle(m ircmsg.Message) {
 			n.emitNotice(strings.Join(n.motd, "\n"))
 			n.motd = nil
 		}
-	case "401", "404", "442", "482", "481":
+	case "442", "482", "481":
 		n.emitNotice(strings.Join(m.Params[1:], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
@@ -294,6 +303,12 @@ var joinErrors = map[string]bridges.Condition{
 	"477": "registration-required",    // needs a registered nick
 	"437": "resource-constraint",      // temporarily unavailable
 	"476": bridges.JIDMalformed,       // bad channel mask
+}
+
+// joining reports a join of name that has not completed.
+func (n *network) joining(name string) bool {
+	ch := n.channels[n.fold(name)]
+	return ch != nil && !ch.joined
 }
 
 func (n *network) onJoinError(code, name, text string) {

@@ -151,7 +151,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 		return err
 	}
 	var queueErr error
-	if err := n.locked(ctx, func() { queueErr = n.sendOrQueue(target, m.Body, m.Action) }); err != nil {
+	if err := n.locked(ctx, func() { queueErr = n.sendOrQueue(target, m) }); err != nil {
 		return sendError(err)
 	}
 	return queueErr
@@ -273,7 +273,7 @@ func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message)
 			queueErr = bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
 			return
 		}
-		queueErr = n.sendOrQueue(name, m.Body, m.Action)
+		queueErr = n.sendOrQueue(name, m)
 	})
 	if queueErr != nil {
 		return queueErr

@@ -1,0 +1,145 @@
+package irc
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+)
+
+func TestSentLogAnswersTheOldestSendToATarget(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	msg := func(id string) bridges.Message { return bridges.Message{ID: id} }
+	type op struct {
+		add    string // "target id lines"; or
+		answer string // target, expecting want ("" none) and complete
+		want   string
+		done   bool
+	}
+	tests := []struct {
+		name   string
+		newest bool
+		ops    []op
+	}{
+		{"one line each, in order", false, []op{
+			{add: "bob a 1"}, {add: "bob b 1"}, {add: "carol c 1"},
+			{answer: "bob", want: "a", done: true},
+			{answer: "carol", want: "c", done: true},
+			{answer: "bob", want: "b", done: true},
+			{answer: "bob", want: ""},
+		}},
+		{"a split message takes one answer per line", false, []op{
+			{add: "bob a 3"}, {add: "bob b 1"},
+			{answer: "bob", want: "a"}, {answer: "bob", want: "a"},
+			{answer: "bob", want: "a", done: true},
+			{answer: "bob", want: "b", done: true},
+		}},
+		{"without echoes the newest is refused", true, []op{
+			{add: "bob a 1"}, {add: "bob b 2"}, {add: "carol c 1"},
+			{answer: "bob", want: "b"}, {answer: "bob", want: "b", done: true},
+			{answer: "bob", want: "a", done: true},
+		}},
+		{"other targets are not answered", false, []op{
+			{add: "bob a 1"}, {answer: "dave", want: ""}, {answer: "bob", want: "a", done: true},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l sentLog
+			for _, o := range tt.ops {
+				if o.add != "" {
+					f := strings.Fields(o.add)
+					l.add(f[0], msg(f[1]), int(f[2][0]-'0'), t0)
+					continue
+				}
+				s, done := l.answer(o.answer, tt.newest)
+				got := ""
+				if s != nil {
+					got = s.msg.ID
+				}
+				if got != o.want || done != o.done {
+					t.Fatalf("answer(%s) = %q complete=%v, want %q complete=%v", o.answer, got, done, o.want, o.done)
+				}
+			}
+		})
+	}
+}
+
+func TestSentLogIsBounded(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var l sentLog
+	for i := range maxSent {
+		if ev := l.add("bob", bridges.Message{ID: string(rune('a' + i%26))}, 1, t0.Add(time.Duration(i)*time.Second)); ev != nil {
+			t.Fatalf("evicted %q with %d sends", ev.msg.ID, i)
+		}
+	}
+	ev := l.add("bob", bridges.Message{ID: "new"}, 1, t0.Add(maxSent*time.Second))
+	if ev == nil || ev.msg.ID != "a" || len(l.list) != maxSent {
+		t.Fatalf("evicted %v, %d kept; want the oldest out and %d kept", ev, len(l.list), maxSent)
+	}
+	gone := l.expire(t0.Add(replyWindow+3*time.Second), replyWindow)
+	if len(gone) != 2 || gone[0].msg.ID != "b" || gone[1].msg.ID != "c" {
+		t.Fatalf("expired %d sends, want the two older than the window", len(gone))
+	}
+	if got := len(l.drain()); got != maxSent-2 || len(l.list) != 0 {
+		t.Fatalf("drained %d, %d left", got, len(l.list))
+	}
+}
+
+// TestRefusalBecomesAnErrorOnTheMessage: "no such nick", "cannot send to
+// channel" and friends come back as an error on the message that caused
+// them, from the address it was sent to, with the server's text; each
+// send is answered once however many lines it took.
+func TestRefusalBecomesAnErrorOnTheMessage(t *testing.T) {
+	n, _, rec := testNetwork(t)
+	to := func(peer, id, body string) bridges.Message {
+		return bridges.Message{Peer: peer, ID: id, Sender: "alice@x/phone", Body: body}
+	}
+	n.userSends(t, "#quiet", to("#quiet%irc.test", "m0", "hello all"))
+	n.userSends(t, "nobody", to("nobody%irc.test", "m1", "hello?"))
+	n.userSends(t, "bob", to("bob%irc.test", "m2", "hi bob"))
+	n.userSends(t, "nobody", to("nobody%irc.test", "m3", strings.Repeat("long ", 200)))
+	n.userSends(t, "#quiet", to("#quiet%irc.test", "m4", "may I speak?"))
+
+	// Without echo-message, m0 and m2 were taken silently; the refusals
+	// go to the newest sends first, one per line.
+	lines, err := irctext.Privmsgs("PRIVMSG", "nobody", "", strings.Repeat("long ", 200), false)
+	if err != nil || len(lines) < 2 {
+		t.Fatalf("m3 is %d lines (%v), want several", len(lines), err)
+	}
+	n.serverSays(t, ":srv 401 alice nobody :No such nick or channel name")
+	n.serverSays(t, ":srv 404 alice #quiet :Cannot send to channel")
+	for range lines { // m3's other lines, then m1
+		n.serverSays(t, ":srv 401 alice nobody :No such nick or channel name")
+	}
+	n.serverSays(t, ":srv 401 alice stranger :No such nick or channel name")
+	want := []string{
+		`failed nobody%irc.test id=m3 to=alice@x/phone item-not-found "No such nick or channel name"`,
+		`failed #quiet%irc.test id=m4 to=alice@x/phone forbidden "Cannot send to channel"`,
+		`failed nobody%irc.test id=m1 to=alice@x/phone item-not-found "No such nick or channel name"`,
+		`receive irc.test "stranger: No such nick or channel name" id= time=-`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestJoinRefusalIsNotAMessageRefusal: a 403 for a channel being joined
+// fails the join, not a message queued for it.
+func TestJoinRefusalIsNotAMessageRefusal(t *testing.T) {
+	n, _, rec := testNetwork(t)
+	n.userSends(t, "#gone", bridges.Message{Peer: "#gone%irc.test", ID: "m1", Body: "hi"})
+	n.channels[n.fold("#new")] = &channel{name: "#new", local: "#new%irc.test", members: map[string]string{}}
+	n.serverSays(t, ":srv 403 alice #new :No such channel")
+	n.serverSays(t, ":srv 403 alice #gone :No such channel")
+	want := []string{
+		`join failed #new%irc.test item-not-found "No such channel"`,
+		`failed #gone%irc.test id=m1 to= item-not-found "No such channel"`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
