@@ -137,9 +137,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		}
 	}
 	msg.Body = irctext.ToXMPP(msg.Body)
-	if _, id := m.GetTag("msgid"); id != "" {
-		msg.ID = n.server + "/" + id
-	}
+	msg.ID = messageID(n.server, m)
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
 			local := ch.local
@@ -153,16 +151,6 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		defer cancel()
 		_ = n.s.sink.Receive(ctx, msg)
 	})
-}
-
-// serverTime reads the IRCv3 server-time tag.
-func serverTime(m ircmsg.Message) time.Time {
-	if ok, v := m.GetTag("time"); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t
-		}
-	}
-	return time.Time{}
 }
 
 func (n *network) onJoin(nick, name string, self bool) {

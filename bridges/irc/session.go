@@ -35,7 +35,7 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
-		Burst: b.opts.Burst, Rate: pace(b.opts.Rate),
+		Burst: b.opts.Burst, Rate: pace(b.opts.Rate), Caps: handledCaps(),
 		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
 	}
 	if nw.TLS {

@@ -61,6 +61,11 @@ type Config struct {
 	SASL               string
 	SASLUser, SASLPass string
 
+	// Caps are the IRCv3 capabilities the caller handles, requested when
+	// the server offers them (CAP LS 302). cap-notify is requested as
+	// well, and sasl when SASL is set; nothing else.
+	Caps []string
+
 	// Burst and Rate are the token bucket pacing every line written after
 	// registration (lines per second). Zero means the defaults; a negative
 	// Rate disables pacing.

@@ -452,7 +452,7 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 		c.mu.RLock()
 		for _, tok := range list {
 			name, _, _ := strings.Cut(strings.ToLower(tok), "=")
-			if containsFold(wantedCaps, name) && !c.caps[name] {
+			if c.cfg.wants(name) && !c.caps[name] {
 				req = append(req, name)
 			}
 		}

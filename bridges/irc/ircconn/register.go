@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,12 +16,8 @@ import (
 	"github.com/ergochat/irc-go/ircutils"
 )
 
-// wantedCaps are the capabilities requested whenever the server offers
-// them ("sasl" only when Config.SASL is set).
-var wantedCaps = []string{
-	"server-time", "message-tags", "echo-message", "away-notify",
-	"multi-prefix", "chghost", "extended-join",
-}
+// maxOffered bounds the capabilities remembered from CAP LS.
+const maxOffered = 256
 
 // maxLineLen is the IRC line limit without tags, CR LF included.
 const maxLineLen = 512
@@ -122,6 +119,7 @@ type registration struct {
 
 	phase       capPhase
 	offered     map[string]string // accumulated CAP LS
+	requested   map[string]bool   // the names in our CAP REQ
 	pendingReq  int               // CAP REQ lines without ACK/NAK yet
 	splitNAK    bool              // a combined REQ was NAKed and re-sent cap by cap
 	saslStarted bool              // AUTHENTICATE payload sent
@@ -292,9 +290,9 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 	}
 	sub := strings.ToUpper(msg.Params[1])
 	more := len(msg.Params) > 3 && msg.Params[2] == "*"
-	var list []string
+	var list []capToken
 	if len(msg.Params) > 2 { // "CAP * LS" without a list is an empty list
-		list = strings.Fields(lastParam(msg))
+		list = parseCaps(lastParam(msg))
 	}
 	switch sub {
 	case "LS":
@@ -305,8 +303,10 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 			r.offered = map[string]string{}
 		}
 		for _, tok := range list {
-			k, v, _ := strings.Cut(tok, "=")
-			r.offered[strings.ToLower(k)] = v
+			if len(r.offered) >= maxOffered {
+				break // a server listing thousands of caps gets no more memory
+			}
+			r.offered[tok.name] = tok.value
 		}
 		if more {
 			return nil
@@ -314,12 +314,11 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 		return r.requestCaps()
 	case "ACK":
 		r.c.mu.Lock()
-		for _, name := range list {
-			name = strings.ToLower(strings.TrimLeft(name, "~="))
-			if strings.HasPrefix(name, "-") {
-				delete(r.c.caps, name[1:])
-			} else {
-				r.c.caps[name] = true
+		for _, tok := range list {
+			if tok.disable {
+				delete(r.c.caps, tok.name)
+			} else if r.requested[tok.name] {
+				r.c.caps[tok.name] = true // only what was asked for counts
 			}
 		}
 		r.c.mu.Unlock()
@@ -335,8 +334,11 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 			// for each capability alone, so one odd cap can't cost
 			// us the others (or SASL).
 			r.splitNAK = true
-			for _, name := range list {
-				if err := r.write("CAP", "REQ", name); err != nil {
+			for _, tok := range list {
+				if !r.requested[tok.name] {
+					continue // never ask for what the server made up
+				}
+				if err := r.write("CAP", "REQ", tok.name); err != nil {
 					return err
 				}
 				r.pendingReq++
@@ -359,10 +361,17 @@ func (r *registration) requestCaps() error {
 		}
 		req = append(req, "sasl")
 	}
-	for _, name := range wantedCaps {
-		if _, ok := r.offered[name]; ok {
-			req = append(req, name)
+	var others []string
+	for name := range r.offered {
+		if r.cfg.wants(name) {
+			others = append(others, name)
 		}
+	}
+	sort.Strings(others) // one line, the same every time
+	req = append(req, others...)
+	r.requested = map[string]bool{}
+	for _, name := range req {
+		r.requested[name] = true
 	}
 	if len(req) == 0 {
 		r.phase = capDone

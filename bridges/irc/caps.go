@@ -1,0 +1,10 @@
+package irc
+
+// handledCaps are the IRCv3 capabilities this bridge maps to XMPP, and so
+// the only ones it asks servers for (ircconn adds sasl and cap-notify):
+//   - server-time: Message.Time, shown as XEP-0203 delay;
+//   - message-tags: the msgid tag is Message.ID (XEP-0359 stanza-id);
+//   - multi-prefix: every rank of a member in NAMES (roles.go reads them).
+func handledCaps() []string {
+	return []string{"server-time", "message-tags", "multi-prefix"}
+}
