@@ -16,6 +16,10 @@ import (
 	"github.com/ergochat/irc-go/ircutils"
 )
 
+// maxSASLChallenge bounds a server's SASL challenge (a SCRAM
+// server-first message is about a hundred bytes).
+const maxSASLChallenge = 8192
+
 // maxOffered bounds the capabilities remembered from CAP LS.
 const maxOffered = 256
 
@@ -117,14 +121,15 @@ type registration struct {
 	cfg *Config
 	ctx context.Context
 
-	phase       capPhase
-	offered     map[string]string // accumulated CAP LS
-	requested   map[string]bool   // the names in our CAP REQ
-	pendingReq  int               // CAP REQ lines without ACK/NAK yet
-	splitNAK    bool              // a combined REQ was NAKed and re-sent cap by cap
-	saslStarted bool              // AUTHENTICATE payload sent
-	saslMechs   string            // from 908 RPL_SASLMECHS
-	saslDone    bool              // 903 received
+	phase      capPhase
+	offered    map[string]string // accumulated CAP LS
+	requested  map[string]bool   // the names in our CAP REQ
+	pendingReq int               // CAP REQ lines without ACK/NAK yet
+	splitNAK   bool              // a combined REQ was NAKed and re-sent cap by cap
+	mech       saslMech          // the SASL mechanism chosen from the server's list
+	saslIn     *ircutils.SASLBuffer
+	saslMechs  string // from 908 RPL_SASLMECHS
+	saslDone   bool   // 903 received
 
 	nick         string // nick last sent
 	nickAttempts int
@@ -233,6 +238,9 @@ func (r *registration) handle(msg ircmsg.Message) (done bool, err error) {
 			r.saslMechs = msg.Params[1]
 		}
 	case "903": // RPL_SASLSUCCESS
+		if r.phase == capWaitSASL && !r.mech.done() {
+			return false, &Error{Kind: KindSASL, Code: msg.Command, Text: "the server claimed success before the " + r.mech.name() + " exchange was complete; it did not prove that it knows your password"}
+		}
 		if r.phase == capWaitSASL {
 			r.saslDone = true
 			r.phase = capDone
@@ -356,9 +364,14 @@ func (r *registration) requestCaps() error {
 		if !ok {
 			return &Error{Kind: KindSASL, Text: "the server does not offer SASL"}
 		}
-		if mechs != "" && !containsFold(strings.Split(mechs, ","), r.cfg.SASL) {
+		mech, err := chooseMech(r.cfg, mechs)
+		if errors.Is(err, errNotOffered) {
 			return &Error{Kind: KindSASL, Text: fmt.Sprintf("the server offers SASL %s, not %s", mechs, r.cfg.SASL)}
 		}
+		if err != nil {
+			return &Error{Kind: KindInternal, Text: "starting SASL", Err: err}
+		}
+		r.mech, r.saslIn = mech, ircutils.NewSASLBuffer(maxSASLChallenge)
 		req = append(req, "sasl")
 	}
 	var others []string
@@ -402,18 +415,27 @@ func (r *registration) reqAnswered() error {
 		return &Error{Kind: KindSASL, Text: "the server refused the sasl capability"}
 	}
 	r.phase = capWaitSASL
-	return r.write("AUTHENTICATE", r.cfg.SASL)
+	return r.write("AUTHENTICATE", r.mech.name())
 }
 
+// handleAuthenticate collects a server challenge (sent in 400-byte
+// chunks) and answers it with the mechanism's next message.
 func (r *registration) handleAuthenticate(msg ircmsg.Message) error {
-	if r.phase != capWaitSASL || r.saslStarted || len(msg.Params) == 0 || msg.Params[0] != "+" {
+	if r.phase != capWaitSASL || r.mech == nil || len(msg.Params) == 0 {
 		return nil
 	}
-	r.saslStarted = true
-	var raw []byte
-	if r.cfg.SASL == SASLPlain {
-		// authzid (empty: the account itself) NUL authcid NUL password
-		raw = []byte("\x00" + r.cfg.SASLUser + "\x00" + r.cfg.SASLPass)
+	complete, challenge, err := r.saslIn.Add(msg.Params[0])
+	if err != nil {
+		_ = r.write("AUTHENTICATE", "*")
+		return &Error{Kind: KindSASL, Text: "the server sent a malformed SASL challenge", Err: err}
+	}
+	if !complete {
+		return nil
+	}
+	raw, err := r.mech.next(challenge)
+	if err != nil {
+		_ = r.write("AUTHENTICATE", "*") // abort the exchange
+		return &Error{Kind: KindSASL, Text: r.mech.name() + ": " + err.Error()}
 	}
 	for _, chunk := range ircutils.EncodeSASLResponse(raw) {
 		if err := r.write("AUTHENTICATE", chunk); err != nil {
