@@ -270,7 +270,9 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 	}
 	m := outboundMessage(n, body)
 	m.Peer, m.Sender = local, from.String() // a refusal goes back to the resource that sent it
+	echoes := false                         // written by the op, read after it
 	u.roomOp(n, "send to room", func(ctx context.Context, rooms bridges.Rooms) error {
+		_, echoes = rooms.(bridges.RoomEchoer)
 		return rooms.SendRoom(ctx, local, m)
 	}, func(u *user, err error) {
 		if err != nil {
@@ -278,7 +280,9 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 			u.send(ErrorReply(n, "", string(cond), text))
 			return
 		}
-		u.reflect(local, n, body)
+		if !echoes { // a RoomEchoer reports the reflection itself
+			u.reflect(local, n, body)
+		}
 	})
 }
 
@@ -305,7 +309,7 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 
 // outboundMessage turns a stanza into a bridge message, mapping "/me".
 func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
-	m := bridges.Message{ID: n.Attr("id"), Body: body,
+	m := bridges.Message{ID: n.Attr("id"), Body: body, OriginID: n.Child(nsStanzaID, "origin-id").Attr("id"),
 		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread"),
 		WantsReceipt: n.Child(nsReceipts, "request") != nil}
 	for _, x := range n.ChildrenNamed(nsOOB, "x") {

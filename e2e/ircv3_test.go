@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ferry-xmpp/ferry/config"
@@ -67,5 +68,73 @@ func TestErgoSASLSCRAM(t *testing.T) {
 	m := bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "330" || m.Command == "318" })
 	if m.Command != "330" || m.Params[2] != "alice" {
 		t.Fatalf("alice is not logged in to her account: %v", m)
+	}
+}
+
+const (
+	ergoRoom    = "#test%ergo.test@" + ircDomain
+	nsSID       = "urn:xmpp:sid:0"
+	nsDelayTime = "urn:xmpp:delay"
+)
+
+// TestErgoEchoServerTimeAndMsgid: on a server with echo-message,
+// server-time and message-tags, the reflection of a room message is the
+// server's echo, exactly once, with the client's id and origin-id; every
+// room message carries the server's msgid as its stanza-id and its time
+// as a delay; private messages are not echoed back to the user, and a
+// refused one gets its error as against ngIRCd.
+func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
+	s := startErgo(t)
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	c := ircLogin(t, s, "alice", "echo")
+	if r := ergoRegister(t, c, "alice"); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	acceptTransport(t, c, ircDomain)
+	c.SendRaw(t, `<presence to="`+ergoRoom+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
+		return strings.HasPrefix(st.Attr["from"], ergoRoom) && strings.Contains(st.XML, "<subject")
+	})
+
+	c.SendRaw(t, `<message to="`+ergoRoom+`" type="groupchat" id="x1"><body>hello ergo</body><origin-id xmlns="`+nsSID+`" id="o1"/></message>`)
+	bob.Expect(t, wait, privmsg("#test", "hello ergo"))
+	isX1 := func(st *testenv.Stanza) bool { return st.Name == "message" && st.Attr["id"] == "x1" }
+	echo := node(t, c.Expect(t, wait, isX1))
+	if echo.Attr("type") != "groupchat" || echo.Attr("from") != ergoRoom+"/alice" || echo.ChildText("", "body") != "hello ergo" ||
+		echo.Child(nsSID, "origin-id").Attr("id") != "o1" || !strings.HasPrefix(echo.Child(nsSID, "stanza-id").Attr("id"), "ergo.test/") {
+		t.Errorf("reflection: %s", echo)
+	}
+
+	// A message from bob: the server's msgid and time. It is causally
+	// after alice's echo, so a second reflection would have come first.
+	bob.Send(t, "PRIVMSG #test :hi alice")
+	hi := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "message" && strings.Contains(st.XML, "hi alice")
+	}))
+	sid := hi.Child(nsSID, "stanza-id")
+	if sid.Attr("by") != ergoRoom || !strings.HasPrefix(sid.Attr("id"), "ergo.test/") || hi.Attr("id") != sid.Attr("id") {
+		t.Errorf("bob's message has no stanza-id from the server's msgid: %s", hi)
+	}
+	if stamp, err := time.Parse(time.RFC3339Nano, hi.Child(nsDelayTime, "delay").Attr("stamp")); err != nil || time.Since(stamp) > time.Minute || time.Since(stamp) < -time.Minute {
+		t.Errorf("bob's message has no delay with the server's time: %s", hi)
+	}
+	for _, st := range c.TakeAll() {
+		if isX1(st) {
+			t.Errorf("reflected twice: %s", st.XML)
+		}
+	}
+
+	// Private messages: bob gets it, alice does not get her own echo; a
+	// message to nobody is refused on the message itself.
+	c.SendRaw(t, `<message to="bob%ergo.test@`+ircDomain+`" type="chat" id="p1"><body>psst</body></message>`)
+	bob.Expect(t, wait, privmsg("bob", "psst"))
+	c.SendRaw(t, `<message to="nobody%ergo.test@`+ircDomain+`" type="chat" id="p2"><body>anyone?</body></message>`)
+	wantRefusal(t, c, "nobody%ergo.test@"+ircDomain, "p2", "item-not-found", "No such nick")
+	for _, st := range c.TakeAll() {
+		if strings.Contains(st.XML, "psst") {
+			t.Errorf("the user's own private message came back: %s", st.XML)
+		}
 	}
 }

@@ -119,6 +119,9 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		n.emitNotice(irctext.ToXMPP(text))
 		return
 	}
+	if n.fold(nick) == n.fold(n.conn.Nick()) && n.echoing() && n.onEcho(m, target, text) {
+		return
+	}
 	msg := bridges.Message{Body: text, Time: serverTime(m)}
 	if cmd, args, ok := irctext.CTCP(text); ok {
 		switch {

@@ -60,7 +60,19 @@ func (r *record) OccupantPresence(string, bridges.Occupant)                     
 func (r *record) OccupantLeft(string, string, bridges.LeaveKind, string, string, bool) {}
 func (r *record) NickChanged(string, string, string, bool)                             {}
 func (r *record) RoomMessage(room, nick string, m bridges.Message) {
-	r.add("room %s <%s> %q id=%s time=%s", room, nick, m.Body, m.ID, stamp(m.Time))
+	r.add("room %s <%s> %q id=%s time=%s echo=%s origin=%s", room, nick, inboundText(m), m.ID, stamp(m.Time), m.EchoOf, m.OriginID)
+}
+
+func (r *record) SentElsewhere(_ context.Context, m bridges.Message) error {
+	r.add("sent elsewhere %s %q id=%s", m.Peer, inboundText(m), m.ID)
+	return nil
+}
+
+func inboundText(m bridges.Message) string {
+	if m.Action {
+		return "/me " + m.Body
+	}
+	return m.Body
 }
 func (r *record) RoomSubject(string, string, string) {}
 func (r *record) RoomInvite(string, string, string)  {}
@@ -122,7 +134,7 @@ func testNetwork(t *testing.T, caps ...string) (*network, *fakeIRC, *record) {
 	var conn *ircconn.Conn
 	go func() {
 		var err error
-		conn, err = ircconn.Dial(context.Background(), ircconn.Config{Addr: ln.Addr().String(), Nick: "alice", Rate: -1, PingInterval: -1, RegisterTimeout: step})
+		conn, err = ircconn.Dial(context.Background(), ircconn.Config{Addr: ln.Addr().String(), Nick: "alice", Rate: -1, PingInterval: -1, RegisterTimeout: step, Caps: handledCaps()})
 		dialed <- err
 	}()
 	srv := <-served

@@ -296,6 +296,7 @@ func (n *network) dropBacklog(why error) {
 // connectionLost takes the user out of every room with status 332; the
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
+	n.sentLost()
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/ergochat/irc-go/ircmsg"
+
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
 )
 
 // The user's messages the IRC server has not answered yet. IRC answers a
@@ -43,6 +47,8 @@ type sentMsg struct {
 	lines  int             // lines not answered yet
 	failed bool            // a refusal was reported: later answers are absorbed
 	at     time.Time       // when its lines were queued
+	echoID string          // the server's msgid and time of its first echoed line
+	echoAt time.Time
 }
 
 // sentLog holds a connection's unanswered sends in the order they were
@@ -130,20 +136,88 @@ var refusals = map[string]bridges.Condition{
 
 // sendText queues a user's message to target as PRIVMSG lines and
 // remembers it until the server answers. Nothing is queued when a line
-// cannot be encoded.
+// cannot be encoded. A room message is reflected to the user when the
+// server echoes it, or at once on a server that does not echo.
 func (n *network) sendText(target string, m bridges.Message) error {
 	before := len(n.lines)
 	if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
 		n.lines = n.lines[:before]
 		return err
 	}
-	if m.ID == "" {
-		return nil // nothing to attach an error to
+	echo := n.echoing()
+	if !echo && n.isChannel(target) {
+		n.reflect(m, "", time.Time{})
 	}
-	if old := n.sent.add(n.fold(target), m, len(n.lines)-before, time.Now()); old != nil && n.echoing() {
+	if !echo && m.ID == "" {
+		return nil // a refusal would have nothing to attach to
+	}
+	n.expireSent()
+	if old := n.sent.add(n.fold(target), m, len(n.lines)-before, time.Now()); old != nil && echo {
 		n.fail(old, bridges.RemoteServerTmout, "too many messages wait for the server's confirmation; this one may not have arrived")
 	}
 	return nil
+}
+
+// EchoesRoomMessages implements bridges.RoomEchoer: sendText and onEcho
+// report the reflection of every room message the user sends.
+func (s *session) EchoesRoomMessages() {}
+
+// reflect shows the user's room message m to their resources as the
+// network took it: id and at are the server's msgid and time, if any.
+func (n *network) reflect(m bridges.Message, id string, at time.Time) {
+	echo := bridges.Message{ID: id, Time: at, Body: m.Body, Action: m.Action, EchoOf: m.ID, OriginID: m.OriginID}
+	room, nick := m.Peer, n.conn.Nick()
+	n.room(func(re bridges.RoomEvents) { re.RoomMessage(room, nick, echo) })
+}
+
+// onEcho handles a message from the user's own nick on a server with
+// echo-message. The echo of a send Ferry made answers it (the last line's
+// echo completes it: a room message is then reflected, once, with the
+// client's id); any other is what the user sent elsewhere (another client
+// on a bouncer, a raw command). It reports false for a room message the
+// caller should show like anyone's.
+func (n *network) onEcho(m ircmsg.Message, target, text string) bool {
+	n.expireSent()
+	s, complete := n.sent.answer(n.fold(target), false)
+	if s != nil {
+		if s.echoID == "" && s.echoAt.IsZero() {
+			s.echoID, s.echoAt = messageID(n.server, m), serverTime(m)
+		}
+		if complete && !s.failed && n.isChannel(target) {
+			n.reflect(s.msg, s.echoID, s.echoAt)
+		}
+		return true
+	}
+	if cmd, _, ok := irctext.CTCP(text); ok && cmd != "ACTION" {
+		return true // Ferry's own CTCP queries and replies
+	}
+	if n.isChannel(target) {
+		return false
+	}
+	if se, ok := n.s.sink.(bridges.SentElsewhereEvents); ok && m.Command == "PRIVMSG" {
+		msg := bridges.Message{Peer: n.local(ircaddr.User, target), ID: messageID(n.server, m), Time: serverTime(m), Body: text}
+		if _, args, ok := irctext.CTCP(text); ok {
+			msg.Body, msg.Action = args, true
+		}
+		msg.Body = irctext.ToXMPP(msg.Body)
+		n.emit(func() {
+			ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
+			defer cancel()
+			_ = se.SentElsewhere(ctx, msg)
+		})
+	}
+	return true
+}
+
+// sentLost forgets every unanswered send when the connection is gone; on
+// a server that echoes, those never echoed are reported as failed.
+func (n *network) sentLost() {
+	echo := n.echoing()
+	for _, s := range n.sent.drain() {
+		if echo && !s.failed {
+			n.fail(s, bridges.RemoteServerTmout, "the connection to the IRC server was lost before it confirmed this message")
+		}
+	}
 }
 
 // onRefused handles a numeric refusing a send to target. It reports
@@ -184,7 +258,7 @@ func (n *network) expireSent() {
 // the address it was sent to.
 func (n *network) fail(s *sentMsg, cond bridges.Condition, text string) {
 	d, ok := n.s.sink.(bridges.DeliveryEvents)
-	if !ok {
+	if !ok || s.msg.ID == "" {
 		n.emitNotice("Not sent to " + s.msg.Peer + ": " + text)
 		return
 	}

@@ -1,6 +1,8 @@
 package irc
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +119,8 @@ func TestRefusalBecomesAnErrorOnTheMessage(t *testing.T) {
 	}
 	n.serverSays(t, ":srv 401 alice stranger :No such nick or channel name")
 	want := []string{
+		`room #quiet%irc.test <alice> "hello all" id= time=- echo=m0 origin=`, // reflections, as the lines were queued
+		`room #quiet%irc.test <alice> "may I speak?" id= time=- echo=m4 origin=`,
 		`failed nobody%irc.test id=m3 to=alice@x/phone item-not-found "No such nick or channel name"`,
 		`failed #quiet%irc.test id=m4 to=alice@x/phone forbidden "Cannot send to channel"`,
 		`failed nobody%irc.test id=m1 to=alice@x/phone item-not-found "No such nick or channel name"`,
@@ -136,8 +140,73 @@ func TestJoinRefusalIsNotAMessageRefusal(t *testing.T) {
 	n.serverSays(t, ":srv 403 alice #new :No such channel")
 	n.serverSays(t, ":srv 403 alice #gone :No such channel")
 	want := []string{
+		`room #gone%irc.test <alice> "hi" id= time=- echo=m1 origin=`,
 		`join failed #new%irc.test item-not-found "No such channel"`,
 		`failed #gone%irc.test id=m1 to= item-not-found "No such channel"`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestEchoIsTheReflection: on a server with echo-message, a room message
+// is reflected when the server echoes it, once, with the client's id and
+// origin-id and the server's msgid and time; what the user sent from
+// elsewhere shows as theirs; a refusal or a lost connection fails the
+// message instead.
+func TestEchoIsTheReflection(t *testing.T) {
+	n, _, rec := testNetwork(t, "echo-message", "server-time", "message-tags")
+	if !n.echoing() {
+		t.Fatal("echo-message not acknowledged")
+	}
+	room := func(id, body string) bridges.Message {
+		return bridges.Message{Peer: "#c%irc.test", ID: id, OriginID: "o-" + id, Sender: "alice@x/pc", Body: body}
+	}
+	long := strings.Repeat("word ", 150)
+	lines, _ := irctext.Privmsgs("PRIVMSG", "#c", "", long, false)
+	n.userSends(t, "#c", room("m1", "hello"))
+	n.userSends(t, "#c", room("m2", long))
+	n.userSends(t, "bob", bridges.Message{Peer: "bob%irc.test", ID: "m3", Body: "psst"})
+	n.userSends(t, "#quiet", bridges.Message{Peer: "#quiet%irc.test", ID: "m4", Sender: "alice@x/pc", Body: "hm"})
+	n.userSends(t, "dave", bridges.Message{Peer: "dave%irc.test", ID: "m5", Sender: "alice@x/pc", Body: "there?"})
+	if got := rec.take(); len(got) != 0 {
+		t.Fatalf("reflected before the echo: %q", got)
+	}
+	n.serverSays(t, "@msgid=e1;time=2026-12-07T12:00:00Z :alice!a@h PRIVMSG #c :hello")
+	for i, l := range lines {
+		n.serverSays(t, fmt.Sprintf("@msgid=e2-%d;time=2026-12-07T12:00:01Z :alice!a@h %s", i, l))
+	}
+	n.serverSays(t, "@msgid=e3 :alice!a@h PRIVMSG bob :psst")
+	n.serverSays(t, ":srv 404 alice #quiet :Cannot send to channel")
+	n.serverSays(t, "@msgid=e5 :alice!a@h PRIVMSG #c :from my phone")
+	n.serverSays(t, "@msgid=e6 :alice!a@h PRIVMSG carol :\x01ACTION waves\x01")
+	n.serverSays(t, ":alice!a@h PRIVMSG bob :\x01VERSION\x01")
+	if err := n.locked(context.Background(), n.sentLost); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`room #c%irc.test <alice> "hello" id=irc.test/e1 time=2026-12-07T12:00:00Z echo=m1 origin=o-m1`,
+		`room #c%irc.test <alice> "` + long + `" id=irc.test/e2-0 time=2026-12-07T12:00:01Z echo=m2 origin=o-m2`,
+		`failed #quiet%irc.test id=m4 to=alice@x/pc forbidden "Cannot send to channel"`,
+		`room #c%irc.test <alice> "from my phone" id=irc.test/e5 time=- echo= origin=`,
+		`sent elsewhere carol%irc.test "/me waves" id=irc.test/e6`,
+		`failed dave%irc.test id=m5 to=alice@x/pc remote-server-timeout "the connection to the IRC server was lost before it confirmed this message"`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestWithoutEchoTheReflectionIsAtOnce: a server without echo-message
+// keeps today's behaviour: the room message is reflected as it is sent.
+func TestWithoutEchoTheReflectionIsAtOnce(t *testing.T) {
+	n, _, rec := testNetwork(t)
+	n.userSends(t, "#c", bridges.Message{Peer: "#c%irc.test", ID: "m1", OriginID: "o1", Body: "is here", Action: true})
+	n.userSends(t, "bob", bridges.Message{Peer: "bob%irc.test", ID: "m2", Body: "hi"})
+	n.serverSays(t, ":alice!a@h PRIVMSG alice :to myself")
+	want := []string{
+		`room #c%irc.test <alice> "/me is here" id= time=- echo=m1 origin=o1`,
+		`receive alice%irc.test "to myself" id= time=-`,
 	}
 	if got := rec.take(); !slices.Equal(got, want) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
