@@ -11,6 +11,9 @@ type Occupant struct {
 	// Peer is the occupant's puppet local part for private chats and
 	// non-anonymous rooms ("" when the network hides it).
 	Peer string
+	// Away is the occupant's away message: not empty, they are shown
+	// away with it (XMPP <show>away</show> and <status/>).
+	Away string
 }
 
 // LeaveKind says why someone left a room.

@@ -210,8 +210,11 @@ func (u *user) occupantPresence(r *room, o bridges.Occupant, full, typ string) *
 	if o.Peer != "" {
 		puppet = u.t.puppet(o.Peer)
 	}
-	return presence(u.roomJID(r.local, o.Nick), full, typ).
-		Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
+	p := presence(u.roomJID(r.local, o.Nick), full, typ)
+	if o.Away != "" && typ == "" {
+		p.Add(xmlnode.Elem("", "show", "away"), xmlnode.Elem("", "status", o.Away))
+	}
+	return p.Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
 }
 
 // selfPresence is the user's own occupant presence with status codes.

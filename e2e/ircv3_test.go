@@ -82,7 +82,8 @@ const (
 // server's echo, exactly once, with the client's id and origin-id; every
 // room message carries the server's msgid as its stanza-id and its time
 // as a delay; private messages are not echoed back to the user, and a
-// refused one gets its error as against ngIRCd.
+// refused one gets its error as against ngIRCd; members going away and
+// back are occupant presences.
 func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
 	s := startErgo(t)
 	bob := s.irc.Connect(t, "bob")
@@ -136,5 +137,18 @@ func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
 		if strings.Contains(st.XML, "psst") {
 			t.Errorf("the user's own private message came back: %s", st.XML)
 		}
+	}
+
+	// away-notify: bob going away and coming back.
+	bobInRoom := func(st *testenv.Stanza) bool { return st.Name == "presence" && st.Attr["from"] == ergoRoom+"/bob" }
+	bob.Send(t, "AWAY :lunch")
+	away := node(t, c.Expect(t, wait, bobInRoom))
+	if away.ChildText("", "show") != "away" || away.ChildText("", "status") != "lunch" || away.Attr("type") != "" {
+		t.Errorf("away presence: %s", away)
+	}
+	bob.Send(t, "AWAY")
+	back := node(t, c.Expect(t, wait, bobInRoom))
+	if back.Child("", "show") != nil || back.Attr("type") != "" {
+		t.Errorf("back presence: %s", back)
 	}
 }

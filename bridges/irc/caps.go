@@ -7,7 +7,11 @@ package irc
 //   - multi-prefix: every rank of a member in NAMES (roles.go reads them);
 //   - echo-message: the server's echo of a user's room message is its
 //     reflection, and a message never echoed is reported as failed
-//     (sent.go).
+//     (sent.go);
+//   - away-notify: members going away and back are occupant presences
+//     (away.go);
+//   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
+//     notices (replies.go).
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message"}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies"}
 }

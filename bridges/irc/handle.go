@@ -61,8 +61,14 @@ func (n *network) handle(m ircmsg.Message) {
 				n.onLeave(ch.name, nick, bridges.Quit, "", p(0), false)
 			}
 		}
+		n.awayGone(nick, "")
 	case "NICK":
+		n.awayGone(nick, p(0))
 		n.onNick(nick, p(0), self)
+	case "AWAY":
+		n.onAway(nick, p(0))
+	case "FAIL", "WARN", "NOTE":
+		n.onStandardReply(m)
 	case "MODE":
 		n.onMode(p(0), m.Params[min(1, len(m.Params)):])
 	case "INVITE":
@@ -110,7 +116,7 @@ func (n *network) split(name string) (modes, nick string) {
 
 func (n *network) occupant(nick, modes string) bridges.Occupant {
 	aff, role := n.prefixes().rank(modes)
-	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick)}
+	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick), Away: n.away[n.fold(nick)]}
 }
 
 func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
@@ -221,6 +227,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 		return
 	}
 	delete(ch.members, nick)
+	n.awayUnlessShared(nick)
 	local := ch.local
 	n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, false) })
 }
@@ -309,9 +316,15 @@ func (n *network) onJoinError(code, name, text string) {
 		n.emitNotice(name + ": " + text)
 		return
 	}
+	n.joinFailed(name, joinErrors[code], text)
+}
+
+// joinFailed forgets a channel being joined and tells the user why.
+func (n *network) joinFailed(name string, cond bridges.Condition, text string) {
+	folded := n.fold(name)
+	local := n.channels[folded].local
 	delete(n.channels, folded)
 	delete(n.wanted, folded)
-	local, cond := ch.local, joinErrors[code]
 	n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 }
 

@@ -56,7 +56,9 @@ func (r *record) RoomJoined(string, bridges.Occupant, []bridges.Occupant, string
 func (r *record) RoomJoinFailed(room string, cond bridges.Condition, text string) {
 	r.add("join failed %s %s %q", room, cond, text)
 }
-func (r *record) OccupantPresence(string, bridges.Occupant)                            {}
+func (r *record) OccupantPresence(room string, o bridges.Occupant) {
+	r.add("occupant %s %s %s/%s away=%q", room, o.Nick, o.Affiliation, o.Role, o.Away)
+}
 func (r *record) OccupantLeft(string, string, bridges.LeaveKind, string, string, bool) {}
 func (r *record) NickChanged(string, string, string, bool)                             {}
 func (r *record) RoomMessage(room, nick string, m bridges.Message) {

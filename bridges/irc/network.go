@@ -40,6 +40,7 @@ type network struct {
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
+	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()
@@ -297,6 +298,7 @@ func (n *network) dropBacklog(why error) {
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
 	n.sentLost()
+	n.away = nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {

@@ -224,6 +224,12 @@ func (n *network) sentLost() {
 // false when no unanswered send to target is known (the numeric answered
 // a raw command, or came too late).
 func (n *network) onRefused(code, target, text string) bool {
+	return n.refuse(target, refusals[code], text)
+}
+
+// refuse fails the unanswered send to target a refusal belongs to, with
+// cond and the server's text.
+func (n *network) refuse(target string, cond bridges.Condition, text string) bool {
 	n.expireSent()
 	s, _ := n.sent.answer(n.fold(target), !n.echoing())
 	if s == nil {
@@ -231,7 +237,7 @@ func (n *network) onRefused(code, target, text string) bool {
 	}
 	if !s.failed {
 		s.failed = true
-		n.fail(s, refusals[code], text)
+		n.fail(s, cond, text)
 	}
 	return true
 }

@@ -212,3 +212,52 @@ func TestWithoutEchoTheReflectionIsAtOnce(t *testing.T) {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestStandardReplies: a FAIL of a message the user sent is an error on
+// it, of a join a refused join; the rest are notices with their text.
+func TestStandardReplies(t *testing.T) {
+	n, _, rec := testNetwork(t, "echo-message", "standard-replies")
+	n.userSends(t, "bob", bridges.Message{Peer: "bob%irc.test", ID: "m1", Sender: "alice@x/pc", Body: "hi"})
+	n.channels[n.fold("#new")] = &channel{name: "#new", local: "#new%irc.test", members: map[string]string{}}
+	n.serverSays(t, ":srv FAIL PRIVMSG ACCOUNT_REQUIRED bob :You must be logged in to message bob")
+	n.serverSays(t, ":srv FAIL JOIN NEED_REGISTRATION #new :Register first")
+	n.serverSays(t, ":srv FAIL JOIN NEED_REGISTRATION #other :Register first")
+	n.serverSays(t, ":srv WARN REHASH CERTS_EXPIRED :Certificate [xxx] has expired")
+	n.serverSays(t, ":srv NOTE * OPER_MESSAGE :The server is restarting soon")
+	n.serverSays(t, ":srv FAIL BOGUS")
+	want := []string{
+		`failed bob%irc.test id=m1 to=alice@x/pc forbidden "You must be logged in to message bob"`,
+		`join failed #new%irc.test forbidden "Register first"`,
+		`receive irc.test "Failed (JOIN): Register first" id= time=-`,
+		`receive irc.test "Warning (REHASH): Certificate [xxx] has expired" id= time=-`,
+		`receive irc.test "Note: The server is restarting soon" id= time=-`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestAwayNotify: members going away and coming back are occupant
+// presences in the rooms they share with the user, and forgotten when
+// they leave.
+func TestAwayNotify(t *testing.T) {
+	n, _, rec := testNetwork(t, "away-notify")
+	n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: map[string]string{"bob": "o", "carol": ""}}
+	n.serverSays(t, ":bob!b@h AWAY :lunch")
+	n.serverSays(t, ":dave!d@h AWAY :not here") // shares no room
+	n.serverSays(t, ":bob!b@h NICK bobby")
+	n.serverSays(t, ":bobby!b@h AWAY")
+	n.serverSays(t, ":carol!c@h AWAY :brb")
+	n.serverSays(t, ":carol!c@h PART #c")
+	if _, ok := n.away["carol"]; ok || n.away["dave"] != "not here" {
+		t.Errorf("away texts kept: %v", n.away)
+	}
+	want := []string{
+		`occupant #c%irc.test bob admin/moderator away="lunch"`,
+		`occupant #c%irc.test bobby admin/moderator away=""`,
+		`occupant #c%irc.test carol none/participant away="brb"`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
