@@ -286,12 +286,14 @@ func (n *network) afterConnect(ctx context.Context) {
 	n.backlog = nil
 }
 
-// dropBacklog tells the user what could not be sent.
+// dropBacklog fails every message that waited for the connection: an
+// error on each (sent.go).
 func (n *network) dropBacklog(why error) {
-	if len(n.backlog) > 0 {
-		n.emitNotice(fmt.Sprintf("%d message(s) to %s were not sent: %v", len(n.backlog), n.server, why))
-		n.backlog = nil
+	cond, text := errorCondition(why, n.server)
+	for _, q := range n.backlog {
+		n.fail(&sentMsg{msg: q.m}, cond, "not sent: "+text)
 	}
+	n.backlog = nil
 }
 
 // connectionLost takes the user out of every room with status 332; the

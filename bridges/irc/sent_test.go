@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
 )
 
@@ -258,6 +259,27 @@ func TestAwayNotify(t *testing.T) {
 		`occupant #c%irc.test carol none/participant away="brb"`,
 	}
 	if got := rec.take(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestBacklogDroppedWithErrors: messages held while connecting to a
+// server that then refuses the user for good fail one by one.
+func TestBacklogDroppedWithErrors(t *testing.T) {
+	n, _, rec := testNetwork(t)
+	n.backlog = []queued{
+		{"bob", bridges.Message{Peer: "bob%irc.test", ID: "m1", Sender: "alice@x/pc", Body: "hi"}},
+		{"#c", bridges.Message{Peer: "#c%irc.test", Body: "no id"}},
+	}
+	why := &ircconn.Error{Kind: ircconn.KindBanned, Text: "K-lined"}
+	if err := n.locked(context.Background(), func() { n.dropBacklog(why) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`failed bob%irc.test id=m1 to=alice@x/pc forbidden "not sent: irc.test: banned from the server: K-lined"`,
+		`receive irc.test "Not sent to #c%irc.test: not sent: irc.test: banned from the server: K-lined" id= time=-`,
+	}
+	if got := rec.take(); !slices.Equal(got, want) || len(n.backlog) != 0 {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

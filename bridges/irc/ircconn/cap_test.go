@@ -191,3 +191,16 @@ func FuzzCAPRegistration(f *testing.F) {
 		}
 	})
 }
+
+// TestUnaskedACKAfterRegistration: a capability the server acknowledges
+// without being asked (after registration) is not taken as enabled.
+func TestUnaskedACKAfterRegistration(t *testing.T) {
+	s := newFakeServer(t)
+	c, p := registered(t, s, Config{Addr: s.addr(), Nick: "alice", PingInterval: -1, Caps: []string{"server-time"}})
+	p.send(":srv CAP alice ACK :echo-message server-time")
+	for next(t, c).Command != "CAP" {
+	}
+	if c.HasCap("echo-message") || !c.HasCap("server-time") {
+		t.Fatalf("Caps() = %v", c.Caps())
+	}
+}

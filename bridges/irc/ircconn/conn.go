@@ -436,7 +436,7 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 			name = strings.ToLower(strings.TrimLeft(name, "~="))
 			if strings.HasPrefix(name, "-") {
 				delete(c.caps, name[1:])
-			} else {
+			} else if c.cfg.wants(name) { // only what Ferry asks for counts
 				c.caps[name] = true
 			}
 		}
