@@ -24,7 +24,7 @@ func (n *network) handle(m ircmsg.Message) {
 	self := n.fold(nick) == n.fold(n.conn.Nick())
 	switch m.Command {
 	case "PRIVMSG", "NOTICE":
-		n.onMessage(m, nick, p(0), p(1))
+		n.onMessage(m, nick, p(0), p(1), self)
 	case "JOIN":
 		n.onJoin(nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
@@ -119,13 +119,13 @@ func (n *network) occupant(nick, modes string) bridges.Occupant {
 	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick), Away: n.away[n.fold(nick)]}
 }
 
-func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
+func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bool) {
 	if nick == "" || strings.ContainsAny(nick, ".") && !strings.Contains(m.Source, "!") {
 		// From the server itself: notices, not a person.
 		n.emitNotice(irctext.ToXMPP(text))
 		return
 	}
-	if n.fold(nick) == n.fold(n.conn.Nick()) && n.echoing() && n.onEcho(m, target, text) {
+	if self && n.echoing() && n.onEcho(m, target, text) {
 		return
 	}
 	msg := bridges.Message{Body: text, Time: serverTime(m)}
