@@ -32,11 +32,17 @@ func startIRCOn(t *testing.T, server string, ngircd testenv.NgircdOptions) *ircS
 	if ngircd.Name == "" {
 		ngircd.Name = "irc.test"
 	}
-	srv := testenv.StartNgircd(t, ngircd)
+	return startIRCWith(t, server, testenv.StartNgircd(t, ngircd))
+}
+
+// startIRCWith is an XMPP server + Ferry with an IRC transport that knows
+// srv by its name.
+func startIRCWith(t *testing.T, server string, srv *testenv.IRCServer) *ircSetup {
+	t.Helper()
 	s := startOn(t, server, serverOptions{}, func(c *config.Config) {
 		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
 			Options: map[string]any{
-				"network": []map[string]any{{"name": "irc.test", "address": srv.Addr, "tls": false}},
+				"network": []map[string]any{{"name": srv.Name, "address": srv.Addr, "tls": false}},
 				"burst":   int64(50), "rate": float64(50),
 				"reconnect_min": "50ms", "reconnect_max": "500ms",
 			}}}
@@ -115,10 +121,13 @@ const chanJID = "#test%irc.test@" + ircDomain
 
 func fromChan(s *testenv.Stanza) bool { return strings.HasPrefix(s.Attr["from"], chanJID) }
 
-func TestIRCChannelsAndChats(t *testing.T) { forEachServer(t, testIRCChannelsAndChats) }
+func TestIRCChannelsAndChats(t *testing.T) {
+	forEachServer(t, func(t *testing.T, server string) {
+		testIRCChannelsAndChats(t, startIRCOn(t, server, testenv.NgircdOptions{}))
+	})
+}
 
-func testIRCChannelsAndChats(t *testing.T, server string) {
-	s := startIRCOn(t, server, testenv.NgircdOptions{})
+func testIRCChannelsAndChats(t *testing.T, s *ircSetup) {
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
@@ -199,7 +208,10 @@ QUIT :pwned</body></message>`)
 	bob.Sync(t)
 	bob.ExpectNone(t, 0, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
 
-	// Topic from XMPP, nick change and kick from IRC.
+	// Topic from XMPP (open to everyone, as ergo's channels start +t), nick
+	// change and kick from IRC.
+	bob.Send(t, "MODE #test -t")
+	bob.Sync(t)
 	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat"><subject>New topic</subject></message>`)
 	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "TOPIC" && m.Params[1] == "New topic" })
 	bob.Send(t, "NICK bobby")
@@ -327,11 +339,12 @@ func testIRCImplicitRegistrationAndNickConflict(t *testing.T, server string) {
 
 // XEP-0092 and XEP-0199 to an IRC user's JID become CTCP VERSION and PING.
 func TestIRCVersionAndPingReachTheUser(t *testing.T) {
-	forEachServer(t, testIRCVersionAndPingReachTheUser)
+	forEachServer(t, func(t *testing.T, server string) {
+		testIRCVersionAndPingReachTheUser(t, startIRCOn(t, server, testenv.NgircdOptions{}))
+	})
 }
 
-func testIRCVersionAndPingReachTheUser(t *testing.T, server string) {
-	s := startIRCOn(t, server, testenv.NgircdOptions{})
+func testIRCVersionAndPingReachTheUser(t *testing.T, s *ircSetup) {
 	c := ircLogin(t, s, "alice", "ctcp")
 	ircRegister(t, c, "alice")
 	bob := s.irc.Connect(t, "bob")

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
-	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
@@ -17,16 +16,20 @@ import (
 // ergo as "ergo.test".
 func startErgo(t *testing.T) *ircSetup {
 	t.Helper()
-	srv := testenv.StartErgo(t)
-	s := startOn(t, "prosody", serverOptions{}, func(c *config.Config) {
-		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
-			Options: map[string]any{
-				"network": []map[string]any{{"name": srv.Name, "address": srv.Addr, "tls": false}},
-				"burst":   int64(50), "rate": float64(50),
-				"reconnect_min": "50ms", "reconnect_max": "500ms",
-			}}}
-	})
-	return &ircSetup{setup: s, irc: srv}
+	return startIRCWith(t, "prosody", testenv.StartErgo(t, testenv.ErgoOptions{}))
+}
+
+// TestIRCChannelsAndChatsOnErgo runs the ngIRCd flow against ergo, named
+// irc.test: everything users do works the same on an IRCv3 server,
+// where Ferry asks for echo-message, server-time and the rest.
+func TestIRCChannelsAndChatsOnErgo(t *testing.T) {
+	testIRCChannelsAndChats(t, startIRCWith(t, "prosody", testenv.StartErgo(t, testenv.ErgoOptions{Name: "irc.test"})))
+}
+
+// TestIRCVersionAndPingOnErgo: CTCP queries work where the server echoes
+// them back to Ferry.
+func TestIRCVersionAndPingOnErgo(t *testing.T) {
+	testIRCVersionAndPingReachTheUser(t, startIRCWith(t, "prosody", testenv.StartErgo(t, testenv.ErgoOptions{Name: "irc.test"})))
 }
 
 // ergoRegister registers c with nick on ergo.test; extra are more form

@@ -13,23 +13,34 @@ import (
 // ergoName is the server name in the shipped test configuration.
 const ergoName = "ergo.test"
 
+// ErgoOptions configures StartErgo.
+type ErgoOptions struct {
+	Name string // the server's name, default "ergo.test"
+}
+
 // StartErgo runs the ergo IRC server, the project's IRCv3 server (SASL
 // PLAIN/EXTERNAL/SCRAM-SHA-256, server-time, message-tags, echo-message,
 // ...), from ../shared/tools/ergo beside the project root, with its
 // loopback test configuration: a plain port picked at random, its
 // database in a fresh directory, no MOTD, no throttling. It is stopped
-// when the test ends. Its name is "ergo.test".
-func StartErgo(t TB) *IRCServer {
+// when the test ends.
+func StartErgo(t TB, o ErgoOptions) *IRCServer {
 	t.Helper()
 	bin, template := NeedErgo(t)
 	tmpl, err := os.ReadFile(template)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	if o.Name == "" {
+		o.Name = ergoName
+	}
+	if strings.ContainsAny(o.Name, " \r\n:'\"#") {
+		t.Fatalf("testenv: ergo server name %q", o.Name)
+	}
 	dir := t.TempDir()
 	config := filepath.Join(dir, "ergo.yaml")
 	s := &IRCServer{
-		Name:    ergoName,
+		Name:    o.Name,
 		Dir:     dir,
 		kind:    "ergo",
 		bin:     bin,
@@ -49,7 +60,8 @@ func StartErgo(t TB) *IRCServer {
 		if err != nil {
 			return err
 		}
-		conf := strings.NewReplacer("PORT", strconv.Itoa(ports[0]), "DATADIR", data).Replace(string(tmpl))
+		conf := strings.NewReplacer("PORT", strconv.Itoa(ports[0]), "DATADIR", data,
+			"  name: "+ergoName+"\n", "  name: "+o.Name+"\n").Replace(string(tmpl))
 		return os.WriteFile(config, []byte(conf), 0o600)
 	})
 	return s

@@ -10,7 +10,7 @@ import (
 // TestErgo: ergo starts from ../shared/tools/ergo, an account registers,
 // and two clients talk through it; a restart keeps the port.
 func TestErgo(t *testing.T) {
-	s := StartErgo(t)
+	s := StartErgo(t, ErgoOptions{})
 	s.RegisterAccount(t, "carol", "pw-carol")
 	a, b := s.Connect(t, "anna"), s.Connect(t, "ben")
 	a.Send(t, "PRIVMSG ben :hi")
