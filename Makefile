@@ -66,5 +66,7 @@ fuzz:
 	go test -run=NONE -fuzz=FuzzLocalPart -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzAddress -fuzztime=30s ./bridges/email/mailaddr/
 	go test -run=NONE -fuzz=FuzzCheck -fuzztime=30s ./bridges/irc/ircident/
+	go test -run=NONE -fuzz=FuzzCAPRegistration -fuzztime=30s ./bridges/irc/ircconn/
+	go test -run=NONE -fuzz=FuzzTags -fuzztime=30s ./bridges/irc/
 	go test -run=NONE -fuzz=FuzzSpecial -fuzztime=30s ./internal/netguard/
 	go test -run=NONE -fuzz=FuzzParseBody -fuzztime=30s ./cmd/ferry-load/

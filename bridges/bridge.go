@@ -150,6 +150,12 @@ type Message struct {
 	Subject string
 	Thread  string
 	Time    time.Time // when the legacy network says it was sent; zero = now
+	// OriginID is the client's XEP-0359 origin-id of an outbound message.
+	OriginID string
+	// EchoOf marks an inbound room message that is the network's echo of
+	// one the user sent (see RoomEchoer): it holds that message's XMPP id,
+	// OriginID its origin-id, and ID the network's own id for it.
+	EchoOf string
 }
 
 // State is an account's connection state, shown as the transport's presence.

@@ -11,6 +11,9 @@ type Occupant struct {
 	// Peer is the occupant's puppet local part for private chats and
 	// non-anonymous rooms ("" when the network hides it).
 	Peer string
+	// Away is the occupant's away message: not empty, they are shown
+	// away with it (XMPP <show>away</show> and <status/>).
+	Away string
 }
 
 // LeaveKind says why someone left a room.
@@ -42,12 +45,23 @@ type Rooms interface {
 	// LeaveRoom leaves once the user's last resource has left.
 	LeaveRoom(ctx context.Context, room, status string) error
 	// SendRoom sends a group chat message. The core reflects it to the
-	// user's resources once this returns nil.
+	// user's resources once this returns nil, unless the session is a
+	// RoomEchoer.
 	SendRoom(ctx context.Context, room string, m Message) error
 	// SetSubject changes the room's topic.
 	SetSubject(ctx context.Context, room, subject string) error
 	// ChangeNick changes the user's nick (in every room of that network).
 	ChangeNick(ctx context.Context, room, nick string) error
+}
+
+// RoomEchoer is implemented by sessions that report every room message
+// the user sent back themselves, as RoomEvents.RoomMessage from the
+// user's own nick with Message.EchoOf set, once the network has taken it
+// (IRC: the server's own echo where it has echo-message, else as soon as
+// the lines are queued). The core then shows that as the reflection, once,
+// and does not reflect the message itself.
+type RoomEchoer interface {
+	EchoesRoomMessages()
 }
 
 // Moderation is implemented by sessions whose rooms have moderators.

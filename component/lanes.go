@@ -137,6 +137,16 @@ func (q *lanes) lanesLen() int {
 // delayed (XEP-0203): after an outage or behind a slow server.
 const lateAfter = 5 * time.Second
 
+// delayedSince is the network's time for a message when the message is late by
+// it (zero otherwise): a live message stamped by the network (IRCv3
+// server-time) is shown as live, not as delayed by a few milliseconds.
+func (t *Transport) delayedSince(at time.Time) time.Time {
+	if at.IsZero() || t.now().Sub(at) <= lateAfter {
+		return time.Time{}
+	}
+	return at
+}
+
 // stampDelay marks a message that waited with when it was received,
 // unless the network's own time is on it already.
 func stampDelay(n *xmlnode.Node, domain string, at time.Time) {

@@ -210,8 +210,11 @@ func (u *user) occupantPresence(r *room, o bridges.Occupant, full, typ string) *
 	if o.Peer != "" {
 		puppet = u.t.puppet(o.Peer)
 	}
-	return presence(u.roomJID(r.local, o.Nick), full, typ).
-		Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
+	p := presence(u.roomJID(r.local, o.Nick), full, typ)
+	if o.Away != "" && typ == "" {
+		p.Add(xmlnode.Elem("", "show", "away"), xmlnode.Elem("", "status", o.Away))
+	}
+	return p.Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
 }
 
 // selfPresence is the user's own occupant presence with status codes.
@@ -269,8 +272,10 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 		return
 	}
 	m := outboundMessage(n, body)
-	m.Peer = local
+	m.Peer, m.Sender = local, from.String() // a refusal goes back to the resource that sent it
+	echoes := false                         // written by the op, read after it
 	u.roomOp(n, "send to room", func(ctx context.Context, rooms bridges.Rooms) error {
+		_, echoes = rooms.(bridges.RoomEchoer)
 		return rooms.SendRoom(ctx, local, m)
 	}, func(u *user, err error) {
 		if err != nil {
@@ -278,7 +283,9 @@ func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 			u.send(ErrorReply(n, "", string(cond), text))
 			return
 		}
-		u.reflect(local, n, body)
+		if !echoes { // a RoomEchoer reports the reflection itself
+			u.reflect(local, n, body)
+		}
 	})
 }
 
@@ -305,7 +312,7 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 
 // outboundMessage turns a stanza into a bridge message, mapping "/me".
 func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
-	m := bridges.Message{ID: n.Attr("id"), Body: body,
+	m := bridges.Message{ID: n.Attr("id"), Body: body, OriginID: n.Child(nsStanzaID, "origin-id").Attr("id"),
 		Subject: n.ChildText("", "subject"), Thread: n.ChildText("", "thread"),
 		WantsReceipt: n.Child(nsReceipts, "request") != nil}
 	for _, x := range n.ChildrenNamed(nsOOB, "x") {

@@ -161,7 +161,10 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 // part or nick change it must follow.
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
-		body: inboundBody(m), id: nonEmpty(m.ID, newID()), at: m.Time, domain: s.t.domain}
+		body: inboundBody(m), id: nonEmpty(m.ID, newID()), at: s.t.delayedSince(m.Time), domain: s.t.domain}
+	if m.EchoOf != "" { // the reflection of the user's own message: their id and origin-id
+		rm.sid, rm.id, rm.origin = rm.id, m.EchoOf, m.OriginID
+	}
 	if !s.inbox.Idle() {
 		s.room(name, func(u *user, r *room) {
 			u.broadcast(r, rm.to)
@@ -176,6 +179,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 // roomMessage is a message from an occupant, ready to address.
 type roomMessage struct {
 	from, room, body, id, domain string
+	sid, origin                  string // an echo's stanza-id (else id) and origin-id
 	at                           time.Time
 }
 
@@ -185,10 +189,13 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 	msg := &xmlnode.Node{Local: "message",
 		Attrs: []xmlnode.Attr{{Name: "type", Value: "groupchat"}, {Name: "id", Value: rm.id},
 			{Name: "from", Value: rm.from}, {Name: "to", Value: full}},
-		Children: make([]*xmlnode.Node, 2, 3)}
-	msg.Children[0], msg.Children[1] = xmlnode.Elem("", "body", rm.body), stanzaIDElem(rm.room, rm.id)
+		Children: make([]*xmlnode.Node, 2, 4)}
+	msg.Children[0], msg.Children[1] = xmlnode.Elem("", "body", rm.body), stanzaIDElem(rm.room, nonEmpty(rm.sid, rm.id))
 	if !rm.at.IsZero() {
 		msg.Add(delayElem(rm.domain, rm.at))
+	}
+	if rm.origin != "" {
+		msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", rm.origin))
 	}
 	return msg
 }

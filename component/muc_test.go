@@ -79,3 +79,41 @@ func isSelfPresence(n *xmlnode.Node) bool {
 	}
 	return false
 }
+
+// TestEchoAndAwayRendering: a room message the network echoed back is
+// shown with the client's id and origin-id and the network's id as
+// stanza-id; an occupant who is away shows it with their text.
+func TestEchoAndAwayRendering(t *testing.T) {
+	net := testbridge.NewNetwork()
+	srv, _ := startTransportOn(t, net)
+	srv.inject(regIQ("r1", "submit", field("username", "alice"), field("password", "pw")))
+	if r := srv.next(isReply("r1")); r.Attr("type") != "result" {
+		t.Fatalf("register: %s", r)
+	}
+	<-net.Opened()
+	sess := net.Session("u@x.test")
+	srv.inject(`<presence from="u@x.test/r" to="#c@gw.test/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	deadline := time.Now().Add(10 * time.Second)
+	for joins, _ := sess.Counts(); joins < 1; joins, _ = sess.Counts() {
+		if time.Now().After(deadline) {
+			t.Fatal("the join never reached the network")
+		}
+		time.Sleep(time.Millisecond) // the join reaches the network on the user's legacy goroutine
+	}
+	ev := sess.Events()
+	self := bridges.Occupant{Nick: "alice", Role: "participant", Affiliation: "none"}
+	ev.RoomJoined("#c", self, nil, "", "")
+	srv.next(isSelfPresence)
+
+	ev.OccupantPresence("#c", bridges.Occupant{Nick: "bob", Role: "participant", Affiliation: "none", Away: "lunch"})
+	away := srv.next(func(n *xmlnode.Node) bool { return n.Local == "presence" && n.Attr("from") == "#c@gw.test/bob" })
+	if away.ChildText("", "show") != "away" || away.ChildText("", "status") != "lunch" {
+		t.Errorf("away occupant: %s", away)
+	}
+	ev.RoomMessage("#c", "alice", bridges.Message{ID: "net-1", EchoOf: "c1", OriginID: "o1", Body: "hi"})
+	echo := srv.next(func(n *xmlnode.Node) bool { return n.Local == "message" && n.ChildText("", "body") == "hi" })
+	if echo.Attr("id") != "c1" || echo.Attr("from") != "#c@gw.test/alice" || echo.Child(nsStanzaID, "origin-id").Attr("id") != "o1" ||
+		echo.Child(nsStanzaID, "stanza-id").Attr("id") != "net-1" {
+		t.Errorf("echo: %s", echo)
+	}
+}

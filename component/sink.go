@@ -53,8 +53,8 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	if m.Nick != "" {
 		msg.Add(xmlnode.Elem(nsNick, "nick", m.Nick))
 	}
-	if !m.Time.IsZero() {
-		msg.Add(delayElem(s.t.domain, m.Time))
+	if at := s.t.delayedSince(m.Time); !at.IsZero() {
+		msg.Add(delayElem(s.t.domain, at))
 	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
 	if m.ID == "" && s.t.desc.VolatileInbound {

@@ -32,11 +32,17 @@ func startIRCOn(t *testing.T, server string, ngircd testenv.NgircdOptions) *ircS
 	if ngircd.Name == "" {
 		ngircd.Name = "irc.test"
 	}
-	srv := testenv.StartNgircd(t, ngircd)
+	return startIRCWith(t, server, testenv.StartNgircd(t, ngircd))
+}
+
+// startIRCWith is an XMPP server + Ferry with an IRC transport that knows
+// srv by its name.
+func startIRCWith(t *testing.T, server string, srv *testenv.IRCServer) *ircSetup {
+	t.Helper()
 	s := startOn(t, server, serverOptions{}, func(c *config.Config) {
 		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
 			Options: map[string]any{
-				"network": []map[string]any{{"name": "irc.test", "address": srv.Addr, "tls": false}},
+				"network": []map[string]any{{"name": srv.Name, "address": srv.Addr, "tls": false}},
 				"burst":   int64(50), "rate": float64(50),
 				"reconnect_min": "50ms", "reconnect_max": "500ms",
 			}}}
@@ -115,10 +121,13 @@ const chanJID = "#test%irc.test@" + ircDomain
 
 func fromChan(s *testenv.Stanza) bool { return strings.HasPrefix(s.Attr["from"], chanJID) }
 
-func TestIRCChannelsAndChats(t *testing.T) { forEachServer(t, testIRCChannelsAndChats) }
+func TestIRCChannelsAndChats(t *testing.T) {
+	forEachServer(t, func(t *testing.T, server string) {
+		testIRCChannelsAndChats(t, startIRCOn(t, server, testenv.NgircdOptions{}))
+	})
+}
 
-func testIRCChannelsAndChats(t *testing.T, server string) {
-	s := startIRCOn(t, server, testenv.NgircdOptions{})
+func testIRCChannelsAndChats(t *testing.T, s *ircSetup) {
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
@@ -177,6 +186,16 @@ QUIT :pwned</body></message>`)
 	c.SendRaw(t, `<message to="bob%irc.test@`+ircDomain+`" type="chat" id="p1"><body>psst back</body></message>`)
 	bob.Expect(t, wait, privmsg("bob", "psst back"))
 
+	// A refused message comes back as an error on it, with the server's text.
+	c.SendRaw(t, `<message to="nobody%irc.test@`+ircDomain+`" type="chat" id="p2"><body>anyone?</body></message>`)
+	wantRefusal(t, c, "nobody%irc.test@"+ircDomain, "p2", "item-not-found", "No such nick")
+	bob.Send(t, "MODE #test +m")
+	bob.Expect(t, wait, command("MODE"))
+	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat" id="x2"><body>may I?</body></message>`)
+	wantRefusal(t, c, chanJID, "x2", "forbidden", "Cannot send to channel")
+	bob.Send(t, "MODE #test -m")
+	bob.Expect(t, wait, command("MODE"))
+
 	// A mediated invitation becomes an IRC INVITE.
 	dave := s.irc.Connect(t, "dave")
 	c.SendRaw(t, `<message to="`+chanJID+`"><x xmlns="http://jabber.org/protocol/muc#user"><invite to="dave%irc.test@`+ircDomain+`"/></x></message>`)
@@ -189,7 +208,10 @@ QUIT :pwned</body></message>`)
 	bob.Sync(t)
 	bob.ExpectNone(t, 0, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
 
-	// Topic from XMPP, nick change and kick from IRC.
+	// Topic from XMPP (open to everyone, as ergo's channels start +t), nick
+	// change and kick from IRC.
+	bob.Send(t, "MODE #test -t")
+	bob.Sync(t)
 	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat"><subject>New topic</subject></message>`)
 	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "TOPIC" && m.Params[1] == "New topic" })
 	bob.Send(t, "NICK bobby")
@@ -205,6 +227,19 @@ QUIT :pwned</body></message>`)
 	}))
 	if codes := statusCodes(kicked); !codes["307"] || !codes["110"] {
 		t.Errorf("kick: %s", kicked)
+	}
+}
+
+// wantRefusal waits for the error on message id from addr: condition
+// cond, a text containing text, and not a chat from the server's JID.
+func wantRefusal(t *testing.T, c *testenv.Client, addr, id, cond, text string) {
+	t.Helper()
+	st := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Name == "message" && s.Attr["id"] == id && s.Attr["type"] == "error"
+	}))
+	e := st.Child("", "error")
+	if st.Attr("from") != addr || e.Child(nsStanzas, cond) == nil || !strings.Contains(e.ChildText(nsStanzas, "text"), text) {
+		t.Errorf("refusal of %s: %s; want from %s, %s, %q", id, st, addr, cond, text)
 	}
 }
 
@@ -304,11 +339,12 @@ func testIRCImplicitRegistrationAndNickConflict(t *testing.T, server string) {
 
 // XEP-0092 and XEP-0199 to an IRC user's JID become CTCP VERSION and PING.
 func TestIRCVersionAndPingReachTheUser(t *testing.T) {
-	forEachServer(t, testIRCVersionAndPingReachTheUser)
+	forEachServer(t, func(t *testing.T, server string) {
+		testIRCVersionAndPingReachTheUser(t, startIRCOn(t, server, testenv.NgircdOptions{}))
+	})
 }
 
-func testIRCVersionAndPingReachTheUser(t *testing.T, server string) {
-	s := startIRCOn(t, server, testenv.NgircdOptions{})
+func testIRCVersionAndPingReachTheUser(t *testing.T, s *ircSetup) {
 	c := ircLogin(t, s, "alice", "ctcp")
 	ircRegister(t, c, "alice")
 	bob := s.irc.Connect(t, "bob")

@@ -80,7 +80,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		bridges.Field{Var: "sasl_password", Label: "SASL password", Type: bridges.TextPrivate, Legacy: "password", Advanced: true},
 		bridges.Field{Var: "sasl_mechanism", Label: "SASL mechanism", Type: bridges.ListSingle, Default: "PLAIN", Advanced: true,
 			Desc:    "EXTERNAL logs in with your Ferry client certificate once its fingerprint is on your account (NickServ CERT ADD).",
-			Options: []bridges.Option{{Label: "PLAIN (password)", Value: "PLAIN"}, {Label: "EXTERNAL (certificate)", Value: "EXTERNAL"}}},
+			Options: []bridges.Option{{Label: "Password (SCRAM-SHA-256 where the server offers it, else PLAIN)", Value: "PLAIN"}, {Label: "EXTERNAL (certificate)", Value: "EXTERNAL"}}},
 		bridges.Field{Var: "client_cert", Type: bridges.TextPrivate, Hidden: true},
 		bridges.Field{Var: "server_password", Label: "Server password", Type: bridges.TextPrivate, Advanced: true,
 			Desc: "Only for servers that require one (PASS)."},

@@ -24,7 +24,7 @@ func (n *network) handle(m ircmsg.Message) {
 	self := n.fold(nick) == n.fold(n.conn.Nick())
 	switch m.Command {
 	case "PRIVMSG", "NOTICE":
-		n.onMessage(m, nick, p(0), p(1))
+		n.onMessage(m, nick, p(0), p(1), self)
 	case "JOIN":
 		n.onJoin(nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
@@ -61,15 +61,30 @@ func (n *network) handle(m ircmsg.Message) {
 				n.onLeave(ch.name, nick, bridges.Quit, "", p(0), false)
 			}
 		}
+		n.awayGone(nick, "")
 	case "NICK":
+		n.awayGone(nick, p(0))
 		n.onNick(nick, p(0), self)
+	case "AWAY":
+		n.onAway(nick, p(0))
+	case "FAIL", "WARN", "NOTE":
+		n.onStandardReply(m)
 	case "MODE":
 		n.onMode(p(0), m.Params[min(1, len(m.Params)):])
 	case "INVITE":
 		room, from := n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick)
 		n.room(func(re bridges.RoomEvents) { re.RoomInvite(room, from, "") })
-	case "471", "473", "474", "475", "403", "405", "477", "437", "476":
+	case "403", "477": // refuse a join or a message
+		if !n.joining(p(1)) && n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
+			break
+		}
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
+	case "471", "473", "474", "475", "405", "437", "476":
+		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
+	case "401", "404", "407", "486", "492", "531", "716": // refuse a message
+		if !n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
+			n.emitNotice(strings.Join(m.Params[1:], ": "))
+		}
 	case "433", "436": // nick in use, nick collision
 		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
 	case "432", "438": // erroneous nick, nick change too fast
@@ -81,7 +96,7 @@ func (n *network) handle(m ircmsg.Message) {
 			n.emitNotice(strings.Join(n.motd, "\n"))
 			n.motd = nil
 		}
-	case "401", "404", "442", "482", "481":
+	case "442", "482", "481":
 		n.emitNotice(strings.Join(m.Params[1:], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
@@ -101,13 +116,16 @@ func (n *network) split(name string) (modes, nick string) {
 
 func (n *network) occupant(nick, modes string) bridges.Occupant {
 	aff, role := n.prefixes().rank(modes)
-	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick)}
+	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick), Away: n.away[n.fold(nick)]}
 }
 
-func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
+func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bool) {
 	if nick == "" || strings.ContainsAny(nick, ".") && !strings.Contains(m.Source, "!") {
 		// From the server itself: notices, not a person.
 		n.emitNotice(irctext.ToXMPP(text))
+		return
+	}
+	if self && n.echoing() && n.onEcho(m, target, text) {
 		return
 	}
 	msg := bridges.Message{Body: text, Time: serverTime(m)}
@@ -128,9 +146,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		}
 	}
 	msg.Body = irctext.ToXMPP(msg.Body)
-	if _, id := m.GetTag("msgid"); id != "" {
-		msg.ID = n.server + "/" + id
-	}
+	msg.ID = messageID(n.server, m)
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
 			local := ch.local
@@ -144,16 +160,6 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string) {
 		defer cancel()
 		_ = n.s.sink.Receive(ctx, msg)
 	})
-}
-
-// serverTime reads the IRCv3 server-time tag.
-func serverTime(m ircmsg.Message) time.Time {
-	if ok, v := m.GetTag("time"); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t
-		}
-	}
-	return time.Time{}
 }
 
 func (n *network) onJoin(nick, name string, self bool) {
@@ -221,6 +227,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 		return
 	}
 	delete(ch.members, nick)
+	n.awayUnlessShared(nick)
 	local := ch.local
 	n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, false) })
 }
@@ -296,6 +303,12 @@ var joinErrors = map[string]bridges.Condition{
 	"476": bridges.JIDMalformed,       // bad channel mask
 }
 
+// joining reports a join of name that has not completed.
+func (n *network) joining(name string) bool {
+	ch := n.channels[n.fold(name)]
+	return ch != nil && !ch.joined
+}
+
 func (n *network) onJoinError(code, name, text string) {
 	folded := n.fold(name)
 	ch := n.channels[folded]
@@ -303,9 +316,15 @@ func (n *network) onJoinError(code, name, text string) {
 		n.emitNotice(name + ": " + text)
 		return
 	}
+	n.joinFailed(name, joinErrors[code], text)
+}
+
+// joinFailed forgets a channel being joined and tells the user why.
+func (n *network) joinFailed(name string, cond bridges.Condition, text string) {
+	folded := n.fold(name)
+	local := n.channels[folded].local
 	delete(n.channels, folded)
 	delete(n.wanted, folded)
-	local, cond := ch.local, joinErrors[code]
 	n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 }
 

@@ -39,6 +39,8 @@ type network struct {
 	motd     []string
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
+	sent     sentLog                  // messages the server has not answered yet
+	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()
@@ -266,8 +268,8 @@ func (n *network) greet(conn *ircconn.Conn) {
 
 // queued is a message accepted while the connection was being made.
 type queued struct {
-	target, body string
-	action       bool
+	target string
+	m      bridges.Message
 }
 
 // maxBacklog bounds what is held while connecting; beyond it senders get
@@ -276,17 +278,17 @@ const maxBacklog = 200
 
 // sendOrQueue queues a message's lines now, or holds the message until
 // the connection is up.
-func (n *network) sendOrQueue(target, body string, action bool) error {
+func (n *network) sendOrQueue(target string, m bridges.Message) error {
 	if n.failed != nil {
 		return bridges.Errorf(bridges.RemoteServerNotFnd, "not connected to %s: %v", n.server, n.failed)
 	}
 	if n.conn != nil {
-		return n.queueText("PRIVMSG", target, body, action)
+		return n.sendText(target, m)
 	}
 	if len(n.backlog) >= maxBacklog {
 		return bridges.Errorf(bridges.RemoteServerTmout, "still connecting to %s; too many messages waiting", n.server)
 	}
-	n.backlog = append(n.backlog, queued{target, body, action})
+	n.backlog = append(n.backlog, queued{target, m})
 	return nil
 }
 
@@ -311,24 +313,28 @@ func (n *network) afterConnect(ctx context.Context) {
 		}
 	}
 	for _, q := range n.backlog {
-		if err := n.queueText("PRIVMSG", q.target, q.body, q.action); err != nil {
+		if err := n.sendText(q.target, q.m); err != nil {
 			n.emitNotice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
 		}
 	}
 	n.backlog = nil
 }
 
-// dropBacklog tells the user what could not be sent.
+// dropBacklog fails every message that waited for the connection: an
+// error on each (sent.go).
 func (n *network) dropBacklog(why error) {
-	if len(n.backlog) > 0 {
-		n.emitNotice(fmt.Sprintf("%d message(s) to %s were not sent: %v", len(n.backlog), n.server, why))
-		n.backlog = nil
+	cond, text := errorCondition(why, n.server)
+	for _, q := range n.backlog {
+		n.fail(&sentMsg{msg: q.m}, cond, "not sent: "+text)
 	}
+	n.backlog = nil
 }
 
 // connectionLost takes the user out of every room with status 332; the
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
+	n.sentLost()
+	n.away = nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {

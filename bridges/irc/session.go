@@ -35,7 +35,7 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
-		Burst: b.opts.Burst, Rate: pace(b.opts.Rate),
+		Burst: b.opts.Burst, Rate: pace(b.opts.Rate), Caps: handledCaps(),
 		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
 	}
 	if nw.TLS {
@@ -151,7 +151,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 		return err
 	}
 	var queueErr error
-	if err := n.locked(ctx, func() { queueErr = n.sendOrQueue(target, m.Body, m.Action) }); err != nil {
+	if err := n.locked(ctx, func() { queueErr = n.sendOrQueue(target, m) }); err != nil {
 		return sendError(err)
 	}
 	return queueErr
@@ -273,7 +273,7 @@ func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message)
 			queueErr = bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
 			return
 		}
-		queueErr = n.sendOrQueue(name, m.Body, m.Action)
+		queueErr = n.sendOrQueue(name, m)
 	})
 	if queueErr != nil {
 		return queueErr

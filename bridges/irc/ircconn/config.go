@@ -33,6 +33,9 @@ const (
 	SASLNone     = ""
 	SASLPlain    = "PLAIN"
 	SASLExternal = "EXTERNAL"
+	// SASLScram insists on SCRAM-SHA-256; SASLPlain takes it too
+	// whenever the server offers it, and PLAIN only when not.
+	SASLScram = "SCRAM-SHA-256"
 )
 
 // Config describes one connection. Only Addr and Nick are required.
@@ -55,11 +58,18 @@ type Config struct {
 	// Nick is the wanted nick; User defaults to Nick and Realname to Nick.
 	Nick, User, Realname string
 
-	// SASL is "", "PLAIN" or "EXTERNAL". When set, authentication is
-	// mandatory: a server that cannot do it makes Dial fail (Kind
-	// KindSASL) rather than continue unauthenticated.
+	// SASL is "", "PLAIN", "SCRAM-SHA-256" or "EXTERNAL". When set,
+	// authentication is mandatory: a server that cannot do it makes Dial
+	// fail (Kind KindSASL) rather than continue unauthenticated. With a
+	// password (PLAIN), SCRAM-SHA-256 is used whenever the server offers
+	// it, so the password is not sent.
 	SASL               string
 	SASLUser, SASLPass string
+
+	// Caps are the IRCv3 capabilities the caller handles, requested when
+	// the server offers them (CAP LS 302). cap-notify is requested as
+	// well, and sasl when SASL is set; nothing else.
+	Caps []string
 
 	// Burst and Rate are the token bucket pacing every line written after
 	// registration (lines per second). Zero means the defaults; a negative
@@ -148,6 +158,11 @@ func (cfg *Config) withDefaults() (host string, err error) {
 		cfg.SASL = SASLPlain
 		if cfg.SASLUser == "" {
 			return "", fmt.Errorf("SASL PLAIN needs a user name")
+		}
+	case SASLScram:
+		cfg.SASL = SASLScram
+		if cfg.SASLUser == "" {
+			return "", fmt.Errorf("SASL SCRAM-SHA-256 needs a user name")
 		}
 	case SASLExternal:
 		cfg.SASL = SASLExternal

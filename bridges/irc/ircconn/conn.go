@@ -467,7 +467,7 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 			name = strings.ToLower(strings.TrimLeft(name, "~="))
 			if strings.HasPrefix(name, "-") {
 				delete(c.caps, name[1:])
-			} else {
+			} else if c.cfg.wants(name) { // only what Ferry asks for counts
 				c.caps[name] = true
 			}
 		}
@@ -483,7 +483,7 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 		c.mu.RLock()
 		for _, tok := range list {
 			name, _, _ := strings.Cut(strings.ToLower(tok), "=")
-			if containsFold(wantedCaps, name) && !c.caps[name] {
+			if c.cfg.wants(name) && !c.caps[name] {
 				req = append(req, name)
 			}
 		}

@@ -2,7 +2,8 @@
 // (XMPP user, IRC server) pair.
 //
 // Dial connects (optionally over verified TLS), registers (PASS, CAP LS 302
-// with SASL PLAIN or EXTERNAL, NICK/USER with nick fallbacks) and returns
+// asking for the capabilities the caller handles, SASL SCRAM-SHA-256,
+// PLAIN or EXTERNAL, NICK/USER with nick fallbacks) and returns
 // after RPL_WELCOME (001) plus the rest of the welcome burst, so that
 // ISupport is filled in. Every failure is an *Error whose Kind says what went
 // wrong (TLS, password, ban, SASL, nick, timeout, ...).

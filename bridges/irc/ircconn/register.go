@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,12 +16,12 @@ import (
 	"github.com/ergochat/irc-go/ircutils"
 )
 
-// wantedCaps are the capabilities requested whenever the server offers
-// them ("sasl" only when Config.SASL is set).
-var wantedCaps = []string{
-	"server-time", "message-tags", "echo-message", "away-notify",
-	"multi-prefix", "chghost", "extended-join",
-}
+// maxSASLChallenge bounds a server's SASL challenge (a SCRAM
+// server-first message is about a hundred bytes).
+const maxSASLChallenge = 8192
+
+// maxOffered bounds the capabilities remembered from CAP LS.
+const maxOffered = 256
 
 // maxLineLen is the IRC line limit without tags, CR LF included.
 const maxLineLen = 512
@@ -120,13 +121,15 @@ type registration struct {
 	cfg *Config
 	ctx context.Context
 
-	phase       capPhase
-	offered     map[string]string // accumulated CAP LS
-	pendingReq  int               // CAP REQ lines without ACK/NAK yet
-	splitNAK    bool              // a combined REQ was NAKed and re-sent cap by cap
-	saslStarted bool              // AUTHENTICATE payload sent
-	saslMechs   string            // from 908 RPL_SASLMECHS
-	saslDone    bool              // 903 received
+	phase      capPhase
+	offered    map[string]string // accumulated CAP LS
+	requested  map[string]bool   // the names in our CAP REQ
+	pendingReq int               // CAP REQ lines without ACK/NAK yet
+	splitNAK   bool              // a combined REQ was NAKed and re-sent cap by cap
+	mech       saslMech          // the SASL mechanism chosen from the server's list
+	saslIn     *ircutils.SASLBuffer
+	saslMechs  string // from 908 RPL_SASLMECHS
+	saslDone   bool   // 903 received
 
 	nick         string // nick last sent
 	nickAttempts int
@@ -235,6 +238,9 @@ func (r *registration) handle(msg ircmsg.Message) (done bool, err error) {
 			r.saslMechs = msg.Params[1]
 		}
 	case "903": // RPL_SASLSUCCESS
+		if r.phase == capWaitSASL && !r.mech.done() {
+			return false, &Error{Kind: KindSASL, Code: msg.Command, Text: "the server claimed success before the " + r.mech.name() + " exchange was complete; it did not prove that it knows your password"}
+		}
 		if r.phase == capWaitSASL {
 			r.saslDone = true
 			r.phase = capDone
@@ -292,9 +298,9 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 	}
 	sub := strings.ToUpper(msg.Params[1])
 	more := len(msg.Params) > 3 && msg.Params[2] == "*"
-	var list []string
+	var list []capToken
 	if len(msg.Params) > 2 { // "CAP * LS" without a list is an empty list
-		list = strings.Fields(lastParam(msg))
+		list = parseCaps(lastParam(msg))
 	}
 	switch sub {
 	case "LS":
@@ -305,8 +311,10 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 			r.offered = map[string]string{}
 		}
 		for _, tok := range list {
-			k, v, _ := strings.Cut(tok, "=")
-			r.offered[strings.ToLower(k)] = v
+			if len(r.offered) >= maxOffered {
+				break // a server listing thousands of caps gets no more memory
+			}
+			r.offered[tok.name] = tok.value
 		}
 		if more {
 			return nil
@@ -314,12 +322,11 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 		return r.requestCaps()
 	case "ACK":
 		r.c.mu.Lock()
-		for _, name := range list {
-			name = strings.ToLower(strings.TrimLeft(name, "~="))
-			if strings.HasPrefix(name, "-") {
-				delete(r.c.caps, name[1:])
-			} else {
-				r.c.caps[name] = true
+		for _, tok := range list {
+			if tok.disable {
+				delete(r.c.caps, tok.name)
+			} else if r.requested[tok.name] {
+				r.c.caps[tok.name] = true // only what was asked for counts
 			}
 		}
 		r.c.mu.Unlock()
@@ -335,8 +342,11 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 			// for each capability alone, so one odd cap can't cost
 			// us the others (or SASL).
 			r.splitNAK = true
-			for _, name := range list {
-				if err := r.write("CAP", "REQ", name); err != nil {
+			for _, tok := range list {
+				if !r.requested[tok.name] {
+					continue // never ask for what the server made up
+				}
+				if err := r.write("CAP", "REQ", tok.name); err != nil {
 					return err
 				}
 				r.pendingReq++
@@ -354,15 +364,27 @@ func (r *registration) requestCaps() error {
 		if !ok {
 			return &Error{Kind: KindSASL, Text: "the server does not offer SASL"}
 		}
-		if mechs != "" && !containsFold(strings.Split(mechs, ","), r.cfg.SASL) {
+		mech, err := chooseMech(r.cfg, mechs)
+		if errors.Is(err, errNotOffered) {
 			return &Error{Kind: KindSASL, Text: fmt.Sprintf("the server offers SASL %s, not %s", mechs, r.cfg.SASL)}
 		}
+		if err != nil {
+			return &Error{Kind: KindInternal, Text: "starting SASL", Err: err}
+		}
+		r.mech, r.saslIn = mech, ircutils.NewSASLBuffer(maxSASLChallenge)
 		req = append(req, "sasl")
 	}
-	for _, name := range wantedCaps {
-		if _, ok := r.offered[name]; ok {
-			req = append(req, name)
+	var others []string
+	for name := range r.offered {
+		if r.cfg.wants(name) {
+			others = append(others, name)
 		}
+	}
+	sort.Strings(others) // one line, the same every time
+	req = append(req, others...)
+	r.requested = map[string]bool{}
+	for _, name := range req {
+		r.requested[name] = true
 	}
 	if len(req) == 0 {
 		r.phase = capDone
@@ -393,18 +415,27 @@ func (r *registration) reqAnswered() error {
 		return &Error{Kind: KindSASL, Text: "the server refused the sasl capability"}
 	}
 	r.phase = capWaitSASL
-	return r.write("AUTHENTICATE", r.cfg.SASL)
+	return r.write("AUTHENTICATE", r.mech.name())
 }
 
+// handleAuthenticate collects a server challenge (sent in 400-byte
+// chunks) and answers it with the mechanism's next message.
 func (r *registration) handleAuthenticate(msg ircmsg.Message) error {
-	if r.phase != capWaitSASL || r.saslStarted || len(msg.Params) == 0 || msg.Params[0] != "+" {
+	if r.phase != capWaitSASL || r.mech == nil || len(msg.Params) == 0 {
 		return nil
 	}
-	r.saslStarted = true
-	var raw []byte
-	if r.cfg.SASL == SASLPlain {
-		// authzid (empty: the account itself) NUL authcid NUL password
-		raw = []byte("\x00" + r.cfg.SASLUser + "\x00" + r.cfg.SASLPass)
+	complete, challenge, err := r.saslIn.Add(msg.Params[0])
+	if err != nil {
+		_ = r.write("AUTHENTICATE", "*")
+		return &Error{Kind: KindSASL, Text: "the server sent a malformed SASL challenge", Err: err}
+	}
+	if !complete {
+		return nil
+	}
+	raw, err := r.mech.next(challenge)
+	if err != nil {
+		_ = r.write("AUTHENTICATE", "*") // abort the exchange
+		return &Error{Kind: KindSASL, Text: r.mech.name() + ": " + err.Error()}
 	}
 	for _, chunk := range ircutils.EncodeSASLResponse(raw) {
 		if err := r.write("AUTHENTICATE", chunk); err != nil {

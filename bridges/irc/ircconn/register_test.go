@@ -10,8 +10,11 @@ import (
 )
 
 func baseConfig(addr string) Config {
-	return Config{Addr: addr, Nick: "alice", PingInterval: -1}
+	return Config{Addr: addr, Nick: "alice", PingInterval: -1, Caps: testCaps}
 }
+
+// testCaps are what the tests' caller handles.
+var testCaps = []string{"server-time", "message-tags", "echo-message", "away-notify", "multi-prefix", "chghost", "extended-join"}
 
 func TestRegisterPlain(t *testing.T) {
 	s := newFakeServer(t)
@@ -76,7 +79,8 @@ func TestRegisterSASLPlain(t *testing.T) {
 	p.expectHello("", "alice")
 	p.send(":srv CAP * LS * :multi-prefix extended-join account-notify batch",
 		":srv CAP * LS :sasl=PLAIN,EXTERNAL server-time message-tags echo-message away-notify chghost draft/foo=bar")
-	p.expect("CAP REQ :sasl server-time message-tags echo-message away-notify multi-prefix chghost extended-join")
+	// sasl first, then the rest sorted; account-notify and batch are not asked for.
+	p.expect("CAP REQ :sasl away-notify chghost echo-message extended-join message-tags multi-prefix server-time")
 	p.send(":srv CAP alice ACK :sasl server-time message-tags echo-message away-notify multi-prefix chghost extended-join")
 	p.expect("AUTHENTICATE PLAIN")
 	p.send("AUTHENTICATE +")
@@ -183,8 +187,8 @@ func TestRegisterFailures(t *testing.T) {
 			p.send(":srv CAP * LS :server-time")
 		}, kind: KindSASL, text: "does not offer SASL", quit: true},
 		{name: "sasl mechanism not offered", sasl: true, script: func(p *peer) {
-			p.send(":srv CAP * LS :sasl=EXTERNAL,SCRAM-SHA-256")
-		}, kind: KindSASL, text: "offers SASL EXTERNAL,SCRAM-SHA-256, not PLAIN", quit: true},
+			p.send(":srv CAP * LS :sasl=EXTERNAL,OAUTHBEARER")
+		}, kind: KindSASL, text: "offers SASL EXTERNAL,OAUTHBEARER, not PLAIN", quit: true},
 		{name: "sasl NAKed", sasl: true, script: func(p *peer) {
 			p.send(":srv CAP * LS :sasl server-time")
 			p.expect("CAP REQ :sasl server-time")
@@ -293,12 +297,12 @@ func TestRegisterCAPWithoutSASLWanted(t *testing.T) {
 	p := s.accept()
 	p.expectHello("", "alice")
 	p.send(":srv CAP * LS :sasl=PLAIN echo-message cap-notify")
-	p.expect("CAP REQ echo-message")
-	p.send(":srv CAP alice ACK echo-message")
+	p.expect("CAP REQ :cap-notify echo-message")
+	p.send(":srv CAP alice ACK :cap-notify echo-message")
 	p.expect("CAP END")
 	p.welcome("alice")
 	c := mustDial(t, ch)
-	if caps := c.Caps(); len(caps) != 1 || !caps["echo-message"] {
+	if caps := c.Caps(); len(caps) != 2 || !caps["echo-message"] || !caps["cap-notify"] {
 		t.Errorf("Caps() = %v", caps)
 	}
 }

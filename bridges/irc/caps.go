@@ -1,0 +1,17 @@
+package irc
+
+// handledCaps are the IRCv3 capabilities this bridge maps to XMPP, and so
+// the only ones it asks servers for (ircconn adds sasl and cap-notify):
+//   - server-time: Message.Time, shown as XEP-0203 delay;
+//   - message-tags: the msgid tag is Message.ID (XEP-0359 stanza-id);
+//   - multi-prefix: every rank of a member in NAMES (roles.go reads them);
+//   - echo-message: the server's echo of a user's room message is its
+//     reflection, and a message never echoed is reported as failed
+//     (sent.go);
+//   - away-notify: members going away and back are occupant presences
+//     (away.go);
+//   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
+//     notices (replies.go).
+func handledCaps() []string {
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies"}
+}
