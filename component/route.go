@@ -51,7 +51,7 @@ func (t *Transport) route(n *xmlnode.Node) {
 	if t.postNow(bare, func(u *user) { u.handle(n, from, to) }, limit) {
 		return
 	}
-	t.log.Warn("user's queue full; stanza refused", "user", bare, "stanza", n.Local)
+	t.refusals.refused(t.log, bare, n.Local)
 	if n.Local == "presence" {
 		if typ == "" || typ == "unavailable" {
 			t.reply(ErrorReply(n, Wait, "resource-constraint", "too many requests in flight; try again"))

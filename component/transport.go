@@ -43,20 +43,22 @@ type Options struct {
 
 // Transport serves one component domain backed by one bridge.
 type Transport struct {
-	domain  string
-	name    string
-	desc    bridges.Descriptor
-	bridge  bridges.Bridge
-	store   registry.Store
-	link    *Link
-	policy  Policy
-	admins  map[string]bool
-	log     *slog.Logger
-	metrics *Metrics
-	sup     *supervise.Supervisor
-	version string
-	now     func() time.Time
-	cmds    []*command
+	domain string
+	name   string
+	desc   bridges.Descriptor
+	bridge bridges.Bridge
+	store  registry.Store
+	link   *Link
+	policy Policy
+	admins map[string]bool
+	log    *slog.Logger
+	// refusals keeps a flooding client from flooding the log too.
+	refusals *refusalLog
+	metrics  *Metrics
+	sup      *supervise.Supervisor
+	version  string
+	now      func() time.Time
+	cmds     []*command
 
 	// ctx lives as long as the transport: actors, ops and queued sends use
 	// it. linkCtx ends last, when the stream is closed.
@@ -97,6 +99,7 @@ func New(o Options) *Transport {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	t.refusals = newRefusalLog(refusalLogEvery, t.now)
 	t.name = o.Name
 	if t.name == "" {
 		t.name = t.desc.Name + " gateway"

@@ -10,10 +10,12 @@ import (
 
 const accountColumns = "transport, jid, fields, secrets, settings, created_at, updated_at, binding"
 
+// sqlGetAccount reads one account (prepared once: see statements).
+const sqlGetAccount = "SELECT " + accountColumns + " FROM accounts WHERE transport = ? AND jid = ?"
+
 // GetAccount implements Store.
 func (s *SQLite) GetAccount(ctx context.Context, transport, jid string) (Account, error) {
-	row := s.r.QueryRowContext(ctx,
-		"SELECT "+accountColumns+" FROM accounts WHERE transport = ? AND jid = ?", transport, jid)
+	row := s.stmts.getAccount.QueryRowContext(ctx, transport, jid)
 	a, err := s.scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, ErrNotFound

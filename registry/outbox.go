@@ -145,23 +145,28 @@ func (s *SQLite) PendingCount(ctx context.Context, transport string) (int, error
 	return n, nil
 }
 
-// statements are the writer's prepared statements.
+// statements are the prepared statements of the busiest paths: the
+// writer's outbox work, and the reader's account lookup (every user's
+// first event, strangers included).
 type statements struct {
-	insertOutbox, insertMapping, ackThrough *sql.Stmt
+	insertOutbox, insertMapping, ackThrough *sql.Stmt // on the writer
+	getAccount                              *sql.Stmt // on the readers
 }
 
-func prepare(ctx context.Context, w *sql.DB) (statements, error) {
+func prepare(ctx context.Context, w, r *sql.DB) (statements, error) {
 	var st statements
 	var err error
 	for _, p := range []struct {
 		dst **sql.Stmt
+		db  *sql.DB
 		sql string
 	}{
-		{&st.insertOutbox, sqlInsertOutbox},
-		{&st.insertMapping, sqlInsertMapping},
-		{&st.ackThrough, "DELETE FROM outbox WHERE transport = ? AND id <= ?"},
+		{&st.insertOutbox, w, sqlInsertOutbox},
+		{&st.insertMapping, w, sqlInsertMapping},
+		{&st.ackThrough, w, "DELETE FROM outbox WHERE transport = ? AND id <= ?"},
+		{&st.getAccount, r, sqlGetAccount},
 	} {
-		if *p.dst, err = w.PrepareContext(ctx, p.sql); err != nil {
+		if *p.dst, err = p.db.PrepareContext(ctx, p.sql); err != nil {
 			return st, fmt.Errorf("registry: prepare %q: %w", p.sql, err)
 		}
 	}
@@ -170,7 +175,7 @@ func prepare(ctx context.Context, w *sql.DB) (statements, error) {
 
 func (st statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough} {
+	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough, st.getAccount} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

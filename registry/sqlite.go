@@ -74,7 +74,7 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	stmts, err := prepare(ctx, w)
+	stmts, err := prepare(ctx, w, r)
 	if err != nil {
 		stmts.close()
 		r.Close()
