@@ -85,7 +85,19 @@ func TestUnsealableAccountFailsAlone(t *testing.T) {
 		if err := store.PutAccount(ctx, acct("bob@x.test")); err != nil {
 			t.Fatal(err)
 		}
-		return store
+		// Ferry is the database's one writer: it learns of the account
+		// written behind its back when it opens the database again.
+		foreign.Close()
+		store.Close()
+		sealer, err := registry.LoadOrCreateKey(ctx, dir+"/key", dir+"/db")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reopened, err := registry.Open(ctx, dir+"/db", sealer, registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reopened
 	})
 	status := h.srv.next(func(n *xmlnode.Node) bool {
 		return n.Local == "presence" && n.Attr("to") == "alice@x.test" && strings.Contains(n.ChildText("", "status"), "Error")

@@ -15,6 +15,9 @@ const sqlGetAccount = "SELECT " + accountColumns + " FROM accounts WHERE transpo
 
 // GetAccount implements Store.
 func (s *SQLite) GetAccount(ctx context.Context, transport, jid string) (Account, error) {
+	if !s.known.has(transport, jid) {
+		return Account{}, ErrNotFound
+	}
 	row := s.stmts.getAccount.QueryRowContext(ctx, transport, jid)
 	a, err := s.scanAccount(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -48,7 +51,7 @@ func (s *SQLite) PutAccount(ctx context.Context, a Account) error {
 	if created.IsZero() {
 		created = now
 	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		// An upsert, not INSERT OR REPLACE: REPLACE deletes the old row
 		// first, which would cascade and wipe the account's message ids, and
 		// would lose created_at.
@@ -71,12 +74,16 @@ ON CONFLICT (transport, jid) DO UPDATE SET
 		}
 		return nil
 	})
+	if err == nil {
+		s.known.add(a.Transport, a.JID)
+	}
+	return err
 }
 
 // DeleteAccount implements Store. The foreign keys in the schema remove the
 // account's dependent rows in the same statement.
 func (s *SQLite) DeleteAccount(ctx context.Context, transport, jid string) error {
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM accounts WHERE transport = ? AND jid = ?", transport, jid)
 		if err != nil {
 			return fmt.Errorf("registry: delete account %s on %s: %w", jid, transport, err)
@@ -90,6 +97,10 @@ func (s *SQLite) DeleteAccount(ctx context.Context, transport, jid string) error
 		}
 		return nil
 	})
+	if err == nil || errors.Is(err, ErrNotFound) {
+		s.known.remove(transport, jid)
+	}
+	return err
 }
 
 // ListAccounts implements Store.

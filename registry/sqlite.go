@@ -40,6 +40,7 @@ type SQLite struct {
 	// pool and never wait behind a write.
 	r      *sql.DB
 	stmts  statements // prepared on w
+	known  knownAccounts
 	sealer *Sealer
 	now    func() time.Time // replaceable so tests can control timestamps
 	path   string           // the database file, beside which Ping probes the disk
@@ -81,7 +82,12 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	return &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}, nil
+	s := &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}
+	if err := s.known.load(ctx, s); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {

@@ -29,7 +29,10 @@ const (
 	rowRecovery    = "time until RSS is back near the baseline (s)"
 	rowCPUPresence = "gateway CPU per presence (µs)"
 	stormPoll      = 200 * time.Millisecond
-	stormBatch     = 500
+	// stormQuietCPU is the CPU a gateway may use in one poll interval and
+	// still count as done with the storm (the polls cost it some).
+	stormQuietCPU = 10 * time.Millisecond
+	stormBatch    = 500
 )
 
 // nearBaseline is how close RSS must come back: within 10 % or 4 MiB of
@@ -73,11 +76,18 @@ func (stormScenario) measure(e *env, o options, g gateway) (*result, error) {
 	sent := time.Now()
 	// Watch until RSS is back near the baseline, or the deadline. The peak
 	// usually comes after the last send, while the gateway catches up.
-	var now sample
+	var now, handled sample
+	prev := takeSample(g)
 	recovered := false
 	for {
 		time.Sleep(stormPoll) // sampling interval
 		now = watch()
+		if handled.at.IsZero() && now.cpu-prev.cpu < stormQuietCPU.Nanoseconds() {
+			// The storm is handled: the CPU it cost ends here, not after
+			// a minute of the tool's own polling.
+			handled = prev
+		}
+		prev = now
 		if nearBaseline(before.rss, now.rss) && time.Since(sent) > 2*stormPoll {
 			recovered = true
 			break
@@ -90,7 +100,10 @@ func (stormScenario) measure(e *env, o options, g gateway) (*result, error) {
 	r := &result{gateway: g.name()}
 	r.add(rowPresences, float64(o.stormJIDs))
 	r.add(rowReplies, float64(replies.Load()))
-	r.add(rowCPUPresence, float64(now.cpu-before.cpu)/1e3/float64(max(o.stormJIDs, 1)))
+	if handled.at.IsZero() {
+		handled = now
+	}
+	r.add(rowCPUPresence, float64(handled.cpu-before.cpu)/1e3/float64(max(o.stormJIDs, 1)))
 	r.add(rowRSSBefore, mb(before.rss))
 	r.add(rowRSSPeak, mb(peak.rss))
 	r.add(rowRSSEnd, mb(now.rss))
