@@ -29,9 +29,13 @@ const (
 	rowRecovery    = "time until RSS is back near the baseline (s)"
 	rowCPUPresence = "gateway CPU per presence (µs)"
 	stormPoll      = 200 * time.Millisecond
-	// stormQuietCPU is the CPU a gateway may use in one poll interval and
-	// still count as done with the storm (the polls cost it some).
-	stormQuietCPU = 10 * time.Millisecond
+	// stormGorPoll is how often the goroutine count is read: /metrics
+	// costs the gateway CPU that would be counted against the storm, and
+	// a goroutine outlives a poll by seconds anyway.
+	stormGorPoll = 2 * time.Second
+	// stormQuietCPU is the CPU a gateway may use in one poll and count as
+	// done with the storm.
+	stormQuietCPU = 2 * time.Millisecond
 	stormBatch    = 500
 )
 
@@ -49,11 +53,17 @@ func (stormScenario) measure(e *env, o options, g gateway) (*result, error) {
 
 	before := takeSample(g)
 	peak := before
+	lastGor := time.Now()
 	watch := func() sample {
-		s := takeSample(g)
+		s := sample{at: time.Now()}
+		s.cpu, _ = cpuTime(g.pid())
+		s.rss, _ = rssBytes(g.pid())
 		peak.rss = max(peak.rss, s.rss)
-		if s.gorOK {
-			peak.gor = max(peak.gor, s.gor)
+		if time.Since(lastGor) >= stormGorPoll {
+			lastGor = time.Now()
+			if n, err := g.goroutines(); err == nil {
+				peak.gor = max(peak.gor, n)
+			}
 		}
 		return s
 	}
@@ -74,21 +84,21 @@ func (stormScenario) measure(e *env, o options, g gateway) (*result, error) {
 		}
 	}
 	sent := time.Now()
-	// Watch until RSS is back near the baseline, or the deadline. The peak
-	// usually comes after the last send, while the gateway catches up.
-	var now, handled sample
-	prev := takeSample(g)
-	recovered := false
+	// Watch until the gateway is done (two quiet polls in a row) with RSS
+	// back near the baseline, or the deadline. The peak usually comes
+	// after the last send, while the gateway catches up.
+	now := watch()
+	recovered, quiet := false, 0
 	for {
 		time.Sleep(stormPoll) // sampling interval
+		prev := now
 		now = watch()
-		if handled.at.IsZero() && now.cpu-prev.cpu < stormQuietCPU.Nanoseconds() {
-			// The storm is handled: the CPU it cost ends here, not after
-			// a minute of the tool's own polling.
-			handled = prev
+		if now.cpu-prev.cpu < stormQuietCPU.Nanoseconds() {
+			quiet++
+		} else {
+			quiet = 0
 		}
-		prev = now
-		if nearBaseline(before.rss, now.rss) && time.Since(sent) > 2*stormPoll {
+		if nearBaseline(before.rss, now.rss) && quiet >= 2 {
 			recovered = true
 			break
 		}
@@ -100,10 +110,8 @@ func (stormScenario) measure(e *env, o options, g gateway) (*result, error) {
 	r := &result{gateway: g.name()}
 	r.add(rowPresences, float64(o.stormJIDs))
 	r.add(rowReplies, float64(replies.Load()))
-	if handled.at.IsZero() {
-		handled = now
-	}
-	r.add(rowCPUPresence, float64(handled.cpu-before.cpu)/1e3/float64(max(o.stormJIDs, 1)))
+	now = takeSample(g) // with the goroutines
+	r.add(rowCPUPresence, float64(now.cpu-before.cpu)/1e3/float64(max(o.stormJIDs, 1)))
 	r.add(rowRSSBefore, mb(before.rss))
 	r.add(rowRSSPeak, mb(peak.rss))
 	r.add(rowRSSEnd, mb(now.rss))

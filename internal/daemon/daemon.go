@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) error {
 
 // memtrimInterval is how often Ferry checks whether it holds much freed
 // memory it could give back (internal/memtrim).
-const memtrimInterval = 30 * time.Second
+const memtrimInterval = 10 * time.Second
 
 func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
 	cfg := o.Config

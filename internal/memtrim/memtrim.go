@@ -21,7 +21,7 @@ import (
 const (
 	// minFree is the freed heap below which trimming is not worth a
 	// collection.
-	minFree = 4 << 20
+	minFree = 1 << 20
 	// freeShare is how much freed heap, next to the live heap, triggers
 	// a trim: a fourth, so a steady workload (which reuses what it
 	// frees) is left alone.

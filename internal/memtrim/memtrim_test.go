@@ -16,7 +16,7 @@ func TestShouldTrim(t *testing.T) {
 		want       bool
 	}{
 		{"nothing freed", 0, 100 << 20, false},
-		{"little freed, small heap", 1 << 20, 1 << 20, false},
+		{"little freed, small heap", 512 << 10, 1 << 20, false},
 		{"freed heap dwarfs live", 64 << 20, 8 << 20, true},
 		{"a quarter of live", 8 << 20, 32 << 20, true},
 		{"steady workload reusing memory", 5 << 20, 200 << 20, false},
