@@ -1,0 +1,105 @@
+package serial
+
+import "sync"
+
+// Group commits items in batches (commit must recover its own panics:
+// a batch that never returns holds up every later one): whoever adds an item while no batch is
+// being committed commits a batch itself, at once (no hand-off to another
+// goroutine on the way); items added meanwhile pile up and are committed
+// together by one pooled goroutine, so a burst costs one transaction per
+// batch rather than one per item. Commit is called for one batch at a
+// time, in the order items were added.
+type Group[T any] struct {
+	max    int
+	commit func([]T)
+
+	mu      sync.Mutex
+	pending []T  // waiting for the next batch
+	running bool // a committer is running
+	added   uint64
+	done    uint64     // items committed; batches commit in order
+	settled *sync.Cond // on mu: done grew
+}
+
+// NewGroup returns a group that hands commit at most max items at once.
+func NewGroup[T any](max int, commit func([]T)) *Group[T] {
+	g := &Group[T]{max: max, commit: commit}
+	g.settled = sync.NewCond(&g.mu)
+	return g
+}
+
+// Add queues item; it returns once the item is committed when this caller
+// led the commit, else at once (the pooled committer takes it).
+func (g *Group[T]) Add(item T) {
+	g.mu.Lock()
+	g.pending = append(g.pending, item)
+	g.added++
+	lead := !g.running
+	g.running = true
+	g.mu.Unlock()
+	if !lead {
+		return
+	}
+	g.next()
+	if g.more() {
+		Go(g.loop)
+	}
+}
+
+// loop commits batch after batch until nothing waits.
+func (g *Group[T]) loop() {
+	for g.next() {
+	}
+}
+
+// next commits the next batch; false (with the committer marked stopped)
+// when nothing was waiting.
+func (g *Group[T]) next() bool {
+	g.mu.Lock()
+	n := min(len(g.pending), g.max)
+	if n == 0 {
+		g.running = false
+		g.pending = nil
+		g.mu.Unlock()
+		return false
+	}
+	batch := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+	g.commit(batch)
+	g.mu.Lock()
+	g.done += uint64(n)
+	g.settled.Broadcast()
+	g.mu.Unlock()
+	return true
+}
+
+// Sync waits until every item added before it was committed (a commit
+// that failed counts: commit reports its own failures).
+func (g *Group[T]) Sync() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for target := g.added; g.done < target; {
+		g.settled.Wait()
+	}
+}
+
+// more reports whether items wait for a committer, and if so keeps the
+// committer marked running for the goroutine that will take them.
+func (g *Group[T]) more() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.running = false
+		g.pending = nil
+		return false
+	}
+	return true
+}
+
+// Waiting is how many items wait for a batch.
+func (g *Group[T]) Waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending)
+}
