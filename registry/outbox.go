@@ -147,7 +147,8 @@ func (s *SQLite) PendingCount(ctx context.Context, transport string) (int, error
 
 // statements are the writer's prepared statements.
 type statements struct {
-	insertOutbox, insertMapping, ackThrough *sql.Stmt
+	insertOutbox, insertMapping, ackThrough          *sql.Stmt
+	insertRoom, insertEntry, openPeriod, closePeriod *sql.Stmt
 }
 
 func prepare(ctx context.Context, w *sql.DB) (statements, error) {
@@ -160,6 +161,10 @@ func prepare(ctx context.Context, w *sql.DB) (statements, error) {
 		{&st.insertOutbox, sqlInsertOutbox},
 		{&st.insertMapping, sqlInsertMapping},
 		{&st.ackThrough, "DELETE FROM outbox WHERE transport = ? AND id <= ?"},
+		{&st.insertRoom, sqlInsertRoom},
+		{&st.insertEntry, sqlInsertEntry},
+		{&st.openPeriod, sqlOpenPeriod},
+		{&st.closePeriod, sqlClosePeriod},
 	} {
 		if *p.dst, err = w.PrepareContext(ctx, p.sql); err != nil {
 			return st, fmt.Errorf("registry: prepare %q: %w", p.sql, err)
@@ -170,7 +175,7 @@ func prepare(ctx context.Context, w *sql.DB) (statements, error) {
 
 func (st statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough} {
+	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough, st.insertRoom, st.insertEntry, st.openPeriod, st.closePeriod} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

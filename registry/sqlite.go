@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -38,11 +39,13 @@ type SQLite struct {
 	w *sql.DB
 	// WAL lets readers run alongside the writer, so reads get their own
 	// pool and never wait behind a write.
-	r      *sql.DB
-	stmts  statements // prepared on w
-	sealer *Sealer
-	now    func() time.Time // replaceable so tests can control timestamps
-	path   string           // the database file, beside which Ping probes the disk
+	r       *sql.DB
+	stmts   statements   // prepared on w
+	archive archiveReads // prepared on r
+	roomIDs sync.Map     // transport NUL room -> archive_rooms.id
+	sealer  *Sealer
+	now     func() time.Time // replaceable so tests can control timestamps
+	path    string           // the database file, beside which Ping probes the disk
 }
 
 var _ Store = (*SQLite)(nil)
@@ -81,7 +84,15 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	return &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}, nil
+	reads, err := prepareArchiveReads(ctx, r)
+	if err != nil {
+		reads.close()
+		stmts.close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	return &SQLite{w: w, r: r, stmts: stmts, archive: reads, sealer: sealer, now: time.Now, path: path}, nil
 }
 
 func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
@@ -105,7 +116,7 @@ func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
 // Close closes the reader before the writer so the writer is the last
 // connection: SQLite then checkpoints the WAL into the main file.
 func (s *SQLite) Close() error {
-	return errors.Join(s.stmts.close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.archive.close(), s.stmts.close(), s.r.Close(), s.w.Close())
 }
 
 // SchemaVersion reports the database's PRAGMA user_version.

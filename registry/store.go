@@ -185,6 +185,17 @@ type Store interface {
 	// newest first; limit <= 0 means all of them.
 	ListDeadLetters(ctx context.Context, transport string, limit int) ([]DeadLetter, error)
 
+	// ArchiveBatch stores room messages and membership changes in one
+	// transaction, in order (see ArchiveWrite); a message id the room has
+	// already is skipped.
+	ArchiveBatch(ctx context.Context, transport string, writes []ArchiveWrite) error
+	// QueryArchive reads a page of a room's history as one user may see
+	// it: only what was said while they were in the room. ErrNoAccess if
+	// they never were; ErrNotFound for an id the room never had.
+	QueryArchive(ctx context.Context, transport string, q ArchiveQuery) (ArchivePage, error)
+	// CloseArchivePeriods ends the memberships a previous run left open.
+	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+
 	// Ping checks that the database answers and can store what Ferry
 	// accepts (for /healthz): a full disk or a database that refuses
 	// writes makes it fail.
