@@ -70,6 +70,9 @@ type Descriptor struct {
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
+	// HistoryLines is how many lines of a room's history a client joining
+	// gets when it does not say (XEP-0045 <history/>); 0: none.
+	HistoryLines int
 	// QuickFields are the vars of the fields, in order, that the words
 	// typed after "register" in a chat fill: "register NICK [SERVER]",
 	// "register +12015550123". The last one takes the rest of the line.

@@ -49,6 +49,10 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 			info.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsReceipts))
 		}
 		u.send(Result(n, info))
+	case set && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
+		u.mamQuery(n, q, from.String(), local)
+	case get && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
+		u.send(Result(n, mamForm()))
 	case set && q.Space == nsMUCAdmin:
 		u.moderate(n, q, from, to)
 	default:
@@ -114,7 +118,7 @@ func (t *Transport) roomInfo(local string) *xmlnode.Node {
 	q := xmlnode.New(nsDiscoInfo, "query").Add(
 		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "conference").
 			SetAttr("type", nonEmpty(t.desc.IdentityType, "text")).SetAttr("name", local))
-	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsDiscoInfo, nsPing} {
+	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsMAM, nsMAMExt, nsDiscoInfo, nsPing} {
 		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
 	}
 	return q

@@ -72,6 +72,8 @@ type Transport struct {
 	online  map[string]map[string]bool // user -> puppet local parts shown online
 
 	priv *privileges // XEP-0356 permissions the server granted
+
+	archive *archiver // room history
 }
 
 // New builds a transport; Run serves it.
@@ -117,6 +119,7 @@ func New(o Options) *Transport {
 	lc.OnUp = t.linkUp
 	lc.Late = t.late
 	t.link = NewLink(lc)
+	t.archive = newArchiver(o.Store, o.Domain, t.now, t.log, o.Supervisor)
 	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
 }
@@ -151,6 +154,11 @@ func (t *Transport) Run(ctx context.Context) error {
 	defer stopLink()
 	accts, err := t.store.ListAccounts(ctx, t.domain)
 	if err != nil {
+		return err
+	}
+	// Nobody is in a room before the sessions open: memberships a crash
+	// left open end now.
+	if _, err := t.store.CloseArchivePeriods(ctx, t.domain, t.now()); err != nil {
 		return err
 	}
 	for _, a := range accts {
@@ -209,6 +217,7 @@ func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}
 	if !waitGroup(&wg, shutdownWait) {
 		t.log.Warn("some sessions did not close in time", "wait", shutdownWait)
 	}
+	t.archive.group.Sync() // the last lines and leaves are stored
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if _, err := t.link.Request(sctx, pingIQ(t.domain, t.link.cfg.PingTo)); err != nil && !errors.Is(err, errLinkDown) {
 		t.log.Warn("the XMPP server did not confirm the last stanzas before shutdown", "error", err)

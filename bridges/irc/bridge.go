@@ -99,6 +99,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// is the user's choice (set stay_connected yes).
 		StayConnected: false,
 		QuickFields:   quick,
+		HistoryLines:  b.opts.HistoryLines,
 	}
 }
 

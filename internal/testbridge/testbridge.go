@@ -78,6 +78,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		GatewayPrompt: "Peer name",
 		// Configurable so tests cover both session policies.
 		StayConnected: b.stayConnected,
+		HistoryLines:  20,
 	}
 }
 

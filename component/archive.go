@@ -1,0 +1,157 @@
+package component
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/serial"
+	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
+)
+
+// Room history is stored once per room, however many users hear it: each
+// of their sessions reports the same line, so the archiver remembers what
+// it heard in the last few seconds and gives a line reported again by
+// another session the id (and archive row) of the first report. That id is
+// the XEP-0359 stanza-id every user sees, live and in the archive.
+//
+// Writes go through the same group commit as durable stanzas
+// (serial.Group): one transaction per batch, never one per line.
+
+// Archive is the store behind room history; registry.Store satisfies it.
+type Archive interface {
+	ArchiveBatch(ctx context.Context, transport string, writes []registry.ArchiveWrite) error
+	QueryArchive(ctx context.Context, transport string, q registry.ArchiveQuery) (registry.ArchivePage, error)
+	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+}
+
+const (
+	// heardFor is how long a line is remembered to be recognised when
+	// another user's connection reports it: their connections to one
+	// server get it within moments of each other.
+	heardFor = 10 * time.Second
+	// archiveBatch bounds the writes of one transaction.
+	archiveBatch = 512
+)
+
+type archiver struct {
+	db     Archive
+	domain string
+	now    func() time.Time
+	log    *slog.Logger
+	sup    *supervise.Supervisor
+	group  *serial.Group[registry.ArchiveWrite]
+
+	mu    sync.Mutex
+	rooms map[string]*heard // folded room local part -> what it heard lately
+}
+
+// heard is what one room heard lately, to recognise the same line
+// reported by another user's session.
+type heard struct {
+	last   time.Time          // the newest line's time: times never go back
+	byText map[string][]*line // nick NUL body -> lines, oldest first
+	order  []*line            // oldest first, for forgetting
+}
+
+type line struct {
+	text     string // nick NUL body
+	id       string // the archive id
+	external string // the network's msgid, if it gave one
+	heardAt  time.Time
+	by       []int64 // the sessions that reported it
+}
+
+func newArchiver(store Archive, domain string, now func() time.Time, log *slog.Logger, sup *supervise.Supervisor) *archiver {
+	a := &archiver{db: store, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}}
+	a.group = serial.NewGroup(archiveBatch, a.commit)
+	return a
+}
+
+// heard recognises a room message reported by session gen, returning its
+// archive id; write is the row to store (with store, once the copies are
+// on their way) when no other session reported it before, else nil.
+// msgid and at are the network's id and time, when it gave them.
+func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time) (id string, write *registry.ArchiveWrite) {
+	now := a.now()
+	text := nick + "\x00" + body
+	key := strings.ToLower(room)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.rooms[key]
+	if h == nil {
+		h = &heard{byText: map[string][]*line{}}
+		a.rooms[key] = h
+	}
+	h.forget(now)
+	for _, l := range h.byText[text] {
+		if !slices.Contains(l.by, gen) && (msgid == "" || l.external == "" || l.external == msgid) {
+			l.by = append(l.by, gen)
+			return l.id, nil
+		}
+	}
+	l := &line{text: text, id: nonEmpty(msgid, newID()), external: msgid, heardAt: now, by: []int64{gen}}
+	h.byText[text] = append(h.byText[text], l)
+	h.order = append(h.order, l)
+	if at.IsZero() {
+		at = now
+	}
+	if at.Before(h.last) {
+		at = h.last // pages are in arrival order, and so are times
+	}
+	h.last = at
+	return l.id, &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: nick, Body: body}
+}
+
+// forget drops the lines heard more than heardFor ago.
+func (h *heard) forget(now time.Time) {
+	n := 0
+	for n < len(h.order) && now.Sub(h.order[n].heardAt) > heardFor {
+		l := h.order[n]
+		rest := h.byText[l.text][1:]
+		if len(rest) == 0 {
+			delete(h.byText, l.text)
+		} else {
+			h.byText[l.text] = rest
+		}
+		h.order[n] = nil
+		n++
+	}
+	h.order = h.order[n:]
+}
+
+// store queues a write from heard.
+func (a *archiver) store(w *registry.ArchiveWrite) {
+	if w != nil {
+		a.group.Add(*w)
+	}
+}
+
+// member records that user is in room from now on (in) or no longer.
+func (a *archiver) member(user, room string, in bool) {
+	a.group.Add(registry.ArchiveWrite{Room: room, At: a.now(), JID: user, Joined: in})
+}
+
+// query reads history once everything queued before is stored.
+func (a *archiver) query(ctx context.Context, q registry.ArchiveQuery) (registry.ArchivePage, error) {
+	a.group.Sync()
+	return a.db.QueryArchive(ctx, a.domain, q)
+}
+
+// commit stores one batch; a failure is logged and shown in /healthz (the
+// lines were delivered live; only their history is missing).
+func (a *archiver) commit(batch []registry.ArchiveWrite) {
+	defer a.sup.Recover("archive commit "+a.domain, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := a.db.ArchiveBatch(ctx, a.domain, batch); err != nil {
+		a.log.Error("room history not stored", "writes", len(batch), "error", err)
+		a.sup.MarkDown("archive "+a.domain, err.Error())
+		return
+	}
+	a.sup.MarkDown("archive "+a.domain, "")
+}

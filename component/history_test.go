@@ -1,0 +1,183 @@
+package component
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/testbridge"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+)
+
+// registerAs registers bare with the echo network and waits for its
+// session.
+func registerAs(t *testing.T, srv *fakeServer, net *testbridge.Network, bare string) *testbridge.Session {
+	t.Helper()
+	id := "reg-" + bare
+	srv.inject(strings.Replace(regIQ(id, "submit", field("username", strings.Split(bare, "@")[0]), field("password", "pw")), "u@x.test", bare, 1))
+	if r := srv.next(isReply(id)); r.Attr("type") != "result" {
+		t.Fatalf("register %s: %s", bare, r)
+	}
+	if got := <-net.Opened(); got != bare {
+		t.Fatalf("opened %s, want %s", got, bare)
+	}
+	return net.Session(bare)
+}
+
+// joinAs joins full to room and returns what it got up to the subject.
+func joinAs(t *testing.T, srv *fakeServer, full, room, extra string) []*xmlnode.Node {
+	t.Helper()
+	srv.inject(`<presence from="` + full + `" to="` + room + `@gw.test/` + strings.Split(full, "@")[0] + `"><x xmlns="http://jabber.org/protocol/muc">` + extra + `</x></presence>`)
+	var got []*xmlnode.Node
+	for {
+		n := srv.next(func(n *xmlnode.Node) bool { return n.Attr("to") == full && strings.HasPrefix(n.Attr("from"), room+"@") })
+		got = append(got, n)
+		if n.Child("", "subject") != nil {
+			return got
+		}
+	}
+}
+
+// roomLines takes the next n group chat lines (bodies) Ferry sends to any
+// of fulls, by recipient.
+func roomLines(t *testing.T, srv *fakeServer, n int, fulls ...string) map[string][]*xmlnode.Node {
+	t.Helper()
+	got := map[string][]*xmlnode.Node{}
+	for i := 0; i < n; i++ {
+		m := srv.next(func(m *xmlnode.Node) bool {
+			return m.Local == "message" && m.ChildText("", "body") != "" && slices.Contains(fulls, m.Attr("to"))
+		})
+		got[m.Attr("to")] = append(got[m.Attr("to")], m)
+	}
+	return got
+}
+
+func stanzaIDOf(m *xmlnode.Node) string { return m.Child(nsStanzaID, "stanza-id").Attr("id") }
+
+// mam runs a MAM query on room for full and returns the results' archive
+// ids and bodies, and the fin.
+func mam(t *testing.T, srv *fakeServer, full, room, id, inner string) (ids, bodies []string, fin *xmlnode.Node) {
+	t.Helper()
+	srv.inject(`<iq type="set" id="` + id + `" from="` + full + `" to="` + room + `@gw.test"><query xmlns="urn:xmpp:mam:2" queryid="q-` + id + `">` + inner + `</query></iq>`)
+	for {
+		n := srv.next(func(n *xmlnode.Node) bool {
+			return n.Attr("id") == id || n.Child(nsMAM, "result").Attr("queryid") == "q-"+id
+		})
+		if n.Local == "iq" {
+			if n.Attr("type") != "result" {
+				return ids, bodies, n
+			}
+			return ids, bodies, n.Child(nsMAM, "fin")
+		}
+		r := n.Child(nsMAM, "result")
+		inner := r.Child(nsForward, "forwarded").Child(nsClient, "message")
+		if r.Child(nsForward, "forwarded").Child(nsDelay, "delay") == nil || inner.Attr("type") != "groupchat" {
+			t.Errorf("MAM result without delay or as another type: %s", n)
+		}
+		ids = append(ids, r.Attr("id"))
+		bodies = append(bodies, inner.ChildText(nsClient, "body"))
+	}
+}
+
+const rsmMax = `<set xmlns="http://jabber.org/protocol/rsm"><max>%d</max>%s</set>`
+
+// Two users in one room, both sessions reporting each line as their IRC
+// connections would: each line gets one id, the same for both users,
+// stored once; each reads history (on join, by MAM) only for the time
+// they were in the room.
+func TestRoomHistory(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, nil)
+	srv, clk := h.srv, h.clk
+	alice, bob := "alice@x.test/phone", "bob@x.test/pc"
+	as := registerAs(t, srv, net, "alice@x.test")
+	bs := registerAs(t, srv, net, "bob@x.test")
+	joinAs(t, srv, alice, "#hist", "")
+	clk.advance(time.Second)
+	joinAs(t, srv, bob, "#hist", "")
+
+	clk.advance(time.Second)
+	var ids []string
+	for i := 0; i < 6; i++ {
+		m := bridges.Message{Body: fmt.Sprintf("line %d", i)}
+		as.Events().RoomMessage("#hist", "carol", m)
+		bs.Events().RoomMessage("#hist", "carol", m)
+		got := roomLines(t, srv, 2, alice, bob)
+		a, b := got[alice][0], got[bob][0]
+		if stanzaIDOf(a) == "" || stanzaIDOf(a) != stanzaIDOf(b) || a.Attr("id") != b.Attr("id") {
+			t.Fatalf("line %d has ids %s and %s", i, a, b)
+		}
+		ids = append(ids, stanzaIDOf(a))
+		clk.advance(time.Second)
+	}
+	// Alice's own line: the reflection's stanza-id is the one bob's
+	// session's report of it gets.
+	srv.inject(`<message type="groupchat" id="own" from="` + alice + `" to="#hist@gw.test"><body>mine</body></message>`)
+	own := srv.next(func(n *xmlnode.Node) bool { return n.Attr("id") == "own" })
+	bs.Events().RoomMessage("#hist", "alice", bridges.Message{Body: "mine"})
+	heard := roomLines(t, srv, 1, bob)[bob][0]
+	if stanzaIDOf(own) == "" || stanzaIDOf(own) != stanzaIDOf(heard) {
+		t.Fatalf("own line %s, as bob heard it %s", own, heard)
+	}
+	ids = append(ids, stanzaIDOf(own))
+	clk.advance(time.Second)
+
+	// MAM: every line once, in order, with the live ids; paging both ways.
+	got, bodies, fin := mam(t, srv, alice, "#hist", "m1", fmt.Sprintf(rsmMax, 100, ""))
+	// Six lines, the echo of alice's line (reported while it was sent)
+	// and hers: each once.
+	if len(got) != 8 || !slices.Equal(got[:6], ids[:6]) || got[7] != ids[6] || bodies[0] != "line 0" || fin.Attr("complete") != "true" {
+		t.Fatalf("MAM gave %v %v (fin %s), want the ids %v", got, bodies, fin, ids)
+	}
+	page1, _, fin1 := mam(t, srv, alice, "#hist", "m2", fmt.Sprintf(rsmMax, 2, ""))
+	page2, _, _ := mam(t, srv, alice, "#hist", "m3", fmt.Sprintf(rsmMax, 2, "<after>"+fin1.Child(nsRSM, "set").ChildText(nsRSM, "last")+"</after>"))
+	if !slices.Equal(page1, ids[:2]) || !slices.Equal(page2, ids[2:4]) || fin1.Attr("complete") == "true" {
+		t.Errorf("forward pages %v, %v (fin %s), want %v, %v", page1, page2, fin1, ids[:2], ids[2:4])
+	}
+	back, _, _ := mam(t, srv, alice, "#hist", "m4", fmt.Sprintf(rsmMax, 2, "<before>"+ids[4]+"</before>"))
+	if !slices.Equal(back, ids[2:4]) {
+		t.Errorf("backward page %v, want %v", back, ids[2:4])
+	}
+	form := `<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>urn:xmpp:mam:2</value></field>` +
+		`<field var="with"><value>#hist@gw.test/carol</value></field><field var="after-id"><value>` + ids[3] + `</value></field></x>`
+	if with, _, _ := mam(t, srv, alice, "#hist", "m5", form); !slices.Equal(with, ids[4:6]) {
+		t.Errorf("with carol after %s: %v, want %v", ids[3], with, ids[4:6])
+	}
+	if _, _, e := mam(t, srv, alice, "#hist", "m6", fmt.Sprintf(rsmMax, 2, "<after>nope</after>")); condition(e) != "item-not-found" {
+		t.Errorf("unknown id: %s", e)
+	}
+
+	// Dave joins now: nothing said before is his to read.
+	dave := "dave@x.test/x"
+	registerAs(t, srv, net, "dave@x.test")
+	joinAs(t, srv, dave, "#hist", "")
+	if got, _, fin := mam(t, srv, dave, "#hist", "d1", ""); len(got) != 0 || fin.Attr("complete") != "true" {
+		t.Errorf("a newcomer read %v (fin %s)", got, fin)
+	}
+	if _, _, e := mam(t, srv, "eve@x.test/x", "#hist", "e1", ""); condition(e) != "forbidden" {
+		t.Errorf("a stranger's query: %s", e)
+	}
+
+	// Alice leaves and comes back asking for 3 lines: they come between
+	// her presence and the subject, with their times and ids.
+	srv.inject(`<presence type="unavailable" from="` + alice + `" to="#hist@gw.test/alice"/>`)
+	srv.next(func(n *xmlnode.Node) bool { return n.Attr("to") == alice && n.Attr("type") == "unavailable" })
+	clk.advance(time.Second)
+	replay := joinAs(t, srv, alice, "#hist", `<history maxstanzas="3"/>`)
+	var hist []string
+	for i, n := range replay {
+		if n.Local != "message" || n.Child("", "subject") != nil {
+			continue
+		}
+		if !isSelfPresence(replay[i-len(hist)-1]) || n.Child(nsDelay, "delay") == nil {
+			t.Errorf("history line out of place or without delay: %v", replay)
+		}
+		hist = append(hist, stanzaIDOf(n))
+	}
+	if len(got) < 3 || !slices.Equal(hist, got[len(got)-3:]) {
+		t.Errorf("history on join %v, want the last three of %v", hist, got)
+	}
+}
