@@ -2,6 +2,9 @@ package component
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
 	"log/slog"
 	"slices"
 	"strings"
@@ -20,7 +23,8 @@ import (
 // the XEP-0359 stanza-id every user sees, live and in the archive.
 //
 // Writes go through the same group commit as durable stanzas
-// (serial.Group): one transaction per batch, never one per line.
+// (serial.Group), lingering: one transaction per batch, never one per
+// line, and never on the session's goroutine.
 
 // Archive is the store behind room history; registry.Store satisfies it.
 type Archive interface {
@@ -36,6 +40,11 @@ const (
 	heardFor = 10 * time.Second
 	// archiveBatch bounds the writes of one transaction.
 	archiveBatch = 512
+	// archiveLinger is how long the first line of a batch waits for more:
+	// a burst's lines then share transactions (one per line would cost
+	// more than everything else a line costs), and nobody waits for them
+	// but a history or MAM read, which waits at most this long.
+	archiveLinger = 100 * time.Millisecond
 )
 
 type archiver struct {
@@ -53,13 +62,16 @@ type archiver struct {
 // heard is what one room heard lately, to recognise the same line
 // reported by another user's session.
 type heard struct {
-	last   time.Time          // the newest line's time: times never go back
-	byText map[string][]*line // nick NUL body -> lines, oldest first
-	order  []*line            // oldest first, for forgetting
+	last   time.Time            // the newest line's time: times never go back
+	byText map[lineText][]*line // lines, oldest first
+	order  []*line              // oldest first, for forgetting
 }
 
+// lineText is who said what.
+type lineText struct{ nick, body string }
+
 type line struct {
-	text     string // nick NUL body
+	text     lineText
 	id       string // the archive id
 	external string // the network's msgid, if it gave one
 	heardAt  time.Time
@@ -68,7 +80,7 @@ type line struct {
 
 func newArchiver(store Archive, domain string, now func() time.Time, log *slog.Logger, sup *supervise.Supervisor) *archiver {
 	a := &archiver{db: store, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}}
-	a.group = serial.NewGroup(archiveBatch, a.commit)
+	a.group = serial.NewLingeringGroup(archiveBatch, archiveLinger, a.commit)
 	return a
 }
 
@@ -78,13 +90,13 @@ func newArchiver(store Archive, domain string, now func() time.Time, log *slog.L
 // msgid and at are the network's id and time, when it gave them.
 func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time) (id string, write *registry.ArchiveWrite) {
 	now := a.now()
-	text := nick + "\x00" + body
+	text := lineText{nick, body}
 	key := strings.ToLower(room)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	h := a.rooms[key]
 	if h == nil {
-		h = &heard{byText: map[string][]*line{}}
+		h = &heard{byText: map[lineText][]*line{}}
 		a.rooms[key] = h
 	}
 	h.forget(now)
@@ -94,7 +106,7 @@ func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time
 			return l.id, nil
 		}
 	}
-	l := &line{text: text, id: nonEmpty(msgid, newID()), external: msgid, heardAt: now, by: []int64{gen}}
+	l := &line{text: text, id: nonEmpty(msgid, archiveID(now)), external: msgid, heardAt: now, by: []int64{gen}}
 	h.byText[text] = append(h.byText[text], l)
 	h.order = append(h.order, l)
 	if at.IsZero() {
@@ -105,6 +117,21 @@ func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time
 	}
 	h.last = at
 	return l.id, &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: nick, Body: body}
+}
+
+// sortedIDs is base32 in ASCII order, so ids sort as the bytes they
+// encode.
+var sortedIDs = base32.NewEncoding("234567abcdefghijklmnopqrstuvwxyz").WithPadding(base32.NoPadding)
+
+// archiveID is Ferry's id for a line the network gave none: the time it
+// arrived, then random bytes. Ids that grow with time are appended to
+// the archive's id index rather than scattered over it, which halves
+// what a batch of lines costs to store.
+func archiveID(now time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
+	_, _ = rand.Read(b[8:])
+	return sortedIDs.EncodeToString(b[:])
 }
 
 // forget drops the lines heard more than heardFor ago.

@@ -1,6 +1,9 @@
 package serial
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Group commits items in batches (commit must recover its own panics:
 // a batch that never returns holds up every later one): whoever adds an item while no batch is
@@ -9,8 +12,15 @@ import "sync"
 // together by one pooled goroutine, so a burst costs one transaction per
 // batch rather than one per item. Commit is called for one batch at a
 // time, in the order items were added.
+//
+// A lingering group (NewLingeringGroup) never commits on the caller's
+// goroutine: the first item starts a pooled committer after the linger,
+// so that items arriving in the meantime share its transaction. It suits
+// writes nobody waits for, where a transaction per item would cost more
+// than the items.
 type Group[T any] struct {
 	max    int
+	linger time.Duration
 	commit func([]T)
 
 	mu      sync.Mutex
@@ -23,13 +33,20 @@ type Group[T any] struct {
 
 // NewGroup returns a group that hands commit at most max items at once.
 func NewGroup[T any](max int, commit func([]T)) *Group[T] {
-	g := &Group[T]{max: max, commit: commit}
+	return NewLingeringGroup(max, 0, commit)
+}
+
+// NewLingeringGroup returns a group that commits on a pooled goroutine
+// once linger has passed since the first item of a batch was added.
+func NewLingeringGroup[T any](max int, linger time.Duration, commit func([]T)) *Group[T] {
+	g := &Group[T]{max: max, linger: linger, commit: commit}
 	g.settled = sync.NewCond(&g.mu)
 	return g
 }
 
 // Add queues item; it returns once the item is committed when this caller
-// led the commit, else at once (the pooled committer takes it).
+// led the commit (never in a lingering group), else at once (the pooled
+// committer takes it).
 func (g *Group[T]) Add(item T) {
 	g.mu.Lock()
 	g.pending = append(g.pending, item)
@@ -38,6 +55,10 @@ func (g *Group[T]) Add(item T) {
 	g.running = true
 	g.mu.Unlock()
 	if !lead {
+		return
+	}
+	if g.linger > 0 {
+		time.AfterFunc(g.linger, func() { Go(g.loop) })
 		return
 	}
 	g.next()

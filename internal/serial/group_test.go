@@ -1,8 +1,10 @@
 package serial
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Items added from many goroutines are each committed once, in batches
@@ -44,5 +46,36 @@ func TestGroupCommitsEveryItemOnceInOrder(t *testing.T) {
 				t.Fatalf("item %d of writer %d committed %d times", i, w, seen[[2]int{w, i}])
 			}
 		}
+	}
+}
+
+// A lingering group commits on its own goroutine (Add returns while the
+// commit is held), and what is added during a commit shares the next one;
+// Sync waits for all of it.
+func TestLingeringGroupBatches(t *testing.T) {
+	var mu sync.Mutex
+	var batches [][]int
+	started, gate := make(chan struct{}), make(chan struct{})
+	g := NewLingeringGroup(100, time.Millisecond, func(batch []int) {
+		mu.Lock()
+		first := len(batches) == 0
+		batches = append(batches, slices.Clone(batch))
+		mu.Unlock()
+		if first {
+			close(started)
+			<-gate
+		}
+	})
+	g.Add(0)
+	<-started
+	for i := 1; i < 10; i++ {
+		g.Add(i)
+	}
+	close(gate)
+	g.Sync()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(batches) != 2 || len(batches[0]) != 1 || len(batches[1]) != 9 {
+		t.Fatalf("batches %v, want [0] then the nine added during its commit", batches)
 	}
 }
