@@ -181,3 +181,60 @@ func TestRoomHistory(t *testing.T) {
 		t.Errorf("history on join %v, want the last three of %v", hist, got)
 	}
 }
+
+func TestParseHistory(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		history string
+		want    historyRequest
+	}{
+		{``, historyRequest{maxStanzas: historyUnset, maxChars: historyUnset}},
+		{`<history maxstanzas="5"/>`, historyRequest{maxStanzas: 5, maxChars: historyUnset}},
+		{`<history maxchars="0"/>`, historyRequest{maxStanzas: historyUnset, maxChars: 0}},
+		{`<history seconds="60"/>`, historyRequest{maxStanzas: historyUnset, maxChars: historyUnset, since: now.Add(-time.Minute)}},
+		{`<history since="2026-05-01T11:30:00Z" seconds="3600"/>`, historyRequest{maxStanzas: historyUnset, maxChars: historyUnset, since: now.Add(-30 * time.Minute)}},
+		{`<history maxstanzas="-3" maxchars="many" since="yesterday"/>`, historyRequest{maxStanzas: historyUnset, maxChars: historyUnset}},
+	}
+	for _, c := range cases {
+		n, err := xmlnode.Parse([]byte(`<presence><x xmlns="http://jabber.org/protocol/muc">` + c.history + `</x></presence>`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parseHistory(n, now); got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.history, got, c.want)
+		}
+	}
+}
+
+// FuzzMAMRequest: whatever a client puts in a MAM query, it is read into
+// a bounded request or refused with a reason; a page is never larger than
+// mamPageMax.
+func FuzzMAMRequest(f *testing.F) {
+	for _, seed := range []string{
+		``,
+		`<set xmlns="http://jabber.org/protocol/rsm"><max>10</max><before/></set>`,
+		`<set xmlns="http://jabber.org/protocol/rsm"><max>-1</max><after>x</after></set>`,
+		`<x xmlns="jabber:x:data" type="submit"><field var="FORM_TYPE"><value>urn:xmpp:mam:2</value></field><field var="start"><value>2026-01-01T00:00:00Z</value></field><field var="with"><value>#r@gw.test/nick</value></field></x>`,
+		`<x xmlns="jabber:x:data" type="submit"><field var="ids"><value>a</value><value>b</value></field></x>`,
+		`<x xmlns="jabber:x:data" type="submit"><field var="end"><value>soon</value></field></x>`,
+	} {
+		f.Add(seed)
+	}
+	u := &user{t: &Transport{domain: "gw.test"}, jid: "u@x.test"}
+	f.Fuzz(func(t *testing.T, inner string) {
+		q, err := xmlnode.Parse([]byte(`<query xmlns="urn:xmpp:mam:2">` + inner + `</query>`))
+		if err != nil {
+			return
+		}
+		aq, err := u.mamRequest(q, "#r")
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("a refusal without a reason")
+			}
+			return
+		}
+		if aq.Max < 0 || aq.Max > mamPageMax || aq.Room != "#r" || aq.JID != "u@x.test" {
+			t.Fatalf("request out of bounds: %+v", aq)
+		}
+	})
+}
