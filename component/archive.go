@@ -31,6 +31,9 @@ type Archive interface {
 	ArchiveBatch(ctx context.Context, transport string, writes []registry.ArchiveWrite) error
 	QueryArchive(ctx context.Context, transport string, q registry.ArchiveQuery) (registry.ArchivePage, error)
 	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+	ArchiveStats(ctx context.Context, transport string) (registry.ArchiveSize, error)
+	PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error)
+	ForgetArchiveMember(ctx context.Context, transport, jid string) error
 }
 
 const (
@@ -49,6 +52,7 @@ const (
 
 type archiver struct {
 	db     Archive
+	keep   Retention
 	domain string
 	now    func() time.Time
 	log    *slog.Logger
@@ -78,8 +82,17 @@ type line struct {
 	by       []int64 // the sessions that reported it
 }
 
-func newArchiver(store Archive, domain string, now func() time.Time, log *slog.Logger, sup *supervise.Supervisor) *archiver {
-	a := &archiver{db: store, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}}
+// Retention is how much history a transport keeps; zero keeps it all.
+type Retention struct {
+	Days     int // messages older than this many days go
+	Messages int // all but each room's newest Messages go
+}
+
+// pruneEvery is how often old history is deleted.
+const pruneEvery = time.Hour
+
+func newArchiver(store Archive, keep Retention, domain string, now func() time.Time, log *slog.Logger, sup *supervise.Supervisor) *archiver {
+	a := &archiver{db: store, keep: keep, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}}
 	a.group = serial.NewLingeringGroup(archiveBatch, archiveLinger, a.commit)
 	return a
 }
@@ -181,4 +194,42 @@ func (a *archiver) commit(batch []registry.ArchiveWrite) {
 		return
 	}
 	a.sup.MarkDown("archive "+a.domain, "")
+}
+
+// pruneLoop deletes history beyond the retention at start and then every
+// pruneEvery, until ctx ends; with no retention it returns at once.
+func (a *archiver) pruneLoop(ctx context.Context) error {
+	if a.keep == (Retention{}) {
+		return nil
+	}
+	tick := time.NewTicker(pruneEvery)
+	defer tick.Stop()
+	for {
+		a.prune(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// prune deletes what the retention no longer keeps; failures are logged
+// and tried again on the next round.
+func (a *archiver) prune(ctx context.Context) {
+	var before time.Time
+	if a.keep.Days > 0 {
+		before = a.now().AddDate(0, 0, -a.keep.Days)
+	}
+	n, err := a.db.PruneArchive(ctx, a.domain, before, a.keep.Messages)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Error("pruning room history", "error", err)
+		a.sup.MarkDown("archive prune "+a.domain, err.Error())
+	case err == nil:
+		a.sup.MarkDown("archive prune "+a.domain, "")
+		if n > 0 {
+			a.log.Info("pruned room history", "messages", n)
+		}
+	}
 }

@@ -31,7 +31,7 @@ func BenchmarkArchivePerDelivery(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	a := newArchiver(store, "gw.test", time.Now, slog.New(slog.DiscardHandler), nil)
+	a := newArchiver(store, Retention{}, "gw.test", time.Now, slog.New(slog.DiscardHandler), nil)
 	const users = 20
 	lines := make([]string, 1024)
 	for i := range lines {
@@ -75,7 +75,7 @@ func cpuTime(b *testing.B) time.Duration {
 // A line a millisecond: the archiver remembers 10,000 of them.
 func BenchmarkArchiveHeard(b *testing.B) {
 	now := time.Now()
-	a := newArchiver(nil, "gw.test", func() time.Time { return now }, slog.New(slog.DiscardHandler), nil)
+	a := newArchiver(nil, Retention{}, "gw.test", func() time.Time { return now }, slog.New(slog.DiscardHandler), nil)
 	const users = 20
 	body := ""
 	b.ReportAllocs()

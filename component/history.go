@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -250,4 +251,37 @@ func mamForm() *xmlnode.Node {
 		x.Add(xmlnode.New(nsData, "field").SetAttr("var", f.name).SetAttr("type", f.typ))
 	}
 	return xmlnode.New(nsMAM, "query").Add(x)
+}
+
+// recordHistory is the user's record_history setting (on unless turned
+// off).
+func (u *user) recordHistory() bool {
+	if u.acct != nil {
+		if v, ok := parseBool(u.acct.Settings[settingRecordHistory]); ok {
+			return v
+		}
+	}
+	return true
+}
+
+// historySettingChanged applies record_history after it was saved: off
+// forgets the user's memberships (nothing said is theirs to read any
+// more); on starts them in the rooms they are in.
+func (u *user) historySettingChanged(was bool) error {
+	switch now := u.recordHistory(); {
+	case was && !now:
+		u.t.archive.group.Sync() // memberships queued before go too
+		ctx, cancel := context.WithTimeout(u.t.ctx, readTimeout)
+		defer cancel()
+		if err := u.t.store.ForgetArchiveMember(ctx, u.t.domain, u.jid); err != nil {
+			return &bridges.Error{Condition: bridges.InternalServer, Text: "history is off, but what was kept could not be forgotten yet; try again", Cause: err}
+		}
+	case !was && now:
+		for local, r := range u.rooms {
+			if r.joined {
+				u.t.archive.member(u.jid, local, true)
+			}
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // registerAs registers bare with the echo network and waits for its
@@ -237,4 +238,65 @@ func FuzzMAMRequest(f *testing.F) {
 			t.Fatalf("request out of bounds: %+v", aq)
 		}
 	})
+}
+
+// chat sends a chat command to the gateway and returns its answer.
+func chat(t *testing.T, srv *fakeServer, from, text string) string {
+	t.Helper()
+	srv.inject(`<message type="chat" from="` + from + `" to="gw.test"><body>` + text + `</body></message>`)
+	return srv.next(func(n *xmlnode.Node) bool {
+		return n.Local == "message" && n.Attr("from") == "gw.test" && strings.HasPrefix(n.Attr("to"), strings.Split(from, "/")[0])
+	}).ChildText("", "body")
+}
+
+// An admin sees how much history is kept; a user who turns history off
+// can read nothing any more, and turning it on again starts afresh.
+func TestRoomHistoryOffAndSize(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, nil)
+	srv, clk := h.srv, h.clk
+	alice := "alice@x.test/phone"
+	as := registerAs(t, srv, net, "alice@x.test")
+	joinAs(t, srv, alice, "#h", "")
+	as.Events().RoomMessage("#h", "carol", bridges.Message{Body: "kept"})
+	roomLines(t, srv, 1, alice)
+	if got, _, _ := mam(t, srv, alice, "#h", "q1", ""); len(got) != 1 {
+		t.Fatalf("MAM gave %v, want the one line", got)
+	}
+	if size := chat(t, srv, "admin@x.test/r", "history"); !strings.Contains(size, "1 message(s) in 1 room(s)") || !strings.Contains(size, "forever") {
+		t.Errorf("history size: %q", size)
+	}
+
+	chat(t, srv, alice, "set record_history no")
+	if _, _, e := mam(t, srv, alice, "#h", "q2", ""); condition(e) != "forbidden" {
+		t.Errorf("with history off, MAM answered %s", e)
+	}
+	clk.advance(time.Second)
+	as.Events().RoomMessage("#h", "carol", bridges.Message{Body: "not for alice"})
+	roomLines(t, srv, 1, alice)
+	clk.advance(time.Second)
+	chat(t, srv, alice, "set record_history yes")
+	clk.advance(time.Second)
+	as.Events().RoomMessage("#h", "carol", bridges.Message{Body: "for alice again"})
+	roomLines(t, srv, 1, alice)
+	if _, bodies, _ := mam(t, srv, alice, "#h", "q3", ""); !slices.Equal(bodies, []string{"for alice again"}) {
+		t.Errorf("after turning history on again, MAM gave %v", bodies)
+	}
+}
+
+// The retention prunes by count per room (and by age: the registry's
+// tests cover both).
+func TestArchivePruneKeepsRetention(t *testing.T) {
+	h := startHarness(t, testbridge.NewNetwork(), nil)
+	a := newArchiver(h.store, Retention{Messages: 2}, "gw.test", h.clk.Now, h.tr.log, nil)
+	a.member("u@x.test", "#p", true)
+	for i := range 5 {
+		a.store(&registry.ArchiveWrite{Room: "#p", At: h.clk.Now().Add(time.Duration(i) * time.Second), ID: fmt.Sprint("p", i), Nick: "n", Body: "b"})
+	}
+	a.group.Sync()
+	a.prune(t.Context())
+	page, err := a.query(t.Context(), registry.ArchiveQuery{Room: "#p", JID: "u@x.test", Max: 10})
+	if err != nil || len(page.Messages) != 2 || page.Messages[0].ID != "p3" {
+		t.Fatalf("after pruning: %+v, %v", page, err)
+	}
 }

@@ -25,7 +25,9 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
 		u.roomsChanged = true
-		u.t.archive.member(u.jid, name, true)
+		if u.recordHistory() {
+			u.t.archive.member(u.jid, name, true)
+		}
 		r.subject, r.subjectBy = subject, subjectBy
 		r.occupants = map[string]bridges.Occupant{}
 		for _, o := range occupants {

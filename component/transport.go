@@ -119,7 +119,7 @@ func New(o Options) *Transport {
 	lc.OnUp = t.linkUp
 	lc.Late = t.late
 	t.link = NewLink(lc)
-	t.archive = newArchiver(o.Store, o.Domain, t.now, t.log, o.Supervisor)
+	t.archive = newArchiver(o.Store, Retention{Days: t.desc.HistoryDays, Messages: t.desc.HistoryMessages}, o.Domain, t.now, t.log, o.Supervisor)
 	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
 }
@@ -174,7 +174,12 @@ func (t *Transport) Run(ctx context.Context) error {
 			t.sup.Loop(bridgeCtx, "bridge "+t.domain, r.Run)
 		}
 	}()
-	defer func() { stopBridge(); <-bridgeDone }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		t.sup.Loop(bridgeCtx, "archive prune "+t.domain, t.archive.pruneLoop)
+	}()
+	defer func() { stopBridge(); <-bridgeDone; <-pruneDone }()
 	linkDone := make(chan struct{})
 	go func() {
 		defer close(linkDone)

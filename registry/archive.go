@@ -425,3 +425,106 @@ func (s *SQLite) archiveByIDs(ctx context.Context, room int64, q ArchiveQuery, w
 	page.Complete = true
 	return page, nil
 }
+
+// ArchiveSize is how much room history a transport holds.
+type ArchiveSize struct {
+	Rooms, Messages int
+	Oldest          time.Time // zero when there is none
+}
+
+// ArchiveStats implements Store.
+func (s *SQLite) ArchiveStats(ctx context.Context, transport string) (ArchiveSize, error) {
+	var size ArchiveSize
+	var oldest sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT a.room), count(*), min(a.at) FROM archive a
+JOIN archive_rooms r ON r.id = a.room WHERE r.transport = ?`, transport).Scan(&size.Rooms, &size.Messages, &oldest)
+	if err != nil {
+		return size, fmt.Errorf("registry: archive size on %s: %w", transport, err)
+	}
+	if oldest.Valid {
+		size.Oldest = goTime(oldest.Int64)
+	}
+	return size, nil
+}
+
+// pruneChunk bounds the rows one pruning transaction deletes, so the
+// writer is never held long from the messages waiting behind it.
+const pruneChunk = 5000
+
+// PruneArchive implements Store: it deletes the transport's messages said
+// before the given time (zero: none by age) and, with keep > 0, all but
+// the newest keep of each room, a chunk per transaction; memberships that
+// ended before the cutoff go too. It returns how many messages it deleted.
+func (s *SQLite) PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id FROM archive_rooms WHERE transport = ?", transport)
+	if err != nil {
+		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
+	}
+	var rooms []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
+		}
+		rooms = append(rooms, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
+	}
+	total := 0
+	for _, room := range rooms {
+		cutoff := int64(-1 << 63)
+		if !before.IsZero() {
+			cutoff = dbTime(before)
+		}
+		if keep > 0 {
+			// The time of the oldest message kept: everything before it goes.
+			var at int64
+			err := s.r.QueryRowContext(ctx, "SELECT at FROM archive WHERE room = ? ORDER BY at DESC, seq DESC LIMIT 1 OFFSET ?", room, keep-1).Scan(&at)
+			if err == nil {
+				cutoff = max(cutoff, at)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
+			}
+		}
+		for {
+			var n int64
+			err := s.writeTx(ctx, func(tx *sql.Tx) error {
+				res, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE seq IN
+(SELECT seq FROM archive WHERE room = ? AND at < ? ORDER BY at LIMIT ?)`, room, cutoff, pruneChunk)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, "DELETE FROM archive_periods WHERE room = ? AND end_at IS NOT NULL AND end_at < ?", room, cutoff)
+				return err
+			})
+			if err != nil {
+				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
+			}
+			total += int(n)
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// ForgetArchiveMember implements Store: the user's memberships of every
+// room of the transport go, so nothing said is kept for them.
+func (s *SQLite) ForgetArchiveMember(ctx context.Context, transport, jid string) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM archive_periods WHERE jid = ?
+AND room IN (SELECT id FROM archive_rooms WHERE transport = ?)`, jid, transport)
+		if err != nil {
+			return fmt.Errorf("registry: forgetting %s's memberships on %s: %w", jid, transport, err)
+		}
+		return nil
+	})
+}

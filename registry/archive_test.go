@@ -161,3 +161,39 @@ func TestArchiveIdempotence(t *testing.T) {
 		t.Error("a write that is neither a message nor a membership was stored")
 	}
 }
+
+// Pruning by age and by count per room, a chunk at a time; sizes and
+// forgetting a member.
+func TestArchivePruneAndSize(t *testing.T) {
+	ctx := t.Context()
+	s := archiveFixture(t) // 30 messages, minutes 0..29
+	if err := s.ArchiveBatch(ctx, "irc.gw", []ArchiveWrite{said("#other%net", 40, "x"), joined("#other%net", "alice@x", 39)}); err != nil {
+		t.Fatal(err)
+	}
+	size, err := s.ArchiveStats(ctx, "irc.gw")
+	if err != nil || size.Rooms != 2 || size.Messages != 31 || !size.Oldest.Equal(at(0)) {
+		t.Fatalf("size %+v, %v", size, err)
+	}
+	// Older than minute 5 goes; then only the newest 10 of each room stay.
+	if n, err := s.PruneArchive(ctx, "irc.gw", at(5), 0); err != nil || n != 5 {
+		t.Fatalf("pruned %d, %v; want 5", n, err)
+	}
+	if n, err := s.PruneArchive(ctx, "irc.gw", time.Time{}, 10); err != nil || n != 15 {
+		t.Fatalf("pruned %d, %v; want 15", n, err)
+	}
+	p, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: "#chan%irc.example.net", JID: "bob@x", Max: 100})
+	if err != nil || !slices.Equal(ids(p), []string{"m20", "m21", "m22", "m23", "m24"}) {
+		t.Fatalf("bob reads %v, %v after pruning", ids(p), err)
+	}
+	if err := s.ForgetArchiveMember(ctx, "irc.gw", "alice@x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, room := range []string{"#chan%irc.example.net", "#other%net"} {
+		if _, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: room, JID: "alice@x", Max: 1}); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s: a forgotten member still reads: %v", room, err)
+		}
+	}
+	if size, _ := s.ArchiveStats(ctx, "irc.gw"); size.Messages != 11 {
+		t.Errorf("%d messages left, want 11", size.Messages)
+	}
+}

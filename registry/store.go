@@ -195,6 +195,16 @@ type Store interface {
 	QueryArchive(ctx context.Context, transport string, q ArchiveQuery) (ArchivePage, error)
 	// CloseArchivePeriods ends the memberships a previous run left open.
 	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+	// ArchiveStats says how many rooms and messages the transport's
+	// history holds, and the oldest message's time.
+	ArchiveStats(ctx context.Context, transport string) (ArchiveSize, error)
+	// PruneArchive deletes messages said before the given time (zero:
+	// none by age) and, with keep > 0, all but each room's newest keep;
+	// it returns how many it deleted.
+	PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error)
+	// ForgetArchiveMember deletes a user's memberships: nothing said
+	// before is theirs to read any more.
+	ForgetArchiveMember(ctx context.Context, transport, jid string) error
 
 	// Ping checks that the database answers and can store what Ferry
 	// accepts (for /healthz): a full disk or a database that refuses

@@ -100,6 +100,9 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		StayConnected: false,
 		QuickFields:   quick,
 		HistoryLines:  b.opts.HistoryLines,
+		HistoryDays:   b.opts.HistoryDays,
+		// Per room.
+		HistoryMessages: b.opts.HistoryMessages,
 	}
 }
 

@@ -31,7 +31,10 @@ type Options struct {
 	// HistoryLines is how many archived lines a client joining a room
 	// gets when it does not ask for a number itself.
 	HistoryLines int
-	Burst        int
+	// HistoryDays and HistoryMessages bound how much room history is
+	// kept (by age, and per room); 0 keeps everything.
+	HistoryDays, HistoryMessages int
+	Burst                        int
 	// Rate is lines per second after the burst; 0 switches pacing off
 	// (for a network of the operator's own that trusts the gateway).
 	Rate         float64
@@ -103,6 +106,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Bool(key, v, &o.RequireRegistration)
 		case "history_lines":
 			p.Int(key, v, 0, 1000, &o.HistoryLines)
+		case "history_days":
+			p.Int(key, v, 0, 100000, &o.HistoryDays)
+		case "history_messages":
+			p.Int(key, v, 0, 1000000000, &o.HistoryMessages)
 		case "burst":
 			p.Int(key, v, 1, 100, &o.Burst)
 		case "rate":
@@ -164,7 +171,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 // optionKeys and networkKeys are the keys parseOptions and parseNetwork
 // know, for "did you mean" hints (a test keeps them in step).
 var (
-	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "burst", "rate",
+	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "history_days", "history_messages", "burst", "rate",
 		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network"}
 	networkKeys = []string{"name", "address", "tls", "password", "ca_file"}
 )
