@@ -188,9 +188,16 @@ func TestArchivePruneAndSize(t *testing.T) {
 	if err := s.ForgetArchiveMember(ctx, "irc.gw", "alice@x"); err != nil {
 		t.Fatal(err)
 	}
-	for _, room := range []string{"#chan%irc.example.net", "#other%net"} {
-		if _, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: room, JID: "alice@x", Max: 1}); !errors.Is(err, ErrNoAccess) {
-			t.Errorf("%s: a forgotten member still reads: %v", room, err)
+	// Deleting an account takes its memberships too.
+	if err := s.PutAccount(ctx, Account{Transport: "irc.gw", JID: "bob@x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteAccount(ctx, "irc.gw", "bob@x"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ room, jid string }{{"#chan%irc.example.net", "alice@x"}, {"#other%net", "alice@x"}, {"#chan%irc.example.net", "bob@x"}} {
+		if _, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: c.room, JID: c.jid, Max: 1}); !errors.Is(err, ErrNoAccess) {
+			t.Errorf("%s in %s: a forgotten member still reads: %v", c.jid, c.room, err)
 		}
 	}
 	if size, _ := s.ArchiveStats(ctx, "irc.gw"); size.Messages != 11 {

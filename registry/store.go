@@ -114,7 +114,8 @@ type Store interface {
 	// ErrConflict if another account of the transport holds a.Binding.
 	PutAccount(ctx context.Context, a Account) error
 	// DeleteAccount removes the account and everything that belongs to it
-	// (message ids and jobs cascade). ErrNotFound if absent.
+	// (message ids and jobs cascade, room memberships go). ErrNotFound if
+	// absent.
 	DeleteAccount(ctx context.Context, transport, jid string) error
 	// ListAccounts returns the transport's accounts ordered by JID.
 	ListAccounts(ctx context.Context, transport string) ([]Account, error)
