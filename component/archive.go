@@ -80,6 +80,11 @@ type line struct {
 	external string // the network's msgid, if it gave one
 	heardAt  time.Time
 	by       []int64 // the sessions that reported it
+	// reflected: its sender was shown it (their own line). ownBy is their
+	// session until the network echoes the line back to it (IRCv3
+	// echo-message), which may also come first.
+	reflected bool
+	ownBy     int64
 }
 
 // Retention is how much history a transport keeps; zero keeps it all.
@@ -102,6 +107,16 @@ func newArchiver(store Archive, keep Retention, domain string, now func() time.T
 // on their way) when no other session reported it before, else nil.
 // msgid and at are the network's id and time, when it gave them.
 func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time) (id string, write *registry.ArchiveWrite) {
+	return a.hear(gen, room, nick, body, msgid, at, false)
+}
+
+// said is heard for the user's own line, as it is reflected to them: the
+// network echoing it back to the same session is the same line.
+func (a *archiver) said(gen int64, room, nick, body string) (id string, write *registry.ArchiveWrite) {
+	return a.hear(gen, room, nick, body, "", time.Time{}, true)
+}
+
+func (a *archiver) hear(gen int64, room, nick, body, msgid string, at time.Time, own bool) (id string, write *registry.ArchiveWrite) {
 	now := a.now()
 	text := lineText{nick, body}
 	key := strings.ToLower(room)
@@ -114,12 +129,27 @@ func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time
 	}
 	h.forget(now)
 	for _, l := range h.byText[text] {
-		if !slices.Contains(l.by, gen) && (msgid == "" || l.external == "" || l.external == msgid) {
+		switch {
+		case own && !l.reflected:
+			// Heard already: from another user's session, or echoed
+			// to the sender's own before its reflection.
+			l.reflected = true
+			if !slices.Contains(l.by, gen) {
+				l.by, l.ownBy = append(l.by, gen), gen
+			}
+			return l.id, nil
+		case !own && l.ownBy == gen:
+			l.ownBy = 0 // the echo of the user's own line
+			return l.id, nil
+		case !own && !slices.Contains(l.by, gen) && (msgid == "" || l.external == "" || l.external == msgid):
 			l.by = append(l.by, gen)
 			return l.id, nil
 		}
 	}
 	l := &line{text: text, id: nonEmpty(msgid, archiveID(now)), external: msgid, heardAt: now, by: []int64{gen}}
+	if own {
+		l.reflected, l.ownBy = true, gen
+	}
 	h.byText[text] = append(h.byText[text], l)
 	h.order = append(h.order, l)
 	if at.IsZero() {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -303,7 +302,7 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 	}
 	// The user's own line is archived like any other: other users'
 	// sessions hearing it get the same id.
-	sid, write := u.t.archive.heard(u.sessGen, local, r.nick, body, "", time.Time{})
+	sid, write := u.t.archive.said(u.sessGen, local, r.nick, body)
 	defer u.t.archive.store(write)
 	oid := n.Child(nsStanzaID, "origin-id")
 	from := u.roomJID(r.local, r.nick)
