@@ -45,9 +45,10 @@ const (
 	archiveBatch = 512
 	// archiveLinger is how long the first line of a batch waits for more:
 	// a burst's lines then share transactions (one per line would cost
-	// more than everything else a line costs), and nobody waits for them
-	// but a history or MAM read, which waits at most this long.
-	archiveLinger = 100 * time.Millisecond
+	// more than everything else a line costs). Nobody waits for them: a
+	// history or MAM read starts the commit at once (Group.Sync). A crash
+	// loses at most this much history (the lines were delivered live).
+	archiveLinger = 500 * time.Millisecond
 )
 
 type archiver struct {
@@ -122,6 +123,7 @@ func (a *archiver) hear(gen int64, room, nick, body, msgid string, at time.Time,
 	key := strings.ToLower(room)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.sweepOne(now)
 	h := a.rooms[key]
 	if h == nil {
 		h = &heard{byText: map[lineText][]*line{}}
@@ -175,6 +177,19 @@ func archiveID(now time.Time) string {
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixNano()))
 	_, _ = rand.Read(b[8:])
 	return sortedIDs.EncodeToString(b[:])
+}
+
+// sweepOne forgets old lines in one room picked at random (map order),
+// dropping it when nothing is left: rooms that went quiet are cleaned up
+// by the traffic of others, a room per line.
+func (a *archiver) sweepOne(now time.Time) {
+	for key, h := range a.rooms {
+		h.forget(now)
+		if len(h.order) == 0 {
+			delete(a.rooms, key)
+		}
+		return
+	}
 }
 
 // forget drops the lines heard more than heardFor ago.

@@ -1,6 +1,7 @@
 package component
 
 import (
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -68,5 +69,14 @@ func TestArchiverForgets(t *testing.T) {
 	}
 	if len(a.rooms["#r"].order) != 1 {
 		t.Errorf("%d lines remembered, want 1", len(a.rooms["#r"].order))
+	}
+	// A room gone quiet is dropped by the traffic of another.
+	now = now.Add(heardFor + time.Second)
+	for i := 0; len(a.rooms) > 1 || a.rooms["#r"] != nil; i++ {
+		if i == 1000 {
+			t.Fatalf("rooms still remembered: %v", a.rooms)
+		}
+		a.heard(1, fmt.Sprint("#busy", i%2), "n", fmt.Sprint(i), "", time.Time{})
+		now = now.Add(heardFor + time.Second)
 	}
 }

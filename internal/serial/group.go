@@ -26,9 +26,11 @@ type Group[T any] struct {
 	mu      sync.Mutex
 	pending []T  // waiting for the next batch
 	running bool // a committer is running
-	added   uint64
-	done    uint64     // items committed; batches commit in order
-	settled *sync.Cond // on mu: done grew
+	// lingering: the committer waits out the linger; Sync cuts it short.
+	lingering bool
+	added     uint64
+	done      uint64     // items committed; batches commit in order
+	settled   *sync.Cond // on mu: done grew
 }
 
 // NewGroup returns a group that hands commit at most max items at once.
@@ -53,16 +55,31 @@ func (g *Group[T]) Add(item T) {
 	g.added++
 	lead := !g.running
 	g.running = true
+	if lead && g.linger > 0 {
+		g.lingering = true
+	}
 	g.mu.Unlock()
 	if !lead {
 		return
 	}
 	if g.linger > 0 {
-		time.AfterFunc(g.linger, func() { Go(g.loop) })
+		time.AfterFunc(g.linger, g.endLinger)
 		return
 	}
 	g.next()
 	if g.more() {
+		Go(g.loop)
+	}
+}
+
+// endLinger starts the committer at the end of the linger, unless Sync
+// did already.
+func (g *Group[T]) endLinger() {
+	g.mu.Lock()
+	start := g.lingering
+	g.lingering = false
+	g.mu.Unlock()
+	if start {
 		Go(g.loop)
 	}
 }
@@ -97,9 +114,16 @@ func (g *Group[T]) next() bool {
 
 // Sync waits until every item added before it was committed (a commit
 // that failed counts: commit reports its own failures).
+//
+// In a lingering group it starts the commit at once: a reader waiting for
+// what was written never waits out the linger.
 func (g *Group[T]) Sync() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.lingering {
+		g.lingering = false
+		Go(g.loop)
+	}
 	for target := g.added; g.done < target; {
 		g.settled.Wait()
 	}

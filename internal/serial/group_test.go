@@ -79,3 +79,15 @@ func TestLingeringGroupBatches(t *testing.T) {
 		t.Fatalf("batches %v, want [0] then the nine added during its commit", batches)
 	}
 }
+
+// Sync in a lingering group commits at once rather than after the linger.
+func TestLingeringGroupSyncCutsTheLingerShort(t *testing.T) {
+	committed := make(chan []int, 1)
+	g := NewLingeringGroup(10, time.Hour, func(batch []int) { committed <- slices.Clone(batch) })
+	g.Add(1)
+	g.Add(2)
+	g.Sync()
+	if got := <-committed; !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("committed %v", got)
+	}
+}
