@@ -148,4 +148,16 @@ func TestIRCRoomHistory(t *testing.T) {
 	if !slices.Equal(hist, ids[2:]) {
 		t.Errorf("history on join %v, want %v", hist, ids[2:])
 	}
+
+	// The admin sees what is kept; bob turns history off and can read
+	// nothing any more.
+	admin := ircLogin(t, s, "admin", "one")
+	admin.SendRaw(t, `<message type="chat" to="`+ircDomain+`"><body>history</body></message>`)
+	admin.Expect(t, wait, chatOrPresence(ircDomain, "4 message(s) in 1 room(s)"))
+	bob.SendRaw(t, `<message type="chat" to="`+ircDomain+`"><body>set record_history no</body></message>`)
+	bob.Expect(t, wait, chatOrPresence(ircDomain, "Settings saved"))
+	r := node(t, bob.IQ(t, wait, `<iq type="set" to="`+histJID+`"><query xmlns="`+nsMAM+`"/></iq>`))
+	if errorCondition(r) != "forbidden" {
+		t.Errorf("MAM with history off: %s", r)
+	}
 }
