@@ -72,8 +72,11 @@ type heard struct {
 	order  []*line              // oldest first, for forgetting
 }
 
-// lineText is who said what.
-type lineText struct{ nick, body string }
+// lineText is who said what (or set which subject).
+type lineText struct {
+	nick, body string
+	subject    bool
+}
 
 type line struct {
 	text     lineText
@@ -108,18 +111,24 @@ func newArchiver(store Archive, keep Retention, domain string, now func() time.T
 // on their way) when no other session reported it before, else nil.
 // msgid and at are the network's id and time, when it gave them.
 func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time) (id string, write *registry.ArchiveWrite) {
-	return a.hear(gen, room, nick, body, msgid, at, false)
+	return a.hear(gen, lineText{nick, body, false}, room, msgid, at, false)
+}
+
+// heardSubject is heard for a change of subject: every user's session
+// reports it, the setter's too, and it is stored once.
+func (a *archiver) heardSubject(gen int64, room, nick, subject string) *registry.ArchiveWrite {
+	_, write := a.hear(gen, lineText{nick, subject, true}, room, "", time.Time{}, false)
+	return write
 }
 
 // said is heard for the user's own line, as it is reflected to them: the
 // network echoing it back to the same session is the same line.
 func (a *archiver) said(gen int64, room, nick, body string) (id string, write *registry.ArchiveWrite) {
-	return a.hear(gen, room, nick, body, "", time.Time{}, true)
+	return a.hear(gen, lineText{nick, body, false}, room, "", time.Time{}, true)
 }
 
-func (a *archiver) hear(gen int64, room, nick, body, msgid string, at time.Time, own bool) (id string, write *registry.ArchiveWrite) {
+func (a *archiver) hear(gen int64, text lineText, room, msgid string, at time.Time, own bool) (id string, write *registry.ArchiveWrite) {
 	now := a.now()
-	text := lineText{nick, body}
 	key := strings.ToLower(room)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -161,7 +170,7 @@ func (a *archiver) hear(gen int64, room, nick, body, msgid string, at time.Time,
 		at = h.last // pages are in arrival order, and so are times
 	}
 	h.last = at
-	return l.id, &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: nick, Body: body}
+	return l.id, &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: text.nick, Body: text.body, Subject: text.subject}
 }
 
 // sortedIDs is base32 in ASCII order, so ids sort as the bytes they

@@ -74,7 +74,7 @@ func (u *user) sendHistory(r *room, full string) {
 	}
 	ctx, cancel := context.WithTimeout(u.t.ctx, readTimeout)
 	defer cancel()
-	page, err := u.t.archive.query(ctx, registry.ArchiveQuery{Room: r.local, JID: u.jid, Start: req.since, Max: limit, Last: true})
+	page, err := u.t.archive.query(ctx, registry.ArchiveQuery{Room: r.local, JID: u.jid, Start: req.since, Max: limit, Last: true, NoSubjects: true})
 	if err != nil {
 		if !errors.Is(err, registry.ErrNoAccess) {
 			u.t.log.Error("reading room history", "user", u.jid, "room", r.local, "error", err)
@@ -142,8 +142,12 @@ func (u *user) mamQuery(n, q *xmlnode.Node, full, local string) {
 	}
 	room, qid := u.t.puppet(local), q.Attr("queryid")
 	for _, m := range page.Messages {
+		text := "body"
+		if m.Subject {
+			text = "subject"
+		}
 		inner := xmlnode.New(nsClient, "message").SetAttr("type", "groupchat").SetAttr("id", m.ID).
-			SetAttr("from", u.roomJID(local, m.Nick)).Add(xmlnode.Elem(nsClient, "body", m.Body))
+			SetAttr("from", u.roomJID(local, m.Nick)).Add(xmlnode.Elem(nsClient, text, m.Body))
 		result := xmlnode.New(nsMAM, "result").SetAttr("id", m.ID).
 			Add(xmlnode.New(nsForward, "forwarded").Add(delayElem(room, m.At), inner))
 		if qid != "" {

@@ -300,3 +300,57 @@ func TestArchivePruneKeepsRetention(t *testing.T) {
 		t.Fatalf("after pruning: %+v, %v", page, err)
 	}
 }
+
+// A change of subject every user's session reports is archived once, as
+// a subject in MAM; history on join leaves it out (the room's subject
+// follows the history anyway).
+func TestRoomSubjectArchivedOnce(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, nil)
+	srv := h.srv
+	alice, bob := "alice@x.test/a", "bob@x.test/b"
+	as := registerAs(t, srv, net, "alice@x.test")
+	bs := registerAs(t, srv, net, "bob@x.test")
+	joinAs(t, srv, alice, "#s", "")
+	joinAs(t, srv, bob, "#s", "")
+	h.clk.advance(time.Second)
+	as.Events().RoomSubject("#s", "op", "fresh topic")
+	bs.Events().RoomSubject("#s", "op", "fresh topic")
+	as.Events().RoomMessage("#s", "op", bridges.Message{Body: "said"})
+	roomLines(t, srv, 1, alice)
+	h.clk.advance(time.Second)
+
+	srv.inject(`<iq type="set" id="s1" from="` + alice + `" to="#s@gw.test"><query xmlns="urn:xmpp:mam:2" queryid="qs"/></iq>`)
+	var subjects, bodies []string
+	for {
+		n := srv.next(func(n *xmlnode.Node) bool {
+			return n.Attr("id") == "s1" || n.Child(nsMAM, "result").Attr("queryid") == "qs"
+		})
+		if n.Local == "iq" {
+			break
+		}
+		m := n.Child(nsMAM, "result").Child(nsForward, "forwarded").Child(nsClient, "message")
+		if s := m.Child(nsClient, "subject"); s != nil {
+			subjects = append(subjects, s.Text)
+		}
+		if b := m.Child(nsClient, "body"); b != nil {
+			bodies = append(bodies, b.Text)
+		}
+	}
+	if !slices.Equal(subjects, []string{"fresh topic"}) || !slices.Equal(bodies, []string{"said"}) {
+		t.Fatalf("MAM gave subjects %v and bodies %v", subjects, bodies)
+	}
+
+	srv.inject(`<presence type="unavailable" from="` + bob + `" to="#s@gw.test/bob"/>`)
+	srv.next(func(n *xmlnode.Node) bool { return n.Attr("to") == bob && n.Attr("type") == "unavailable" })
+	replay := joinAs(t, srv, bob, "#s", "")
+	var hist []string
+	for _, n := range replay[:len(replay)-1] {
+		if n.Local == "message" {
+			hist = append(hist, n.ChildText("", "body")+n.ChildText("", "subject"))
+		}
+	}
+	if !slices.Equal(hist, []string{"said"}) {
+		t.Errorf("history on join %v, want only the line", hist)
+	}
+}

@@ -206,6 +206,7 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 }
 
 func (s *sink) RoomSubject(name, nick, subject string) {
+	s.t.archive.store(s.t.archive.heardSubject(s.gen, name, nick, subject))
 	s.room(name, func(u *user, r *room) {
 		r.subject, r.subjectBy = subject, nick
 		u.broadcast(r, func(full string) *xmlnode.Node {

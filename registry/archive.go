@@ -23,8 +23,9 @@ var ErrNoAccess = errors.New("registry: never in the room")
 type ArchiveWrite struct {
 	Room string    // the room's local part, as the component addresses it
 	At   time.Time // when it was said, or when the user joined or left
-	// A message:
+	// A message (or, with Subject, a change of subject to Body):
 	ID, Nick, Body string
+	Subject        bool
 	// A membership change:
 	JID    string
 	Joined bool // true: the user is in the room from At; false: no longer
@@ -35,6 +36,7 @@ type ArchivedMessage struct {
 	ID         string
 	At         time.Time
 	Nick, Body string
+	Subject    bool // Body is the subject Nick set
 	seq        int64
 }
 
@@ -51,6 +53,8 @@ type ArchiveQuery struct {
 	// instead of a page.
 	IDs []string
 	Max int // messages per page, at least 1
+	// NoSubjects leaves subject changes out (history on join).
+	NoSubjects bool
 	// Last makes the page end at BeforeID (or the newest message) instead
 	// of starting after AfterID (or at the oldest): paging backwards.
 	Last bool
@@ -66,22 +70,22 @@ type ArchivePage struct {
 const (
 	sqlRoomID      = "SELECT id FROM archive_rooms WHERE transport = ? AND room = ?"
 	sqlInsertRoom  = "INSERT INTO archive_rooms (transport, room) VALUES (?, ?) ON CONFLICT DO NOTHING"
-	sqlInsertEntry = "INSERT INTO archive (room, id, at, nick, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (room, id) DO NOTHING"
+	sqlInsertEntry = "INSERT INTO archive (room, id, at, nick, body, subject) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room, id) DO NOTHING"
 	sqlOpenPeriod  = `INSERT INTO archive_periods (room, jid, start_at) SELECT ?1, ?2, ?3
 WHERE NOT EXISTS (SELECT 1 FROM archive_periods WHERE room = ?1 AND jid = ?2 AND end_at IS NULL)
 ON CONFLICT DO NOTHING`
 	sqlClosePeriod = "UPDATE archive_periods SET end_at = max(?3, start_at) WHERE room = ?1 AND jid = ?2 AND end_at IS NULL"
 	sqlPeriods     = "SELECT start_at, end_at FROM archive_periods WHERE room = ? AND jid = ? ORDER BY start_at"
 	sqlEntryByID   = "SELECT seq, at FROM archive WHERE room = ? AND id = ?"
-	archiveColumns = "SELECT seq, id, at, nick, body FROM archive WHERE room = ?1"
+	archiveColumns = "SELECT seq, id, at, nick, body, subject FROM archive WHERE room = ?1"
 	// A page: rows of one membership period in (at, seq) order from a
 	// cursor. at never decreases with seq within a room, so the index
 	// range on at starts at the cursor and the seq test skips only the
 	// rows that share its time.
 	sqlPageForward = archiveColumns + ` AND at >= ?2 AND at < ?3 AND (at > ?4 OR seq > ?5) AND (?6 = '' OR nick = ?6)
-ORDER BY at, seq LIMIT ?7`
+AND (?8 = 0 OR subject = 0) ORDER BY at, seq LIMIT ?7`
 	sqlPageBackward = archiveColumns + ` AND at >= ?2 AND at < ?3 AND (at < ?4 OR seq < ?5) AND (?6 = '' OR nick = ?6)
-ORDER BY at DESC, seq DESC LIMIT ?7`
+AND (?8 = 0 OR subject = 0) ORDER BY at DESC, seq DESC LIMIT ?7`
 )
 
 // archiveReads are the history queries, prepared on the read pool.
@@ -147,7 +151,7 @@ func (s *SQLite) ArchiveBatch(ctx context.Context, transport string, writes []Ar
 			at := dbTime(w.At)
 			switch {
 			case w.ID != "":
-				_, err = insert.ExecContext(ctx, room, w.ID, at, w.Nick, w.Body)
+				_, err = insert.ExecContext(ctx, room, w.ID, at, w.Nick, w.Body, w.Subject)
 			case w.Joined:
 				_, err = open.ExecContext(ctx, room, w.JID, at)
 			default:
@@ -357,7 +361,7 @@ func (s *SQLite) page(ctx context.Context, room int64, w window, curAt, curSeq i
 	if from >= to {
 		return nil, nil
 	}
-	rows, err := stmt.QueryContext(ctx, room, from, to, curAt, curSeq, q.With, n)
+	rows, err := stmt.QueryContext(ctx, room, from, to, curAt, curSeq, q.With, n, q.NoSubjects)
 	if err != nil {
 		return nil, fmt.Errorf("registry: archive of %s: %w", q.Room, err)
 	}
@@ -370,7 +374,7 @@ func scanArchive(rows *sql.Rows, room string) ([]ArchivedMessage, error) {
 	for rows.Next() {
 		var m ArchivedMessage
 		var at int64
-		if err := rows.Scan(&m.seq, &m.ID, &at, &m.Nick, &m.Body); err != nil {
+		if err := rows.Scan(&m.seq, &m.ID, &at, &m.Nick, &m.Body, &m.Subject); err != nil {
 			return nil, fmt.Errorf("registry: archive of %s: %w", room, err)
 		}
 		m.At = goTime(at)
@@ -406,7 +410,7 @@ func (s *SQLite) archiveByIDs(ctx context.Context, room int64, q ArchiveQuery, w
 	var page ArchivePage
 	for _, m := range all {
 		found[m.ID] = true
-		if q.With != "" && m.Nick != q.With {
+		if q.With != "" && m.Nick != q.With || q.NoSubjects && m.Subject {
 			continue
 		}
 		at := dbTime(m.At)

@@ -44,9 +44,9 @@ func BenchmarkArchivePage(b *testing.B) {
 	}
 	// One statement fills the room: a message a second.
 	if _, err := s.w.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-INSERT INTO archive (room, id, at, nick, body)
+INSERT INTO archive (room, id, at, nick, body, subject)
 SELECT (SELECT id FROM archive_rooms WHERE room = '#big%net'), 'id' || i, ? + i * 1000000000, 'nick' || (i % 50),
-  'a line of about the length people type on IRC, give or take ' || i FROM n`, rows-1, dbTime(archiveT0)); err != nil {
+  'a line of about the length people type on IRC, give or take ' || i, 0 FROM n`, rows-1, dbTime(archiveT0)); err != nil {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))

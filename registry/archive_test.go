@@ -204,3 +204,25 @@ func TestArchivePruneAndSize(t *testing.T) {
 		t.Errorf("%d messages left, want 11", size.Messages)
 	}
 }
+
+// Subject changes are stored among the messages; history on join leaves
+// them out.
+func TestArchiveSubjects(t *testing.T) {
+	s, _ := openTestStore(t)
+	ctx := t.Context()
+	room := "#s%n"
+	topic := ArchiveWrite{Room: room, At: at(2), ID: "t2", Nick: "op", Body: "new topic", Subject: true}
+	if err := s.ArchiveBatch(ctx, "gw", []ArchiveWrite{joined(room, "a@x", 0), said(room, 1, "n"), topic, said(room, 3, "n")}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.QueryArchive(ctx, "gw", ArchiveQuery{Room: room, JID: "a@x", Max: 10})
+	if err != nil || !slices.Equal(ids(p), []string{"m1", "t2", "m3"}) || !p.Messages[1].Subject || p.Messages[1].Body != "new topic" || p.Messages[0].Subject {
+		t.Fatalf("got %+v, %v", p.Messages, err)
+	}
+	for _, last := range []bool{false, true} {
+		p, err := s.QueryArchive(ctx, "gw", ArchiveQuery{Room: room, JID: "a@x", Max: 10, Last: last, NoSubjects: true})
+		if err != nil || !slices.Equal(ids(p), []string{"m1", "m3"}) {
+			t.Errorf("without subjects (last %v): %v, %v", last, ids(p), err)
+		}
+	}
+}

@@ -24,7 +24,9 @@ CREATE TABLE archive (
     -- Unix nanoseconds.
     at   INTEGER NOT NULL,
     nick TEXT    NOT NULL,
+    -- The message, or the new subject when subject is 1.
     body TEXT    NOT NULL,
+    subject INTEGER NOT NULL DEFAULT 0,
     UNIQUE (room, id)
 );
 -- Pages are read in (at, seq) order; the index holds seq, the rowid.
