@@ -81,6 +81,13 @@ type Descriptor struct {
 	// written. Messages with a legacy id are still stored, so a replay
 	// (IRCv3 chathistory) is delivered once.
 	VolatileInbound bool
+	// HistoryLines is how many lines of a room's history a client joining
+	// gets when it does not say (XEP-0045 <history/>); 0: none.
+	HistoryLines int
+	// HistoryDays and HistoryMessages are how long room history is kept:
+	// lines older than HistoryDays go, and all but each room's newest
+	// HistoryMessages; 0 keeps them.
+	HistoryDays, HistoryMessages int
 	// QuickFields are the vars of the fields, in order, that the words
 	// typed after "register" in a chat fill: "register NICK [SERVER]",
 	// "register +12015550123". The last one takes the rest of the line.

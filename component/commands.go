@@ -73,6 +73,7 @@ func (t *Transport) commandList() []*command {
 		{node: "show-user", chat: "user", name: "Show a user", admin: true, form: jidForm, run: showUser},
 		{node: "delete-user", chat: "delete", name: "Delete a user", admin: true, form: jidForm, run: deleteUser},
 		{node: "stats", chat: "stats", name: "Statistics", admin: true, run: now(stats)},
+		{node: "history-size", chat: "history", name: "Room history size", admin: true, run: now(historySize)},
 	}
 }
 
@@ -150,7 +151,12 @@ func jidForm(*user) *form {
 func (u *user) settingsFields() []bridges.Field {
 	stay := bridges.Field{Var: settingStayConnected, Label: "Stay connected while I am offline", Type: bridges.Boolean,
 		Default: fmt.Sprint(u.t.desc.StayConnected)}
-	return append([]bridges.Field{stay}, u.t.desc.Settings...)
+	core := []bridges.Field{stay}
+	if _, rooms := u.t.bridge.(bridges.RoomAddresser); rooms {
+		core = append(core, bridges.Field{Var: settingRecordHistory, Label: "Keep the history of rooms I am in", Type: bridges.Boolean,
+			Default: "true", Desc: "Off: the gateway keeps nothing said in rooms for you (no history when you join, no archive), and forgets what it kept."})
+	}
+	return append(core, u.t.desc.Settings...)
 }
 
 func settingsForm(u *user) *form {
@@ -185,6 +191,7 @@ func saveSettings(u *user, vals map[string]string) (outcome, error) {
 		}
 		next[f.Var] = v
 	}
+	recorded := u.recordHistory()
 	acct := *u.acct
 	acct.Settings = next
 	ctx, cancel := context.WithTimeout(u.t.ctx, 10*time.Second)
@@ -193,6 +200,9 @@ func saveSettings(u *user, vals map[string]string) (outcome, error) {
 		return outcome{}, &bridges.Error{Condition: bridges.InternalServer, Text: "could not save settings", Cause: err}
 	}
 	u.acct = &acct
+	if err := u.historySettingChanged(recorded); err != nil {
+		return outcome{}, err
+	}
 	if u.sess == sessOpen || u.sess == sessOpening {
 		u.do(op{what: "apply settings", run: func(_ context.Context, lg *legacy) error {
 			if l, ok := lg.sess.(bridges.SettingsListener); ok {
@@ -335,5 +345,32 @@ func stats(u *user, _ map[string]string) (outcome, error) {
 	u.t.mu.Unlock()
 	note := fmt.Sprintf("Registered users: %d\nActive users: %d\nXMPP link up: %v\nQueued stanzas: %d in memory, %d stored",
 		n, active, u.t.link.Up(), u.t.link.QueueDepth(), q)
+	return outcome{note: note}, nil
+}
+
+// historySize shows how much room history the transport keeps, and for
+// how long.
+func historySize(u *user, _ map[string]string) (outcome, error) {
+	ctx, cancel := context.WithTimeout(u.t.ctx, 30*time.Second)
+	defer cancel()
+	size, err := u.t.store.ArchiveStats(ctx, u.t.domain)
+	if err != nil {
+		return outcome{}, &bridges.Error{Condition: bridges.InternalServer, Text: "could not measure the room history", Cause: err}
+	}
+	note := fmt.Sprintf("Room history: %d message(s) in %d room(s)", size.Messages, size.Rooms)
+	if !size.Oldest.IsZero() {
+		note += ", the oldest from " + size.Oldest.Format(time.RFC3339)
+	}
+	keep := u.t.archive.keep
+	switch {
+	case keep.Days > 0 && keep.Messages > 0:
+		note += fmt.Sprintf("\nKept: %d days, at most %d messages per room", keep.Days, keep.Messages)
+	case keep.Days > 0:
+		note += fmt.Sprintf("\nKept: %d days", keep.Days)
+	case keep.Messages > 0:
+		note += fmt.Sprintf("\nKept: at most %d messages per room", keep.Messages)
+	default:
+		note += "\nKept: forever (history_days and history_messages are not set)"
+	}
 	return outcome{note: note}, nil
 }

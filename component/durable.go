@@ -39,9 +39,7 @@ type durable struct {
 	sup    *supervise.Supervisor
 	wake   chan struct{} // the writer's
 
-	mu      sync.Mutex
-	pending []*durableReq // waiting for the next transaction
-	running bool          // the commit goroutine is running
+	group *serial.Group[*durableReq] // stanzas waiting for the next transaction
 
 	qmu    sync.Mutex
 	queue  []durableItem // stored, not yet taken by the writer; ids increasing
@@ -77,7 +75,9 @@ const (
 var errStore = errors.New("component: storing the stanza failed")
 
 func newDurable(store Outbox, domain string, sup *supervise.Supervisor, wake chan struct{}) *durable {
-	return &durable{store: store, domain: domain, sup: sup, wake: wake, replay: true}
+	d := &durable{store: store, domain: domain, sup: sup, wake: wake, replay: true}
+	d.group = serial.NewGroup(commitBatch, d.commitBatch)
+	return d
 }
 
 // commit stores one stanza (with its legacy id mapping, if any) and
@@ -85,20 +85,9 @@ func newDurable(store Outbox, domain string, sup *supervise.Supervisor, wake cha
 // the legacy message was stored before and nothing was stored now.
 func (d *durable) commit(ctx context.Context, e registry.OutboxEntry) (registry.OutboxResult, error) {
 	req := &durableReq{entry: e, done: make(chan struct{})}
-	d.mu.Lock()
-	d.pending = append(d.pending, req)
-	lead := !d.running
-	d.running = true
-	d.mu.Unlock()
-	if lead {
-		// Nobody is committing: this caller stores its own batch (no
-		// hand-off to another goroutine on the way), and hands whatever
-		// arrived meanwhile to a goroutine of the pool.
-		d.commitNext()
-		if d.more() {
-			serial.Go(d.commitLoop)
-		}
-	}
+	// Nobody committing: this caller stores its own batch; whatever
+	// arrives meanwhile is committed by a goroutine of the pool.
+	d.group.Add(req)
 	select {
 	case <-req.done:
 		return req.res, req.err
@@ -106,43 +95,6 @@ func (d *durable) commit(ctx context.Context, e registry.OutboxEntry) (registry.
 		// The stanza may still be stored and delivered: at least once.
 		return registry.OutboxResult{}, ctx.Err()
 	}
-}
-
-// commitLoop commits batch after batch until nothing waits.
-func (d *durable) commitLoop() {
-	for d.commitNext() {
-	}
-}
-
-// commitNext commits the next batch; false (with the committer marked
-// stopped) when nothing was waiting.
-func (d *durable) commitNext() bool {
-	d.mu.Lock()
-	n := min(len(d.pending), commitBatch)
-	if n == 0 {
-		d.running = false
-		d.pending = nil
-		d.mu.Unlock()
-		return false
-	}
-	batch := d.pending[:n:n]
-	d.pending = d.pending[n:]
-	d.mu.Unlock()
-	d.commitBatch(batch)
-	return true
-}
-
-// more reports whether stanzas wait for a committer, and if so keeps the
-// committer marked running for the goroutine that will take them.
-func (d *durable) more() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.pending) == 0 {
-		d.running = false
-		d.pending = nil
-		return false
-	}
-	return true
 }
 
 func (d *durable) commitBatch(batch []*durableReq) {

@@ -205,9 +205,7 @@ func TestLinkGroupsDurableStanzas(t *testing.T) {
 	// The first transaction is held; the others queue behind it.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		l.durable.mu.Lock()
-		waiting := len(l.durable.pending)
-		l.durable.mu.Unlock()
+		waiting := l.durable.group.Waiting()
 		out.mu.Lock()
 		held := out.held
 		out.mu.Unlock()

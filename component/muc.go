@@ -33,6 +33,7 @@ type room struct {
 	self      bridges.Occupant
 	subject   string
 	subjectBy string
+	history   map[string]historyRequest // full JID -> its <history/>, until sent
 }
 
 // occupantByResource finds an occupant by the resourcepart clients use
@@ -114,6 +115,12 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	r.resources[full] = nick
+	if n.Child(nsMUC, "x") != nil { // a join, not a status change: history too
+		if r.history == nil {
+			r.history = map[string]historyRequest{}
+		}
+		r.history[full] = parseHistory(n, u.t.now())
+	}
 	if r.joined {
 		u.replayRoom(r, full)
 		return
@@ -155,6 +162,9 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 		return
 	}
 	delete(u.rooms, local)
+	if r.joined {
+		u.t.archive.member(u.jid, local, false)
+	}
 	if !r.joined && r.requested == "" {
 		u.send(bye) // nothing reached the network
 		u.maybeCloseIdle()
@@ -188,6 +198,7 @@ func (u *user) replayRoom(r *room, full string) {
 		codes = append(codes, "210")
 	}
 	u.send(u.selfPresence(r, full, "", codes))
+	u.sendHistory(r, full)
 	subj := xmlnode.New("", "message").SetAttr("type", "groupchat").SetAttr("id", newID()).
 		SetAttr("from", u.roomJID(r.local, r.subjectBy)).SetAttr("to", full).
 		Add(xmlnode.Elem("", "subject", r.subject))
@@ -296,7 +307,10 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 	if r == nil {
 		return
 	}
-	sid := newID()
+	// The user's own line is archived like any other: other users'
+	// sessions hearing it get the same id.
+	sid, write := u.t.archive.said(u.sessGen, local, r.nick, body)
+	defer u.t.archive.store(write)
 	oid := n.Child(nsStanzaID, "origin-id")
 	from := u.roomJID(r.local, r.nick)
 	u.broadcast(r, func(full string) *xmlnode.Node {
@@ -333,6 +347,9 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 func (u *user) roomsGone() {
 	u.roomsChanged = u.roomsChanged || len(u.rooms) > 0
 	for local, r := range u.rooms {
+		if r.joined {
+			u.t.archive.member(u.jid, local, false)
+		}
 		for full := range r.resources {
 			p := u.selfPresence(r, full, "unavailable", []string{"110", "332"})
 			u.send(p)

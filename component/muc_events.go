@@ -25,6 +25,9 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
 		u.roomsChanged = true
+		if u.recordHistory() {
+			u.t.archive.member(u.jid, name, true)
+		}
 		r.subject, r.subjectBy = subject, subjectBy
 		r.occupants = map[string]bridges.Occupant{}
 		for _, o := range occupants {
@@ -101,6 +104,9 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
 		u.roomsChanged = u.roomsChanged || self
+		if self {
+			u.t.archive.member(u.jid, name, false)
+		}
 		switch {
 		case self && kind == bridges.LinkLost:
 			// The network rejoins on reconnect: keep the resources so the
@@ -159,9 +165,15 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 // user's lane is then the back-pressure that stops the session reading
 // its network. Otherwise it goes through the actor, behind the join,
 // part or nick change it must follow.
+//
+// The message is archived once per room: the first session to report it
+// stores it, the others get its id (archiver.heard).
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
+	body := inboundBody(m)
+	id, write := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
+	defer s.t.archive.store(write) // after the copies are queued
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
-		body: inboundBody(m), id: nonEmpty(m.ID, newID()), at: s.t.delayedSince(m.Time), domain: s.t.domain}
+		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
 	if m.EchoOf != "" { // the reflection of the user's own message: their id and origin-id
 		rm.sid, rm.id, rm.origin = rm.id, m.EchoOf, m.OriginID
 	}
@@ -201,6 +213,7 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 }
 
 func (s *sink) RoomSubject(name, nick, subject string) {
+	s.t.archive.store(s.t.archive.heardSubject(s.gen, name, nick, subject))
 	s.room(name, func(u *user, r *room) {
 		r.subject, r.subjectBy = subject, nick
 		u.broadcast(r, func(full string) *xmlnode.Node {

@@ -1,6 +1,8 @@
 package component
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // A room message the network reports right after the join reaches the
@@ -115,5 +118,38 @@ func TestEchoAndAwayRendering(t *testing.T) {
 	if echo.Attr("id") != "c1" || echo.Attr("from") != "#c@gw.test/alice" || echo.Child(nsStanzaID, "origin-id").Attr("id") != "o1" ||
 		echo.Child(nsStanzaID, "stanza-id").Attr("id") != "net-1" {
 		t.Errorf("echo: %s", echo)
+	}
+}
+
+// A room answers disco#info as a room to anyone, registered or not, so
+// clients offer to join it; other addresses stay what they are.
+func TestRoomDiscoBeforeRegistering(t *testing.T) {
+	h := startHarness(t, testbridge.NewNetwork(), nil)
+	cases := []struct {
+		to, category, typ string
+		muc               bool
+	}{
+		{"#lobby@gw.test", "conference", "echo", true},
+		{"bob@gw.test", "client", "pc", false},
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("d%d", i)
+		h.srv.inject(`<iq type="get" id="` + id + `" from="stranger@x.test/r" to="` + c.to + `"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)
+		r := h.srv.next(isReply(id))
+		q := r.Child(nsDiscoInfo, "query")
+		ident := q.Child(nsDiscoInfo, "identity")
+		if r.Attr("type") != "result" || ident.Attr("category") != c.category || ident.Attr("type") != c.typ {
+			t.Errorf("%s: %s", c.to, r)
+		}
+		features := map[string]bool{}
+		for _, f := range q.ChildrenNamed(nsDiscoInfo, "feature") {
+			features[f.Attr("var")] = true
+		}
+		if features[nsMUC] != c.muc {
+			t.Errorf("%s: MUC feature %v, want %v: %s", c.to, features[nsMUC], c.muc, r)
+		}
+	}
+	if _, err := h.store.GetAccount(context.Background(), "gw.test", "stranger@x.test"); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("asking registered the stranger: %v", err)
 	}
 }

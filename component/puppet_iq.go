@@ -40,8 +40,6 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 			}
 			return q, nil
 		}, func() *xmlnode.Node { return ErrorReply(n, "", "service-unavailable", "") })
-	case get && q.Space == nsDiscoInfo && to.Resourcepart() == "" && isRoom:
-		u.send(Result(n, roomInfo(local)))
 	case get && q.Space == nsDiscoInfo:
 		info := xmlnode.New(nsDiscoInfo, "query").Add(
 			xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "client").SetAttr("type", "pc"),
@@ -51,6 +49,10 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 			info.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsReceipts))
 		}
 		u.send(Result(n, info))
+	case set && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
+		u.mamQuery(n, q, from.String(), local)
+	case get && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
+		u.send(Result(n, mamForm()))
 	case set && q.Space == nsMUCAdmin:
 		u.moderate(n, q, from, to)
 	default:
@@ -110,11 +112,13 @@ func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
 	u.send(ErrorReply(n, "", "not-acceptable", "you are not in this room"))
 }
 
-func roomInfo(local string) *xmlnode.Node {
+// roomInfo describes a room: category conference with the network's type
+// (irc, as biboumi says), and the MUC features clients look for.
+func (t *Transport) roomInfo(local string) *xmlnode.Node {
 	q := xmlnode.New(nsDiscoInfo, "query").Add(
 		xmlnode.New(nsDiscoInfo, "identity").SetAttr("category", "conference").
-			SetAttr("type", "text").SetAttr("name", local))
-	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsDiscoInfo, nsPing} {
+			SetAttr("type", nonEmpty(t.desc.IdentityType, "text")).SetAttr("name", local))
+	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsMAM, nsMAMExt, nsDiscoInfo, nsPing} {
 		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
 	}
 	return q

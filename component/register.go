@@ -15,6 +15,9 @@ import (
 
 const (
 	settingStayConnected = "stay_connected"
+	// settingRecordHistory off keeps no room history for the user (as
+	// biboumi's record_history): no history on join, no MAM.
+	settingRecordHistory = "record_history"
 	validateTimeout      = 60 * time.Second
 )
 

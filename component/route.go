@@ -70,6 +70,10 @@ func (t *Transport) answerInline(n *xmlnode.Node, to jid.JID) bool {
 	}
 	get := n.Attr("type") == "get"
 	switch {
+	case get && q.Space == nsDiscoInfo && q.Attr("node") == "" && to.Resourcepart() == "" && t.isRoom(to.Localpart()):
+		// A room is a room to anyone, registered or not: clients ask
+		// before joining and refuse anything else as "not a group chat".
+		t.reply(Result(n, t.roomInfo(to.Localpart())))
 	case to.Localpart() != "":
 		return false // puppets, rooms and occupants need the user's state
 	case q.Space == nsPing && q.Local == "ping":

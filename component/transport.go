@@ -74,6 +74,8 @@ type Transport struct {
 	online  map[string]map[string]bool // user -> puppet local parts shown online
 
 	priv *privileges // XEP-0356 permissions the server granted
+
+	archive *archiver // room history
 }
 
 // New builds a transport; Run serves it.
@@ -120,6 +122,7 @@ func New(o Options) *Transport {
 	lc.OnUp = t.linkUp
 	lc.Late = t.late
 	t.link = NewLink(lc)
+	t.archive = newArchiver(o.Store, Retention{Days: t.desc.HistoryDays, Messages: t.desc.HistoryMessages}, o.Domain, t.now, t.log, o.Supervisor)
 	t.cmds = append(t.commandList(), t.bridgeCommands()...)
 	return t
 }
@@ -156,6 +159,11 @@ func (t *Transport) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Nobody is in a room before the sessions open: memberships a crash
+	// left open end now.
+	if _, err := t.store.CloseArchivePeriods(ctx, t.domain, t.now()); err != nil {
+		return err
+	}
 	for _, a := range accts {
 		if err := t.post(ctx, a.JID, func(u *user) { u.maybeStartSession() }); err != nil {
 			return err
@@ -169,7 +177,12 @@ func (t *Transport) Run(ctx context.Context) error {
 			t.sup.Loop(bridgeCtx, "bridge "+t.domain, r.Run)
 		}
 	}()
-	defer func() { stopBridge(); <-bridgeDone }()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		t.sup.Loop(bridgeCtx, "archive prune "+t.domain, t.archive.pruneLoop)
+	}()
+	defer func() { stopBridge(); <-bridgeDone; <-pruneDone }()
 	linkDone := make(chan struct{})
 	go func() {
 		defer close(linkDone)
@@ -212,6 +225,7 @@ func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}
 	if !waitGroup(&wg, shutdownWait) {
 		t.log.Warn("some sessions did not close in time", "wait", shutdownWait)
 	}
+	t.archive.group.Sync() // the last lines and leaves are stored
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	if _, err := t.link.Request(sctx, pingIQ(t.domain, t.link.cfg.PingTo)); err != nil && !errors.Is(err, errLinkDown) {
 		t.log.Warn("the XMPP server did not confirm the last stanzas before shutdown", "error", err)

@@ -41,7 +41,7 @@ func TestExampleFileValidates(t *testing.T) {
 			Name:   "IRC",
 			Secret: "change-me-irc-component-secret",
 			Options: map[string]any{
-				"allow_other_servers": false, "require_registration": false,
+				"allow_other_servers": false, "require_registration": false, "history_lines": int64(20),
 				"burst": int64(10), "rate": int64(1),
 				"ping_interval": "90s", "ping_timeout": "60s", "reconnect_min": "2s", "reconnect_max": "5m",
 				"login_limit_user":    map[string]any{"burst": int64(3), "every": "20s"},

@@ -11,7 +11,10 @@ import (
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
-const ircDomain = "irc.localhost"
+const (
+	ircDomain   = "irc.localhost"
+	nsDiscoInfo = "http://jabber.org/protocol/disco#info"
+)
 
 // ircSetup is an XMPP server (Prosody unless chosen) + ngircd + Ferry with an IRC transport that knows
 // the ngircd as "irc.test" (plain TCP on loopback).
@@ -135,6 +138,12 @@ func testIRCChannelsAndChats(t *testing.T, s *ircSetup) {
 	bob.Expect(t, wait, command("TOPIC"))
 
 	c := ircLogin(t, s, "alice", "one")
+	// Before registering, the channel is already a room to the client.
+	info := node(t, c.IQ(t, wait, `<iq type="get" to="`+chanJID+`"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`))
+	if id := info.Child(nsDiscoInfo, "query").Child(nsDiscoInfo, "identity"); id.Attr("category") != "conference" || id.Attr("type") != "irc" ||
+		!strings.Contains(info.String(), `var="http://jabber.org/protocol/muc"`) {
+		t.Errorf("room disco#info before registering: %s", info)
+	}
 	ircRegister(t, c, "alice")
 
 	// Join: bob (op, as channel creator) first, then ourselves, then the topic.

@@ -75,7 +75,6 @@ func TestErgoSASLSCRAM(t *testing.T) {
 
 const (
 	ergoRoom    = "#test%ergo.test@" + ircDomain
-	nsSID       = "urn:xmpp:sid:0"
 	nsDelayTime = "urn:xmpp:delay"
 )
 

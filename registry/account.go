@@ -95,6 +95,11 @@ func (s *SQLite) DeleteAccount(ctx context.Context, transport, jid string) error
 		if n == 0 {
 			return ErrNotFound
 		}
+		// What the user may read of room history goes with them.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM archive_periods WHERE jid = ?
+AND room IN (SELECT id FROM archive_rooms WHERE transport = ?)`, jid, transport); err != nil {
+			return fmt.Errorf("registry: delete account %s on %s: %w", jid, transport, err)
+		}
 		return nil
 	})
 	if err == nil || errors.Is(err, ErrNotFound) {

@@ -18,6 +18,8 @@ var (
 	schemaV2 string
 	//go:embed schema/0003_bindings_jobs.sql
 	schemaV3 string
+	//go:embed schema/0004_archive.sql
+	schemaV4 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -27,11 +29,12 @@ var migrations = []string{
 	schemaV1,
 	schemaV2,
 	schemaV3,
+	schemaV4,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

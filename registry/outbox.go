@@ -149,8 +149,9 @@ func (s *SQLite) PendingCount(ctx context.Context, transport string) (int, error
 // writer's outbox work, and the reader's account lookup (every user's
 // first event, strangers included).
 type statements struct {
-	insertOutbox, insertMapping, ackThrough *sql.Stmt // on the writer
-	getAccount                              *sql.Stmt // on the readers
+	insertOutbox, insertMapping, ackThrough          *sql.Stmt // on the writer
+	insertRoom, insertEntry, openPeriod, closePeriod *sql.Stmt // on the writer
+	getAccount                                       *sql.Stmt // on the readers
 }
 
 func prepare(ctx context.Context, w, r *sql.DB) (statements, error) {
@@ -164,6 +165,10 @@ func prepare(ctx context.Context, w, r *sql.DB) (statements, error) {
 		{&st.insertOutbox, w, sqlInsertOutbox},
 		{&st.insertMapping, w, sqlInsertMapping},
 		{&st.ackThrough, w, "DELETE FROM outbox WHERE transport = ? AND id <= ?"},
+		{&st.insertRoom, w, sqlInsertRoom},
+		{&st.insertEntry, w, sqlInsertEntry},
+		{&st.openPeriod, w, sqlOpenPeriod},
+		{&st.closePeriod, w, sqlClosePeriod},
 		{&st.getAccount, r, sqlGetAccount},
 	} {
 		if *p.dst, err = p.db.PrepareContext(ctx, p.sql); err != nil {
@@ -175,7 +180,7 @@ func prepare(ctx context.Context, w, r *sql.DB) (statements, error) {
 
 func (st statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough, st.getAccount} {
+	for _, s := range []*sql.Stmt{st.insertOutbox, st.insertMapping, st.ackThrough, st.insertRoom, st.insertEntry, st.openPeriod, st.closePeriod, st.getAccount} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

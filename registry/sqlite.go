@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -38,12 +39,14 @@ type SQLite struct {
 	w *sql.DB
 	// WAL lets readers run alongside the writer, so reads get their own
 	// pool and never wait behind a write.
-	r      *sql.DB
-	stmts  statements // prepared on w
-	known  knownAccounts
-	sealer *Sealer
-	now    func() time.Time // replaceable so tests can control timestamps
-	path   string           // the database file, beside which Ping probes the disk
+	r       *sql.DB
+	stmts   statements   // prepared on w (and the account lookup on r)
+	archive archiveReads // prepared on r
+	roomIDs sync.Map     // transport NUL room -> archive_rooms.id
+	known   knownAccounts
+	sealer  *Sealer
+	now     func() time.Time // replaceable so tests can control timestamps
+	path    string           // the database file, beside which Ping probes the disk
 }
 
 var _ Store = (*SQLite)(nil)
@@ -82,7 +85,15 @@ func Open(ctx context.Context, path string, sealer *Sealer, opts Options) (*SQLi
 		w.Close()
 		return nil, err
 	}
-	s := &SQLite{w: w, r: r, stmts: stmts, sealer: sealer, now: time.Now, path: path}
+	reads, err := prepareArchiveReads(ctx, r)
+	if err != nil {
+		reads.close()
+		stmts.close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s := &SQLite{w: w, r: r, stmts: stmts, archive: reads, sealer: sealer, now: time.Now, path: path}
 	if err := s.known.load(ctx, s); err != nil {
 		s.Close()
 		return nil, err
@@ -111,7 +122,7 @@ func prepareSchema(ctx context.Context, w *sql.DB, opts Options) error {
 // Close closes the reader before the writer so the writer is the last
 // connection: SQLite then checkpoints the WAL into the main file.
 func (s *SQLite) Close() error {
-	return errors.Join(s.stmts.close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.archive.close(), s.stmts.close(), s.r.Close(), s.w.Close())
 }
 
 // SchemaVersion reports the database's PRAGMA user_version.

@@ -114,7 +114,8 @@ type Store interface {
 	// ErrConflict if another account of the transport holds a.Binding.
 	PutAccount(ctx context.Context, a Account) error
 	// DeleteAccount removes the account and everything that belongs to it
-	// (message ids and jobs cascade). ErrNotFound if absent.
+	// (message ids and jobs cascade, room memberships go). ErrNotFound if
+	// absent.
 	DeleteAccount(ctx context.Context, transport, jid string) error
 	// ListAccounts returns the transport's accounts ordered by JID.
 	ListAccounts(ctx context.Context, transport string) ([]Account, error)
@@ -184,6 +185,27 @@ type Store interface {
 	// ListDeadLetters returns up to limit of the transport's dead letters,
 	// newest first; limit <= 0 means all of them.
 	ListDeadLetters(ctx context.Context, transport string, limit int) ([]DeadLetter, error)
+
+	// ArchiveBatch stores room messages and membership changes in one
+	// transaction, in order (see ArchiveWrite); a message id the room has
+	// already is skipped.
+	ArchiveBatch(ctx context.Context, transport string, writes []ArchiveWrite) error
+	// QueryArchive reads a page of a room's history as one user may see
+	// it: only what was said while they were in the room. ErrNoAccess if
+	// they never were; ErrNotFound for an id the room never had.
+	QueryArchive(ctx context.Context, transport string, q ArchiveQuery) (ArchivePage, error)
+	// CloseArchivePeriods ends the memberships a previous run left open.
+	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+	// ArchiveStats says how many rooms and messages the transport's
+	// history holds, and the oldest message's time.
+	ArchiveStats(ctx context.Context, transport string) (ArchiveSize, error)
+	// PruneArchive deletes messages said before the given time (zero:
+	// none by age) and, with keep > 0, all but each room's newest keep;
+	// it returns how many it deleted.
+	PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error)
+	// ForgetArchiveMember deletes a user's memberships: nothing said
+	// before is theirs to read any more.
+	ForgetArchiveMember(ctx context.Context, transport, jid string) error
 
 	// Ping checks that the database answers and can store what Ferry
 	// accepts (for /healthz): a full disk or a database that refuses

@@ -44,7 +44,9 @@ for path in ./usr/bin/ferry ./usr/lib/systemd/system/ferry.service ./usr/lib/sys
 	./usr/share/doc/ferry/copyright ./usr/share/doc/ferry/examples/ferry.example.toml; do
 	grep -q " $path\$" <<<"$contents" || fail "$deb lacks $path"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -tf - | grep -q conffiles || fail "$deb declares no conffiles"
+# grep reads to the end: -q would stop early and, under pipefail, tar
+# writing into the closed pipe would fail the check at random.
+dpkg-deb --ctrl-tarfile "$deb" | tar -tf - | grep conffiles >/dev/null || fail "$deb declares no conffiles"
 
 # The unit, against the binary just built (systemd-analyze checks that
 # ExecStart exists and is executable).

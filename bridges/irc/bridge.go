@@ -101,6 +101,10 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// IRC has no store to fetch a private message from again.
 		VolatileInbound: true,
 		QuickFields:     quick,
+		HistoryLines:    b.opts.HistoryLines,
+		HistoryDays:     b.opts.HistoryDays,
+		// Per room.
+		HistoryMessages: b.opts.HistoryMessages,
 	}
 }
 

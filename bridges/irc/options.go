@@ -28,7 +28,13 @@ type Options struct {
 	// RequireRegistration refuses joins from unregistered users instead of
 	// registering them implicitly with defaults.
 	RequireRegistration bool
-	Burst               int
+	// HistoryLines is how many archived lines a client joining a room
+	// gets when it does not ask for a number itself.
+	HistoryLines int
+	// HistoryDays and HistoryMessages bound how much room history is
+	// kept (by age, and per room); 0 keeps everything.
+	HistoryDays, HistoryMessages int
+	Burst                        int
 	// Rate is lines per second after the burst; 0 switches pacing off
 	// (for a network of the operator's own that trusts the gateway).
 	Rate         float64
@@ -63,6 +69,7 @@ func defaultOptions() Options {
 	return Options{
 		Networks:          map[string]Network{},
 		AllowOtherServers: true,
+		HistoryLines:      20,
 		// biboumi's pacing, which every public network tolerates: a user
 		// who types a line a second never waits.
 		Burst:        ircconn.DefaultBurst,
@@ -97,6 +104,12 @@ func parseOptions(raw map[string]any) (Options, error) {
 			explicitAllow = true
 		case "require_registration":
 			p.Bool(key, v, &o.RequireRegistration)
+		case "history_lines":
+			p.Int(key, v, 0, 1000, &o.HistoryLines)
+		case "history_days":
+			p.Int(key, v, 0, 100000, &o.HistoryDays)
+		case "history_messages":
+			p.Int(key, v, 0, 1000000000, &o.HistoryMessages)
 		case "burst":
 			p.Int(key, v, 1, 100, &o.Burst)
 		case "rate":
@@ -158,7 +171,7 @@ func parseOptions(raw map[string]any) (Options, error) {
 // optionKeys and networkKeys are the keys parseOptions and parseNetwork
 // know, for "did you mean" hints (a test keeps them in step).
 var (
-	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "burst", "rate",
+	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "history_days", "history_messages", "burst", "rate",
 		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network"}
 	networkKeys = []string{"name", "address", "tls", "password", "ca_file"}
 )

@@ -84,6 +84,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// Configurable so tests cover both session policies.
 		StayConnected:   b.stayConnected,
 		VolatileInbound: b.net.VolatileInbound,
+		HistoryLines:    20,
 	}
 }
 
