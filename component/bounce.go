@@ -5,7 +5,6 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
-	"mellium.im/xmpp/jid"
 )
 
 // A stanza of ours that comes back as an error is never answered (RFC 6120
@@ -30,8 +29,8 @@ func (t *Transport) bounced(n *xmlnode.Node) {
 	if n.Local != "message" {
 		return
 	}
-	from, err1 := jid.Parse(n.Attr("from"))
-	to, err2 := jid.Parse(n.Attr("to"))
+	from, err1 := t.jids.parse(n.Attr("from"))
+	to, err2 := t.jids.parse(n.Attr("to"))
 	if err1 != nil || err2 != nil || to.Domainpart() != t.domain || to.Localpart() == "" || from.Localpart() == "" {
 		return
 	}

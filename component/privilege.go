@@ -110,11 +110,14 @@ func (t *Transport) privilegeStanza(n *xmlnode.Node) bool {
 	if priv == nil {
 		priv = n.Child(nsPrivilege1, "privilege")
 	}
-	from, err := jid.Parse(n.Attr("from"))
-	if priv == nil || err != nil || from.Localpart() != "" || from.Resourcepart() != "" {
+	if priv == nil {
+		return false // every other message: no address to parse
+	}
+	from, err := t.jids.parse(n.Attr("from"))
+	if err != nil || from.Localpart() != "" || from.Resourcepart() != "" {
 		return false
 	}
-	if to, err := jid.Parse(n.Attr("to")); err != nil || to.Domainpart() != t.domain {
+	if to, err := t.jids.parse(n.Attr("to")); err != nil || to.Domainpart() != t.domain {
 		// ejabberd sends the grants of every component sharing the
 		// listener's password over each of their connections.
 		return true

@@ -24,12 +24,12 @@ func (t *Transport) route(n *xmlnode.Node) {
 	if n.Local == "iq" && typ == "result" {
 		return // a stray result
 	}
-	from, err := jid.Parse(n.Attr("from"))
+	from, err := t.jids.parse(n.Attr("from"))
 	if err != nil || from.Localpart() == "" && from.Domainpart() == "" {
 		t.reply(ErrorReply(n, "", "jid-malformed", "invalid sender address"))
 		return
 	}
-	to, err := jid.Parse(n.Attr("to"))
+	to, err := t.jids.parse(n.Attr("to"))
 	if err != nil || to.Domainpart() != t.domain {
 		t.reply(ErrorReply(n, "", "jid-malformed", "invalid recipient address"))
 		return

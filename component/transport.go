@@ -54,6 +54,7 @@ type Transport struct {
 	log    *slog.Logger
 	// refusals keeps a flooding client from flooding the log too.
 	refusals *refusalLog
+	jids     *jidCache // addresses of incoming stanzas, parsed
 	metrics  *Metrics
 	sup      *supervise.Supervisor
 	version  string
@@ -102,6 +103,7 @@ func New(o Options) *Transport {
 		t.now = time.Now
 	}
 	t.refusals = newRefusalLog(refusalLogEvery, t.now)
+	t.jids = newJIDCache()
 	t.name = o.Name
 	if t.name == "" {
 		t.name = t.desc.Name + " gateway"
