@@ -14,6 +14,8 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ergochat/irc-go/ircutils"
+
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 )
 
 // maxSASLChallenge bounds a server's SASL challenge (a SCRAM
@@ -53,6 +55,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 		return nil, newErr(KindDial, "", err)
 	}
+	// Beneath TLS, so that a watched connection's TLS layer reads it
+	// without blocking too (Watch).
+	pc := netpoll.Wrap(nc)
+	if pc != nil {
+		nc = pc
+	}
 	if cfg.TLS {
 		tc := tlsConfig(cfg.TLSConfig, host)
 		tlsConn := tls.Client(nc, tc)
@@ -69,6 +77,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 
 	c := newConn(cfg, nc)
+	c.pc = pc
 	reg := &registration{c: c, cfg: &c.cfg, nick: cfg.Nick, ctx: ctx}
 	// Registration reads and writes the socket directly; canceling ctx
 	// expires the socket's deadlines, which unblocks it.
