@@ -194,7 +194,7 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		if d := b.logins.Take(b.loginKeys(r.JID, server)...); d != nil {
 			return nil, b.tooManyLogins(d, server)
 		}
-		conn, err := b.connect(ctx, server, v, nick)
+		conn, err := b.connect(ctx, r.JID, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)
 		}

@@ -193,7 +193,7 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 			return nil, err
 		}
 	}
-	return n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+	return n.s.b.connect(ctx, n.s.acct.JID, n.server, n.s.acct.Values, n.nick)
 }
 
 // serve runs one live connection until it ends, on this goroutine.
@@ -245,7 +245,7 @@ func (n *network) giveUp(err error) {
 		n.failJoins(err, true)
 		n.dropBacklog(err)
 		n.status(bridges.Failed, err.Error())
-		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
+		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. %s", n.server, err, whoFixes(err)))
 	})
 }
 
@@ -463,7 +463,7 @@ func permanent(err error) bool {
 		return false
 	}
 	switch ie.Kind {
-	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig:
+	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig, ircconn.KindWebIRC:
 		return true
 	}
 	return false

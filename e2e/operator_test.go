@@ -1,0 +1,83 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ergochat/irc-go/ircmsg"
+	"github.com/ferry-xmpp/ferry/config"
+	"github.com/ferry-xmpp/ferry/internal/testenv"
+)
+
+const operatorHashKey = "e2e-user-hash-key-0123456789"
+
+// startIRCOperator is startIRC with operator options: options for the
+// transport, network for the irc.test network's table.
+func startIRCOperator(t *testing.T, ngircd testenv.NgircdOptions, options, network map[string]any) *ircSetup {
+	t.Helper()
+	testenv.NeedNgircd(t)
+	srv := testenv.StartNgircd(t, ngircd)
+	nw := map[string]any{"name": srv.Name, "address": srv.Addr, "tls": false}
+	for k, v := range network {
+		nw[k] = v
+	}
+	opts := map[string]any{"network": []map[string]any{nw}, "burst": int64(50), "rate": float64(50),
+		"reconnect_min": "50ms", "reconnect_max": "500ms"}
+	for k, v := range options {
+		opts[k] = v
+	}
+	s := startOn(t, "prosody", serverOptions{}, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC", Options: opts}}
+	})
+	return &ircSetup{setup: s, irc: srv}
+}
+
+// joinTest joins #test as nick and waits for the subject, the end of the
+// join.
+func joinTest(t *testing.T, c *testenv.Client, nick string) {
+	t.Helper()
+	c.SendRaw(t, `<presence to="`+chanJID+`/`+nick+`"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	for {
+		if st := c.Expect(t, 2*wait, fromChan); strings.Contains(st.XML, "<subject") {
+			return
+		}
+	}
+}
+
+// A network that trusts the gateway sees each user under a host name of
+// their own, stable and without their JID; a wrong WEBIRC password is the
+// operator's to fix, and both the log and the user say so.
+func TestIRCWebIRC(t *testing.T) {
+	network := map[string]any{"webirc_password": "gw-pass", "webirc_ip": "192.0.2.7"}
+	t.Run("host name", func(t *testing.T) {
+		s := startIRCOperator(t, testenv.NgircdOptions{WebircPassword: "gw-pass"}, map[string]any{"user_hash_key": operatorHashKey}, network)
+		bob := s.irc.Connect(t, "bob")
+		bob.Send(t, "JOIN #test")
+		bob.Expect(t, wait, command("366"))
+		c := ircLogin(t, s, "alice", "webirc")
+		ircRegister(t, c, "alice")
+		joinTest(t, c, "alice")
+		join := bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
+		_, host, _ := strings.Cut(join.Source, "@")
+		if !strings.HasSuffix(host, ".users."+ircDomain) || strings.Contains(host, "alice") || len(host) != 16+len(".users."+ircDomain) {
+			t.Errorf("alice's host on IRC: %q", join.Source)
+		}
+		bob.Send(t, "WHOIS alice")
+		whois := bob.Expect(t, wait, command("311"))
+		if whois.Params[3] != host {
+			t.Errorf("WHOIS: %v, want host %s", whois.Params, host)
+		}
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		s := startIRCOperator(t, testenv.NgircdOptions{WebircPassword: "other-pass"}, map[string]any{"user_hash_key": operatorHashKey}, network)
+		c := ircLogin(t, s, "alice", "webirc")
+		ircRegister(t, c, "alice")
+		st := c.Expect(t, wait, chatFrom("irc.test@"+ircDomain, "Cannot connect"))
+		if !strings.Contains(st.XML, "WEBIRC password was refused") || !strings.Contains(st.XML, "operator") {
+			t.Errorf("the user reads: %s", st.XML)
+		}
+		if log := s.ferry.logs.String(); !strings.Contains(log, "refused the WEBIRC password") || !strings.Contains(log, "network=irc.test") {
+			t.Errorf("no log line about the WEBIRC password:\n%s", log)
+		}
+	})
+}
