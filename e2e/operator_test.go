@@ -81,3 +81,46 @@ func TestIRCWebIRC(t *testing.T) {
 		}
 	})
 }
+
+// With max_connections = 2 on a network, a third user's join is refused
+// with resource-constraint and a text, the operator's log says why, and
+// the network never sees a third connection.
+func TestIRCConnectionLimit(t *testing.T) {
+	s := startIRCOperator(t, testenv.NgircdOptions{}, nil, map[string]any{"max_connections": int64(2)})
+	watcher := s.irc.Connect(t, "watcher")
+	watcher.Send(t, "JOIN #test")
+	watcher.Expect(t, wait, command("366"))
+	for _, user := range []string{"alice", "bob"} {
+		c := ircLogin(t, s, user, "limit")
+		ircRegister(t, c, user)
+		joinTest(t, c, user)
+	}
+	c := ircLogin(t, s, "admin", "limit")
+	ircRegister(t, c, "admin")
+	c.SendRaw(t, `<presence to="`+chanJID+`/admin"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	st := node(t, c.Expect(t, wait, func(s *testenv.Stanza) bool {
+		return s.Name == "presence" && s.Attr["from"] == chanJID+"/admin" && s.Attr["type"] == "error"
+	}))
+	e := st.Child("", "error")
+	if e.Child(nsStanzas, "resource-constraint") == nil || !strings.Contains(e.ChildText(nsStanzas, "text"), "most connections to irc.test") {
+		t.Errorf("refused join: %s", st)
+	}
+	if log := s.ferry.logs.String(); !strings.Contains(log, "connection refused by a limit") || !strings.Contains(log, "user=admin@localhost") {
+		t.Errorf("no log line for the refusal:\n%s", log)
+	}
+	// The network saw two users of the gateway, never the third.
+	watcher.Send(t, "WHO #test")
+	var nicks []string
+	for {
+		m := watcher.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "352" || m.Command == "315" })
+		if m.Command == "315" {
+			break
+		}
+		nicks = append(nicks, m.Params[5])
+	}
+	watcher.Send(t, "WHOIS admin")
+	watcher.Expect(t, wait, command("401")) // no such nick
+	if len(nicks) != 3 {
+		t.Errorf("#test holds %v; want watcher, alice and bob", nicks)
+	}
+}

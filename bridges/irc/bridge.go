@@ -34,6 +34,8 @@ type Bridge struct {
 	// logins paces the logins made for users, per user and per network
 	// (loginKeys).
 	logins *ratelimit.Limiter
+	// limits counts connections for the operator's limits (limits.go).
+	limits *connLimits
 }
 
 // Factory builds the bridge from [transport.options].
@@ -44,7 +46,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
-		logins: ratelimit.New(ratelimit.Real)}, nil
+		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits()}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.
@@ -272,9 +274,11 @@ func (s *session) network(server, nick string) (*network, error) {
 	if nick == "" {
 		nick = s.acct.Values["nick"]
 	}
-	n := newNetwork(s, server, cfg, nick)
+	n, err := s.startNetwork(server, cfg, nick)
+	if err != nil {
+		return nil, err
+	}
 	s.networks[server] = n
-	go n.run()
 	return n, nil
 }
 

@@ -109,6 +109,8 @@ func (n *network) queue(command string, params ...string) {
 
 func (n *network) run() {
 	defer close(n.done)
+	// The connection's slot (limits.go) is free before Close returns.
+	defer n.s.b.limits.release(n.s.acct.JID, n.server)
 	panicked := false
 	defer func() {
 		if panicked {
