@@ -124,3 +124,29 @@ func TestIRCConnectionLimit(t *testing.T) {
 		t.Errorf("#test holds %v; want watcher, alice and bob", nicks)
 	}
 }
+
+// ngIRCd asks port 113 of each client for its ident: Ferry's identd
+// answers for the user's connection with the same hashed ident USER
+// carries (shown without ngIRCd's "~" for an unconfirmed one), and says
+// NO-USER for a connection that is not Ferry's (bob's, shown as ~bob).
+// ngIRCd always asks port 113, so the identd binds 127.0.0.1:113 (root,
+// as CI runs).
+func TestIRCIdentd(t *testing.T) {
+	s := startIRCOperator(t, testenv.NgircdOptions{Ident: true},
+		map[string]any{"identd_listen": "127.0.0.1:113", "ident": "hashed", "user_hash_key": operatorHashKey}, nil)
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	c := ircLogin(t, s, "alice", "ident")
+	ircRegister(t, c, "alice")
+	joinTest(t, c, "alice")
+	join := bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
+	user, _, _ := strings.Cut(strings.TrimPrefix(join.Source, "alice!"), "@")
+	if len(user) != 9 || !strings.HasPrefix(user, "f") || strings.Contains(user, "alice") {
+		t.Errorf("alice's user name on IRC: %q (want the identd's confirmed hashed ident, without ~)", join.Source)
+	}
+	bob.Send(t, "WHOIS bob")
+	if who := bob.Expect(t, wait, command("311")); who.Params[2] != "~bob" {
+		t.Errorf("bob, not a connection of Ferry's: %v", who.Params)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
+	"github.com/ferry-xmpp/ferry/internal/identd"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 )
@@ -36,6 +37,10 @@ type Bridge struct {
 	logins *ratelimit.Limiter
 	// limits counts connections for the operator's limits (limits.go).
 	limits *connLimits
+	// idents are the connections the identd answers for, identLn its
+	// listener between Listen and Run (identd.go).
+	idents  *identd.Table
+	identLn net.Listener
 }
 
 // Factory builds the bridge from [transport.options].
@@ -46,7 +51,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
-		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits()}, nil
+		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable()}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.

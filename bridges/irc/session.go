@@ -51,6 +51,7 @@ func (b *Bridge) dialConfig(jid, server string, v map[string]string, nick string
 		host, _, _ := net.SplitHostPort(nw.Address)
 		cfg.Dialer = b.opts.Hosts.Dialer(host).DialContext
 	}
+	cfg.Dialer = b.identDialer(cfg.Dialer, cfg.User)
 	if cfg.Password == "" {
 		cfg.Password = nw.Password
 	}

@@ -33,7 +33,8 @@ type NgircdOptions struct {
 	// instead of the host name.
 	WebircPassword string
 	// Ident has ngIRCd ask each client's identd (port 113 of the client's
-	// address) for its user name, and wait for the answer.
+	// address) for its user name, and wait for the answer. It turns DNS
+	// lookups on too: ngIRCd asks for idents only in the same step.
 	Ident bool
 }
 
@@ -138,7 +139,7 @@ func StartNgircd(t TB, o NgircdOptions) *IRCServer {
 			w("\tMaxPenaltyTime = 0")
 		}
 		w("[Options]")
-		w("\tDNS = %s", yesNo(o.WebircPassword != ""))
+		w("\tDNS = %s", yesNo(o.WebircPassword != "" || o.Ident))
 		w("\tIdent = %s", yesNo(o.Ident))
 		if o.WebircPassword != "" {
 			w("\tWebircPassword = %s", o.WebircPassword)
