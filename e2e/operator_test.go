@@ -150,3 +150,32 @@ func TestIRCIdentd(t *testing.T) {
 		t.Errorf("bob, not a connection of Ferry's: %v", who.Params)
 	}
 }
+
+// A network's banner reaches each user once, from the network's JID: on
+// registering for it, not on later joins, not after Ferry restarts; a
+// user who joins without registering first gets it too.
+func TestIRCBanner(t *testing.T) {
+	const banner = "Rules of irc.test: be kind. Abuse: abuse@irc.test"
+	s := startIRCOperator(t, testenv.NgircdOptions{}, nil, map[string]any{"banner": banner})
+	isBanner := chatFrom("irc.test@"+ircDomain, "Rules of irc.test")
+
+	alice := ircLogin(t, s, "alice", "banner")
+	ircRegister(t, alice, "alice")
+	if st := alice.Expect(t, wait, isBanner); !strings.Contains(st.XML, "Abuse: abuse@irc.test") {
+		t.Errorf("banner: %s", st.XML)
+	}
+	joinTest(t, alice, "alice")
+	alice.ExpectNone(t, 0, isBanner)
+
+	// After a restart alice's session and connection start anew; the
+	// banner would come before her join completes, on the same queue.
+	s.ferry.stop(t)
+	s.ferry = runFerry(t, s.ferry.cfg)
+	waitTransport(t, alice, ircDomain)
+	joinTest(t, alice, "alice")
+	alice.ExpectNone(t, 0, isBanner)
+
+	bob := ircLogin(t, s, "bob", "banner")
+	joinTest(t, bob, "bob") // registers bob implicitly
+	bob.Expect(t, wait, isBanner)
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-xmpp/ferry/internal/identd"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // Kind is the config kind of this bridge.
@@ -41,6 +42,9 @@ type Bridge struct {
 	// listener between Listen and Run (identd.go).
 	idents  *identd.Table
 	identLn net.Listener
+	// store remembers who has seen a network's banner (banner.go); nil
+	// when the configuration is only being checked.
+	store registry.Store
 }
 
 // Factory builds the bridge from [transport.options].
@@ -51,7 +55,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
-		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable()}, nil
+		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable(), store: deps.Store}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.

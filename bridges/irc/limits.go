@@ -75,6 +75,6 @@ func (s *session) startNetwork(server string, cfg Network, nick string) (*networ
 		return nil, err
 	}
 	n := newNetwork(s, server, cfg, nick)
-	go n.run() // gives the slot back when it returns
+	go n.start() // the banner, then run, which gives the slot back when it returns
 	return n, nil
 }
