@@ -1,11 +1,11 @@
 package identd
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
@@ -18,7 +18,7 @@ func FuzzAnswer(f *testing.F) {
 	}
 	s := &Server{table: NewTable()}
 	f.Fuzz(func(t *testing.T, line string) {
-		got := s.answer(netipLoopback, line, time.Now())
+		got := s.answer(context.Background(), netipLoopback, line)
 		if strings.ContainsAny(got, "\r\n\x00") {
 			t.Fatalf("answer %q has a line break or NUL", got)
 		}

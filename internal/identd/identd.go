@@ -85,7 +85,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-s.slots }()
-			s.serveConn(c)
+			s.serveConn(ctx, c)
 		}()
 	}
 }
@@ -102,27 +102,30 @@ func (s *Server) refused() {
 	}
 }
 
-// serveConn answers one query and closes the connection.
-func (s *Server) serveConn(c net.Conn) {
+// serveConn answers one query and closes the connection; ctx ending (the
+// server stopping) ends it at once.
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer c.Close()
-	deadline := time.Now().Add(s.timeout)
-	_ = c.SetDeadline(deadline)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	line, err := readQuery(c)
 	if err != nil {
 		return // nothing worth an answer
 	}
-	reply := s.answer(peerAddr(c), line, deadline)
+	reply := s.answer(ctx, peerAddr(c), line)
 	_, _ = io.WriteString(c, reply+"\r\n")
 }
 
 // answer is the reply to one query line from peer.
-func (s *Server) answer(peer netip.Addr, line string, deadline time.Time) string {
+func (s *Server) answer(ctx context.Context, peer netip.Addr, line string) string {
 	local, remote, ok := parseQuery(line)
 	if !ok {
 		return "0, 0 : ERROR : INVALID-PORT" // the query is not echoed: it may be anything
 	}
 	ports := fmt.Sprintf("%d, %d", local, remote)
-	user, found := s.table.Lookup(peer, local, remote, deadline)
+	user, found := s.table.Lookup(ctx, peer, local, remote)
 	if !found {
 		return ports + " : ERROR : NO-USER"
 	}

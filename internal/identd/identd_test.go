@@ -2,11 +2,13 @@ package identd
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,6 +20,7 @@ type fixture struct {
 	identd  string // the identd's address
 	network net.Listener
 	accepts chan net.Conn
+	stop    func() // stops the identd and waits for Serve to return
 }
 
 func newFixture(t *testing.T, timeout time.Duration, maxConns int) *fixture {
@@ -32,12 +35,16 @@ func newFixture(t *testing.T, timeout time.Duration, maxConns int) *fixture {
 	done := make(chan error, 1)
 	srv := NewWith(f.table, slog.New(slog.NewTextHandler(io.Discard, nil)), timeout, maxConns)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	var once sync.Once
+	f.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(f.stop)
 	f.network, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +172,9 @@ func TestHostile(t *testing.T) {
 		// The holders are closed at the deadline, unanswered...
 		for _, c := range held {
 			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+			b, err := io.ReadAll(c) // EOF or a reset: closed either way
+			var ne net.Error
+			if len(b) != 0 || errors.As(err, &ne) && ne.Timeout() {
 				t.Errorf("a client that never finished its line got %q, %v", b, err)
 			}
 		}
@@ -217,11 +226,38 @@ func TestLookupWaitsForDials(t *testing.T) {
 	peer := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()
 	answer := make(chan string, 1)
 	go func() {
-		user, _ := table.Lookup(peer, uint16(l), uint16(r), time.Now().Add(5*time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		user, _ := table.Lookup(ctx, peer, uint16(l), uint16(r))
 		answer <- user
 	}()
 	close(release)
 	if user := <-answer; user != "alice1" {
 		t.Errorf("lookup during the dial: %q", user)
+	}
+}
+
+// Stopping the identd ends the connections it is serving at once, not at
+// their deadline.
+func TestStopEndsQueries(t *testing.T) {
+	f := newFixture(t, time.Hour, 2)
+	c, err := net.Dial("tcp", f.identd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = io.WriteString(c, "12") // and nothing more
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the identd waited for a silent client after it was stopped")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c) // EOF or a reset: closed either way
+	var ne net.Error
+	if len(b) != 0 || errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("the silent client got %q, %v", b, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"time"
 )
 
 // Table is what the identd knows: Ferry's live outgoing connections and
@@ -79,8 +78,8 @@ func (t *Table) update(f func()) {
 // remote port remote on peer. A query can arrive before the dial that
 // made the connection has returned (servers ask as soon as they accept):
 // while dials are under way, a miss waits for the table to change, until
-// deadline.
-func (t *Table) Lookup(peer netip.Addr, local, remote uint16, deadline time.Time) (string, bool) {
+// ctx ends.
+func (t *Table) Lookup(ctx context.Context, peer netip.Addr, local, remote uint16) (string, bool) {
 	k := key{local: local, remote: netip.AddrPortFrom(peer.Unmap(), remote)}
 	for {
 		t.mu.Lock()
@@ -90,15 +89,9 @@ func (t *Table) Lookup(peer netip.Addr, local, remote uint16, deadline time.Time
 		if ok || dialing == 0 {
 			return user, ok
 		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
-			return "", false
-		}
-		timer := time.NewTimer(wait)
 		select {
 		case <-changed:
-			timer.Stop()
-		case <-timer.C:
+		case <-ctx.Done():
 			return "", false
 		}
 	}
