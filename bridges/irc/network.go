@@ -109,6 +109,8 @@ func (n *network) queue(command string, params ...string) {
 
 func (n *network) run() {
 	defer close(n.done)
+	// The connection's slot (limits.go) is free before Close returns.
+	defer n.s.b.limits.release(n.s.acct.JID, n.server)
 	panicked := false
 	defer func() {
 		if panicked {
@@ -193,7 +195,7 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 			return nil, err
 		}
 	}
-	return n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+	return n.s.b.connect(ctx, n.s.acct.JID, n.server, n.s.acct.Values, n.nick)
 }
 
 // serve runs one live connection until it ends, on this goroutine.
@@ -245,7 +247,7 @@ func (n *network) giveUp(err error) {
 		n.failJoins(err, true)
 		n.dropBacklog(err)
 		n.status(bridges.Failed, err.Error())
-		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
+		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. %s", n.server, err, whoFixes(err)))
 	})
 }
 
@@ -463,7 +465,7 @@ func permanent(err error) bool {
 		return false
 	}
 	switch ie.Kind {
-	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig:
+	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig, ircconn.KindWebIRC:
 		return true
 	}
 	return false

@@ -150,6 +150,11 @@ type registration struct {
 
 func (r *registration) run() ([]ircmsg.Message, error) {
 	cfg := r.cfg
+	if w := cfg.WebIRC; w != nil {
+		if err := r.write("WEBIRC", w.Password, w.Gateway, w.Hostname, w.IP); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Password != "" {
 		if err := r.write("PASS", cfg.Password); err != nil {
 			return nil, err
@@ -284,6 +289,10 @@ func (r *registration) handle(msg ircmsg.Message) (done bool, err error) {
 	case "433", "436", "437": // in use, collision, temporarily unavailable
 		return false, r.nextNick(msg)
 	case "464": // ERR_PASSWDMISMATCH
+		if r.cfg.WebIRC != nil && r.cfg.Password == "" {
+			// No PASS was sent: the password refused is the gateway's.
+			return false, &Error{Kind: KindWebIRC, Code: msg.Command, Text: lastParam(msg)}
+		}
 		return false, &Error{Kind: KindPassword, Code: msg.Command, Text: lastParam(msg)}
 	case "463", "465": // ERR_NOPERMFORHOST, ERR_YOUREBANNEDCREEP
 		return false, &Error{Kind: KindBanned, Code: msg.Command, Text: lastParam(msg)}
