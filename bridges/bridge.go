@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
 )
@@ -269,6 +270,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Supervisor recovers and reports panics in the bridge's goroutines.
 	Supervisor *supervise.Supervisor
+	// Poller tells when sockets have something to read, so that idle
+	// connections need no goroutine each; nil where there is none (tests,
+	// systems without epoll): then each connection has its reader.
+	Poller *netpoll.Poller
 }
 
 // Factory builds a bridge from its transport options (the raw TOML table)

@@ -16,6 +16,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
 	"github.com/ferry-xmpp/ferry/internal/identd"
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
@@ -45,6 +46,8 @@ type Bridge struct {
 	// store remembers who has seen a network's banner (banner.go); nil
 	// when the configuration is only being checked.
 	store registry.Store
+	// poller watches idle connections (nil: a goroutine reads each).
+	poller *netpoll.Poller
 }
 
 // Factory builds the bridge from [transport.options].
@@ -55,7 +58,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
-		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable(), store: deps.Store}, nil
+		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable(), store: deps.Store, poller: deps.Poller}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.

@@ -107,10 +107,19 @@ func (n *network) queue(command string, params ...string) {
 	n.lines = append(n.lines, ircmsg.MakeMessage(nil, "", command, params...))
 }
 
-func (n *network) run() {
-	defer close(n.done)
-	// The connection's slot (limits.go) is free before Close returns.
-	defer n.s.b.limits.release(n.s.acct.JID, n.server)
+func (n *network) run() { n.loop(nil) }
+
+// loop connects and serves until the session ends or the network gives
+// up; after lost (a watched connection that ended) it reconnects first.
+// A watched connection takes the network's life over from the goroutine
+// that connected it, which ends: its end starts a new loop.
+func (n *network) loop(lost error) {
+	watched := false
+	defer func() {
+		if !watched {
+			n.end()
+		}
+	}()
 	panicked := false
 	defer func() {
 		if panicked {
@@ -118,12 +127,19 @@ func (n *network) run() {
 		}
 	}()
 	defer n.s.b.sup.Recover("irc "+n.server+" for "+n.s.acct.JID, &panicked)
-	// The frames of run and serve stay on the stack of an idle connection
-	// (one goroutine per puppeted connection), so the work around them
-	// lives in functions that return before the connection is served.
+	// Without a poller, the frames of loop and serve stay on the stack of
+	// an idle connection (a goroutine per puppeted connection), so the
+	// work around them lives in functions that return before the
+	// connection is served.
 	ctx := n.s.ctx
 	attempt := 0
 	reconnecting := false
+	if lost != nil {
+		if ctx.Err() != nil || !n.lost(ctx, lost) {
+			return
+		}
+		attempt, reconnecting = 1, true
+	}
 	for ctx.Err() == nil {
 		conn, ok := n.connect(ctx, &attempt, reconnecting)
 		if !ok {
@@ -132,7 +148,10 @@ func (n *network) run() {
 		if conn == nil {
 			continue
 		}
-		err := n.serve(ctx, conn)
+		var err error
+		if watched, err = n.serve(ctx, conn); watched {
+			return
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -198,18 +217,45 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 	return n.s.b.connect(ctx, n.s.acct.JID, n.server, n.s.acct.Values, n.nick)
 }
 
-// serve runs one live connection until it ends, on this goroutine.
-func (n *network) serve(ctx context.Context, conn *ircconn.Conn) error {
+// end is the end of the network's life: its connection slot (limits.go)
+// is free before the session's Close returns.
+func (n *network) end() {
+	n.s.b.limits.release(n.s.acct.JID, n.server)
+	close(n.done)
+}
+
+// serve runs one live connection: watched by the bridge's poller (true:
+// the connection's end continues the network's life on another
+// goroutine), or else until it ends, on this goroutine.
+func (n *network) serve(ctx context.Context, conn *ircconn.Conn) (bool, error) {
 	stop := context.AfterFunc(ctx, func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = conn.Close(cctx, n.s.quit())
 	})
-	defer stop()
 	n.connected(ctx, conn)
+	if p := n.s.b.poller; p != nil {
+		err := conn.Watch(p, n.handleLine, func(err error) {
+			stop()
+			n.ended(err)
+			go n.loop(err)
+		})
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, ircconn.ErrNotWatchable) {
+			n.s.b.log.Warn("irc: reading a connection with a goroutine of its own", "user", n.s.acct.JID, "network", n.server, "error", err)
+		}
+	}
+	defer stop()
 	err := conn.Serve(n.handleLine)
+	n.ended(err)
+	return false, err
+}
+
+// ended forgets a connection that ended.
+func (n *network) ended(err error) {
 	_ = n.locked(context.Background(), func() { n.connectionLost(err) })
-	return err
 }
 
 // connected adopts a new connection: its state, the user told, the

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-xmpp/ferry/component"
 	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/memtrim"
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 	"github.com/ferry-xmpp/ferry/internal/suggest"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
 	"github.com/ferry-xmpp/ferry/registry"
@@ -53,8 +54,16 @@ func Run(ctx context.Context, o Options) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := component.NewMetrics(reg)
 	sup := supervise.New(log, metrics.Panicked)
+	// One poller tells every bridge's connections when they have
+	// something to read; it stops after the transports (deferred first).
+	poller, err := netpoll.Open()
+	if err != nil {
+		log.Info("no socket poller: each connection gets a goroutine of its own", "error", err)
+	} else {
+		defer poller.Close()
+	}
 
-	transports, err := buildTransports(o, store, metrics, sup)
+	transports, err := buildTransports(o, store, metrics, sup, poller)
 	if err != nil {
 		return err
 	}
@@ -105,7 +114,7 @@ func Run(ctx context.Context, o Options) error {
 // memory it could give back (internal/memtrim).
 const memtrimInterval = 10 * time.Second
 
-func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor) ([]*component.Transport, error) {
+func buildTransports(o Options, store registry.Store, m *component.Metrics, sup *supervise.Supervisor, poller *netpoll.Poller) ([]*component.Transport, error) {
 	cfg := o.Config
 	var out []*component.Transport
 	problems := &config.Errors{}
@@ -119,7 +128,7 @@ func buildTransports(o Options, store registry.Store, m *component.Metrics, sup 
 				Msg: fmt.Sprintf("unknown bridge kind %q (known: %s)%s", tc.Kind, knownKinds(o.Bridges), suggest.DidYouMean(tc.Kind, kinds(o.Bridges)))})
 			continue
 		}
-		b, err := factory(tc.Domain, tc.Options, bridges.Deps{Store: store, Logger: o.Logger.With("transport", tc.Domain), Supervisor: sup})
+		b, err := factory(tc.Domain, tc.Options, bridges.Deps{Store: store, Logger: o.Logger.With("transport", tc.Domain), Supervisor: sup, Poller: poller})
 		if err != nil {
 			problems.Problems = append(problems.Problems, optionProblems(i, err)...)
 			continue
@@ -164,7 +173,7 @@ func optionProblems(i int, err error) []config.Problem {
 // one per option. Transports without a kind (an invalid one the config
 // checks reported) are skipped, so it also works on a partial config.
 func CheckBridges(cfg config.Config, known map[string]bridges.Factory) error {
-	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil, nil)
+	_, err := buildTransports(Options{Config: cfg, Bridges: known, Logger: slog.Default()}, nil, nil, nil, nil)
 	return err
 }
 

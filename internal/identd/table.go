@@ -112,6 +112,10 @@ type conn struct {
 	once sync.Once
 }
 
+// NetConn returns the connection c watches, so that it can be read
+// without going through c (internal/netpoll).
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 func (c *conn) Close() error {
 	c.once.Do(func() { c.t.update(func() { delete(c.t.conns, c.k) }) })
 	return c.Conn.Close()

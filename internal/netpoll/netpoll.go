@@ -45,18 +45,30 @@ type Conn struct {
 }
 
 // Wrap returns c as a Conn, or nil if c has no file descriptor (a pipe in
-// a test).
+// a test). A wrapper around a socket (one that only watches Close, say)
+// is looked through if it has a NetConn method, as tls.Conn has; reads
+// then go to the socket, everything else to c.
 func Wrap(c net.Conn) *Conn {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
+	inner := c
+	for {
+		if _, ok := inner.(syscall.Conn); ok {
+			break
+		}
+		u, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		inner = u.NetConn()
 	}
-	raw, err := sc.SyscallConn()
+	raw, err := inner.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return nil
 	}
 	return &Conn{Conn: c, raw: raw}
 }
+
+// SyscallConn returns the socket's raw connection, for Poller.Watch.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
 // SetNonblocking makes Read return ErrWouldBlock instead of waiting. Call
 // it before the first non-blocking read, from the goroutine that reads.

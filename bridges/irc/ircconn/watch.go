@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
@@ -31,16 +30,12 @@ func (c *Conn) Watch(p *netpoll.Poller, handle func(ircmsg.Message), ended func(
 	if c.pc == nil || p == nil {
 		return ErrNotWatchable
 	}
-	sc, ok := c.pc.Conn.(syscall.Conn)
-	if !ok {
-		return ErrNotWatchable
-	}
 	c.handler, c.ended = handle, ended
 	c.alive = time.AfterFunc(time.Hour, c.quiet)
 	c.alive.Stop()
 	c.serving.Store(true)
 	c.pc.SetNonblocking()
-	w, err := p.Watch(sc, c.kick)
+	w, err := p.Watch(c.pc, c.kick)
 	if err != nil {
 		return fmt.Errorf("ircconn: watching %s: %w", c.cfg.Addr, err)
 	}
