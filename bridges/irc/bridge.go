@@ -269,10 +269,14 @@ func (s *session) network(server, nick string) (*network, error) {
 	if !ok {
 		return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
+	if set := s.acct.Addresses[server][setNick]; set != "" {
+		nick = set // the nick set for the network wins over the room's
+	}
 	if nick == "" {
 		nick = s.acct.Values["nick"]
 	}
 	n := newNetwork(s, server, cfg, nick)
+	n.text = codecsFor(s.b.mapper, s.acct.Addresses, server)
 	s.networks[server] = n
 	go n.run()
 	return n, nil

@@ -45,6 +45,9 @@ type network struct {
 	failed   error // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
+
+	// text is the encodings of the network and its channels (textcodec.go).
+	text textCodecs
 }
 
 type channel struct {
@@ -193,7 +196,7 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 			return nil, err
 		}
 	}
-	return n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+	return n.s.dialNetwork(ctx, n.server, n.nick)
 }
 
 // serve runs one live connection until it ends, on this goroutine.
@@ -226,6 +229,7 @@ func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 // handleLine is the connection's handler: one line, under the lock.
 func (n *network) handleLine(m ircmsg.Message) {
 	n.mu.Lock()
+	n.text.decode(&m)
 	n.handle(m)
 	events, lines, conn := n.events, n.lines, n.conn
 	n.events, n.lines = nil, nil
@@ -296,7 +300,7 @@ func (n *network) sendOrQueue(target string, m bridges.Message) error {
 // sends what waited for the connection (after the rejoins, so channel
 // messages find the channel joined).
 func (n *network) afterConnect(ctx context.Context) {
-	for _, cmd := range strings.Split(n.s.acct.Values["on_connect"], ";") {
+	for _, cmd := range strings.Split(n.s.networkValues(n.server)["on_connect"], ";") {
 		if cmd = strings.TrimSpace(cmd); cmd == "" {
 			continue
 		}
@@ -410,6 +414,9 @@ func (n *network) queueText(command, target, body string, action bool) error {
 		m, err := ircmsg.ParseLineStrict(line, true, 0)
 		if err != nil {
 			return bridges.Errorf(bridges.BadRequest, "not sent to IRC: %v", err)
+		}
+		if err := n.text.encode(target, &m); err != nil {
+			return err
 		}
 		n.lines = append(n.lines, m)
 	}

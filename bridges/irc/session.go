@@ -32,6 +32,12 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 	if !ok {
 		return ircconn.Config{}, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
+	return b.dialConfigFor(nw, server, v, nick)
+}
+
+// dialConfigFor builds the connection settings for one user and one way
+// to reach server (nw).
+func (b *Bridge) dialConfigFor(nw Network, server string, v map[string]string, nick string) (ircconn.Config, error) {
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
