@@ -1,8 +1,12 @@
 package component
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ferry-xmpp/ferry/bridges"
 
 	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -97,6 +101,16 @@ func TestConfigureNetworkAddress(t *testing.T) {
 	}
 	if got := net.Session("u@x.test").AddressSettings("net-a"); got["greeting"] != "hello" || got["token"] != "s3cret" {
 		t.Fatalf("session got %v", got)
+	}
+
+	// A new session gets them when it opens.
+	srv.inject(`<iq type="set" id="rc" from="u@x.test/r" to="gw.test"><command xmlns="http://jabber.org/protocol/commands" node="reconnect" action="execute"/></iq>`)
+	if r := srv.next(isReply("rc")); r.Attr("type") != "result" {
+		t.Fatalf("reconnect: %s", r)
+	}
+	<-net.Opened()
+	if got := net.Session("u@x.test").AddressSettings("net-a"); got["greeting"] != "hello" || got["token"] != "s3cret" {
+		t.Fatalf("reopened session got %v", got)
 	}
 
 	// Shown again: the value, never the secret; an empty secret keeps it.
@@ -212,5 +226,45 @@ func TestConfigurePersistentRoom(t *testing.T) {
 	}
 	if _, leaves := sess.Counts(); leaves != 1 {
 		t.Fatalf("leaves %d after persistent went off", leaves)
+	}
+}
+
+// record_history per room: a room set not to keep history keeps none for
+// the user, whose other rooms still do; the room's setting wins over the
+// user's either way.
+func TestConfigureRoomRecordHistory(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, nil)
+	srv, clk := h.srv, h.clk
+	alice := "alice@x.test/phone"
+	as := registerAs(t, srv, net, "alice@x.test")
+	if got := chat(t, srv, alice, "configure #quiet record_history no"); !strings.Contains(got, "saved") {
+		t.Fatalf("configure: %q", got)
+	}
+	joinAs(t, srv, alice, "#quiet", "")
+	joinAs(t, srv, alice, "#loud", "")
+	clk.advance(time.Second)
+	as.Events().RoomMessage("#quiet", "carol", bridges.Message{Body: "not kept for alice"})
+	as.Events().RoomMessage("#loud", "carol", bridges.Message{Body: "kept"})
+	roomLines(t, srv, 2, alice)
+	if _, _, e := mam(t, srv, alice, "#quiet", "q1", ""); condition(e) != "forbidden" {
+		t.Errorf("MAM in a room without history answered %s", e)
+	}
+	if _, bodies, _ := mam(t, srv, alice, "#loud", "q2", ""); !slices.Equal(bodies, []string{"kept"}) {
+		t.Errorf("MAM in another room gave %v", bodies)
+	}
+
+	// The user turns history off: what was kept is forgotten, and the
+	// room set to keep history keeps it again from then on.
+	if got := chat(t, srv, alice, "configure #loud record_history yes"); !strings.Contains(got, "saved") {
+		t.Fatalf("configure: %q", got)
+	}
+	clk.advance(time.Second)
+	chat(t, srv, alice, "set record_history no")
+	clk.advance(time.Second)
+	as.Events().RoomMessage("#loud", "carol", bridges.Message{Body: "still kept"})
+	roomLines(t, srv, 1, alice)
+	if _, bodies, _ := mam(t, srv, alice, "#loud", "q3", ""); !slices.Equal(bodies, []string{"still kept"}) {
+		t.Errorf("MAM in the room that keeps history gave %v", bodies)
 	}
 }
