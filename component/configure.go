@@ -80,7 +80,7 @@ func withAddresses(a bridges.Account, addrs map[string]map[string]string) bridge
 
 // roomSetting is a room's own value of a boolean setting, if it has one.
 func (u *user) roomSetting(local, key string) (value, ok bool) {
-	return parseBool(u.addresses()[local].Settings[key])
+	return parseBool(u.addresses()[addressKey(local)].Settings[key])
 }
 
 // persistentRoom reports whether the user stays in the room while none
@@ -313,8 +313,13 @@ func (u *user) roomSettingsChanged(local string, wasRecorded bool) {
 	}})
 }
 
+// addressKey is how an address's settings are filed: local parts compare
+// without case (as JIDs do, and as the bridges' addresses are written).
+func addressKey(local string) string { return strings.ToLower(local) }
+
 // addressCommandIQ serves XEP-0050 on a network or room address.
 func (u *user) addressCommandIQ(n, q *xmlnode.Node, from jid.JID, local string) {
+	local = addressKey(local)
 	u.commandIQ(n, q, from, local, func(node string) *command {
 		if node != configureNode {
 			return nil
@@ -345,7 +350,7 @@ func (u *user) addressCommandItems(local, to string) *xmlnode.Node {
 // puts it back to its default).
 func (u *user) configureChat(args string) {
 	addr, rest, _ := strings.Cut(strings.TrimSpace(args), " ")
-	local := strings.TrimSuffix(addr, "@"+u.t.domain)
+	local := addressKey(strings.TrimSuffix(addr, "@"+u.t.domain))
 	if local == "" {
 		u.say("Usage: configure ADDRESS [KEY VALUE], where ADDRESS is a network (irc.example.org) or a room (#chan%irc.example.org).")
 		return

@@ -58,7 +58,7 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 	case set && q.Space == nsCommands && to.Resourcepart() == "":
 		u.addressCommandIQ(n, q, from, local)
 	case get && q.Space == nsDiscoItem && q.Attr("node") == nsCommands && to.Resourcepart() == "":
-		u.send(Result(n, u.addressCommandItems(local, to.String())))
+		u.send(Result(n, u.addressCommandItems(addressKey(local), to.String())))
 	default:
 		u.send(ErrorReply(n, "", "service-unavailable", ""))
 	}
