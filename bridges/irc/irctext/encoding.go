@@ -18,10 +18,23 @@ import (
 type Codec struct {
 	name string            // canonical, as shown to users; "" = UTF-8
 	enc  encoding.Encoding // nil for UTF-8
-	// single is set for one-byte encodings, decoded byte by byte so that
-	// a byte the table leaves undefined becomes the C1 control of the
-	// same value (as browsers read such text) rather than U+FFFD.
-	single *charmap.Charmap
+	// single is set for one-byte encodings, decoded byte by byte through
+	// this table, where a byte the encoding leaves undefined is the C1
+	// control of the same value (as browsers read such text) rather than
+	// U+FFFD.
+	single *[256]rune
+}
+
+// byteTable is a one-byte encoding's table for decodeSingle.
+func byteTable(cm *charmap.Charmap) *[256]rune {
+	var t [256]rune
+	for i := range t {
+		t[i] = cm.DecodeByte(byte(i))
+		if t[i] == utf8.RuneError {
+			t[i] = rune(i)
+		}
+	}
+	return &t
 }
 
 // ErrUnknownEncoding is matched by LookupCodec's error for a name no
@@ -79,7 +92,7 @@ func LookupCodec(name string) (Codec, error) {
 	}
 	c := Codec{name: canon, enc: enc}
 	if cm, ok := enc.(*charmap.Charmap); ok {
-		c.single = cm
+		c.single = byteTable(cm)
 	}
 	if !c.keepsASCII() {
 		// IRC's commands, nicks and channel names are ASCII: an encoding
@@ -138,11 +151,11 @@ func (c Codec) decodeSingle(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/2)
 	for i := 0; i < len(s); i++ {
-		r := c.single.DecodeByte(s[i])
-		if r == utf8.RuneError {
-			r = rune(s[i])
+		if s[i] < utf8.RuneSelf {
+			b.WriteByte(s[i]) // every encoding Ferry accepts keeps ASCII
+			continue
 		}
-		b.WriteRune(r)
+		b.WriteRune(c.single[s[i]])
 	}
 	return b.String()
 }
