@@ -102,6 +102,12 @@ func encodingFields(empty string) []bridges.Field {
 // configurable parses a local part that may have settings: a network the
 // gateway connects to, or a channel on one.
 func (b *Bridge) configurable(local string) (ircaddr.Address, error) {
+	if b.opts.FixedServer != "" && strings.EqualFold(local, b.opts.FixedServer) {
+		// With one network there is no server JID: its settings are filed
+		// under its name (configure irc.example.org, or the ad-hoc command
+		// on irc.example.org@gateway, which no nick can be).
+		return ircaddr.Address{Kind: ircaddr.Server, Server: b.opts.FixedServer}, nil
+	}
 	a, err := b.mapper.Parse(local, ircaddr.DefaultChanTypes)
 	if err != nil {
 		return a, bridges.Errorf(bridges.JIDMalformed, "%v", err)

@@ -62,6 +62,18 @@ func TestAddressFields(t *testing.T) {
 	if _, err := closed.AddressFields(acct, "irc.example.org"); err == nil {
 		t.Error("settings offered for a server the gateway does not connect to")
 	}
+	// With one network, its settings are under its name, and channels
+	// have no server part.
+	fixed := testBridge(t, map[string]any{"fixed_server": "irc.one", "network": []map[string]any{{"name": "irc.one", "address": "127.0.0.1:6697"}}})
+	if fields, err := fixed.AddressFields(acct, "irc.one"); err != nil || !slices.Contains(fieldVars(fields), setNick) {
+		t.Errorf("fixed server's settings: %v, %v", fieldVars(fields), err)
+	}
+	if fields, err := fixed.AddressFields(acct, "#chan"); err != nil || !slices.Equal(fieldVars(fields), []string{setEncodingIn, setEncodingOut}) {
+		t.Errorf("fixed server's channel settings: %v, %v", fieldVars(fields), err)
+	}
+	if got := codecsFor(fixed.mapper, map[string]map[string]string{"irc.one": {setEncodingIn: "KOI8-R"}, "#chan": {setEncodingIn: "ISO-8859-1"}}, "irc.one"); got.in.Name() != "KOI8-R" || got.chans["#chan"].in.Name() != "ISO-8859-1" {
+		t.Errorf("fixed server's codecs: %s, %v", got.in.Name(), got.chans)
+	}
 	// Without pacing there is nothing to slow down.
 	unpaced := testBridge(t, map[string]any{"rate": 0.0})
 	fields, _ := unpaced.AddressFields(acct, "irc.example.org")
