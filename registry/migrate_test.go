@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -181,7 +182,7 @@ func TestOpenOlderSchemaNeedsMigration(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	const want = "database schema version 999 is newer than this ferry supports (5); upgrade ferry"
+	want := "database schema version 999 is newer than this ferry supports (" + strconv.Itoa(SchemaVersion) + "); upgrade ferry"
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	s, err := Open(t.Context(), path, testSealer(t), Options{})
 	if err != nil {
