@@ -108,6 +108,9 @@ type Account struct {
 	JID      string
 	Values   map[string]string // fields and secrets together
 	Settings map[string]string
+	// Addresses are the settings the user gave single addresses (see
+	// AddressConfigurer), by local part, secrets included.
+	Addresses map[string]map[string]string
 }
 
 // Bridge is one legacy network.

@@ -97,6 +97,7 @@ type user struct {
 	dialog      *dialog
 	cmdSess     map[string]*cmdSession
 	rooms       map[string]*room // joined or joining, by room local part
+	addrs       addressCache     // settings of single addresses (configure.go)
 	// lastActive is the last 1:1 message, which keeps the session of a
 	// user with no room and no available resource open a while
 	// (activeLinger).

@@ -11,6 +11,7 @@ import (
 type cmdSession struct {
 	cmd     *command
 	owner   string // full JID that started it
+	target  string // the address it runs on; "" for the gateway
 	expires time.Time
 }
 
@@ -44,12 +45,21 @@ func (u *user) iqCommandInfo(n, q *xmlnode.Node) {
 		xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsData))))
 }
 
-// iqCommand executes, continues or cancels an ad-hoc command.
+// iqCommand executes, continues or cancels an ad-hoc command of the
+// gateway.
 func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
+	u.commandIQ(n, q, from, "", func(node string) *command {
+		return u.findCommand(func(c *command) bool { return c.node == node })
+	})
+}
+
+// commandIQ executes, continues or cancels the command find names, on
+// the address target ("" for the gateway).
+func (u *user) commandIQ(n, q *xmlnode.Node, from jid.JID, target string, find func(node string) *command) {
 	u.expireCommandSessions()
 	node, sid, action := q.Attr("node"), q.Attr("sessionid"), q.Attr("action")
 	if sid == "" {
-		c := u.findCommand(func(c *command) bool { return c.node == node })
+		c := find(node)
 		if c == nil {
 			u.send(ErrorReply(n, "", "item-not-found", "no such command"))
 			return
@@ -58,11 +68,11 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 			u.send(Result(n, commandNode(node, "", "canceled")))
 			return
 		}
-		u.startCommand(n, c, from)
+		u.startCommand(n, c, from, target)
 		return
 	}
 	s := u.cmdSess[sid]
-	if s == nil || s.owner != from.String() || s.cmd.node != node {
+	if s == nil || s.owner != from.String() || s.cmd.node != node || s.target != target {
 		e := ErrorReply(n, Modify, "bad-request", "unknown or expired command session")
 		e.Child("", "error").Add(xmlnode.New(nsCommands, "bad-sessionid"))
 		u.send(e)
@@ -90,7 +100,7 @@ func (u *user) iqCommand(n, q *xmlnode.Node, from jid.JID) {
 	u.finishCommand(n, s.cmd, sid, vals)
 }
 
-func (u *user) startCommand(n *xmlnode.Node, c *command, from jid.JID) {
+func (u *user) startCommand(n *xmlnode.Node, c *command, from jid.JID, target string) {
 	if err := c.check(u); err != nil {
 		cond, text := u.t.userError(err, "")
 		u.send(ErrorReply(n, "", string(cond), text))
@@ -101,7 +111,7 @@ func (u *user) startCommand(n *xmlnode.Node, c *command, from jid.JID) {
 		return
 	}
 	sid := newID()
-	u.cmdSess[sid] = &cmdSession{cmd: c, owner: from.String(), expires: u.t.now().Add(cmdSessionTTL)}
+	u.cmdSess[sid] = &cmdSession{cmd: c, owner: from.String(), target: target, expires: u.t.now().Add(cmdSessionTTL)}
 	u.send(Result(n, executing(c.node, sid, c.form(u), "")))
 }
 

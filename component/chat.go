@@ -40,6 +40,9 @@ func (u *user) chatCommand(n *xmlnode.Node, text string) {
 	case "set":
 		u.setCommand(strings.TrimSpace(rest))
 		return
+	case "configure":
+		u.configureChat(rest)
+		return
 	}
 	args := strings.Fields(rest)
 	// Two-word keywords ("alias add") win over one-word ones.
@@ -214,6 +217,9 @@ func (u *user) helpText() string {
 		fmt.Fprintf(&b, "\n  %s — %s", c.chat, c.name)
 	}
 	b.WriteString("\n  set KEY VALUE — change one setting (e.g. set stay_connected yes)")
+	if _, ok := u.t.bridge.(bridges.AddressConfigurer); ok {
+		b.WriteString("\n  configure ADDRESS [KEY VALUE] — the settings of one network or room (e.g. configure irc.example.org nick alice)")
+	}
 	b.WriteString("\n  cancel — stop the current question")
 	return b.String()
 }

@@ -280,9 +280,14 @@ func (u *user) historySettingChanged(was bool) error {
 		if err := u.t.store.ForgetArchiveMember(ctx, u.t.domain, u.jid); err != nil {
 			return &bridges.Error{Condition: bridges.InternalServer, Text: "history is off, but what was kept could not be forgotten yet; try again", Cause: err}
 		}
+		for local, r := range u.rooms {
+			if r.joined && u.recordHistoryIn(local) { // rooms set to keep it anyway
+				u.t.archive.member(u.jid, local, true)
+			}
+		}
 	case !was && now:
 		for local, r := range u.rooms {
-			if r.joined {
+			if r.joined && u.recordHistoryIn(local) {
 				u.t.archive.member(u.jid, local, true)
 			}
 		}

@@ -161,6 +161,12 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 		u.send(bye)
 		return
 	}
+	if r.joined && u.persistentRoom(local) {
+		// configure: persistent keeps the user on the network's room.
+		delete(r.resources, full)
+		u.send(bye)
+		return
+	}
 	delete(u.rooms, local)
 	if r.joined {
 		u.t.archive.member(u.jid, local, false)

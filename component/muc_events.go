@@ -25,7 +25,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
 		u.roomsChanged = true
-		if u.recordHistory() {
+		if u.recordHistoryIn(name) {
 			u.t.archive.member(u.jid, name, true)
 		}
 		r.subject, r.subjectBy = subject, subjectBy

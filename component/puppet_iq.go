@@ -55,6 +55,10 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 		u.send(Result(n, mamForm()))
 	case set && q.Space == nsMUCAdmin:
 		u.moderate(n, q, from, to)
+	case set && q.Space == nsCommands && to.Resourcepart() == "":
+		u.addressCommandIQ(n, q, from, local)
+	case get && q.Space == nsDiscoItem && q.Attr("node") == nsCommands && to.Resourcepart() == "":
+		u.send(Result(n, u.addressCommandItems(addressKey(local), to.String())))
 	default:
 		u.send(ErrorReply(n, "", "service-unavailable", ""))
 	}

@@ -196,7 +196,7 @@ func (u *user) openSession() {
 		u.setState(bridges.Failed, unsealableText)
 		return
 	}
-	acct, views, inbox := u.acct, u.views, u.inbox
+	acct, views, inbox, addrs := u.acct, u.views, u.inbox, u.addressValues()
 	gen := u.t.gens.Add(1)
 	u.sess, u.sessGen = sessOpening, gen
 	u.setState(bridges.Connecting, "")
@@ -210,7 +210,7 @@ func (u *user) openSession() {
 			if a == nil {
 				return errSkipped
 			}
-			s, err := t.bridge.Open(ctx, bridgeAccount(a), &sink{t: t, user: bare, gen: gen, views: views, inbox: inbox})
+			s, err := t.bridge.Open(ctx, withAddresses(bridgeAccount(a), addrs), &sink{t: t, user: bare, gen: gen, views: views, inbox: inbox})
 			if err != nil {
 				return err
 			}

@@ -188,29 +188,40 @@ func secretsAAD(transport, jid string) []byte {
 // sealSecrets stores all secrets as one blob: one nonce and tag per
 // account, and the secret names are hidden along with the values.
 func (s *SQLite) sealSecrets(a Account) ([]byte, error) {
-	if len(a.Secrets) == 0 {
-		return nil, nil
-	}
-	pt, err := json.Marshal(a.Secrets)
-	if err != nil {
-		return nil, fmt.Errorf("registry: encode secrets: %w", err)
-	}
-	return s.sealer.Seal(pt, secretsAAD(a.Transport, a.JID))
+	return s.sealMap(a.Secrets, secretsAAD(a.Transport, a.JID))
 }
 
 func (s *SQLite) openSecrets(transport, jid string, blob []byte) (map[string]string, error) {
-	if blob == nil {
-		return map[string]string{}, nil
-	}
-	pt, err := s.sealer.Open(blob, secretsAAD(transport, jid))
-	if err != nil {
-		return nil, fmt.Errorf("registry: secrets of %s on %s: %w", jid, transport, err)
-	}
-	m, err := decodeMap(string(pt))
+	m, err := s.openMap(blob, secretsAAD(transport, jid))
 	if err != nil {
 		return nil, fmt.Errorf("registry: secrets of %s on %s: %w", jid, transport, err)
 	}
 	return m, nil
+}
+
+// sealMap seals secrets as one JSON object bound to its row by aad; no
+// secrets is NULL.
+func (s *SQLite) sealMap(secrets map[string]string, aad []byte) ([]byte, error) {
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	pt, err := json.Marshal(secrets)
+	if err != nil {
+		return nil, fmt.Errorf("registry: encode secrets: %w", err)
+	}
+	return s.sealer.Seal(pt, aad)
+}
+
+// openMap reads what sealMap stored under the same aad.
+func (s *SQLite) openMap(blob, aad []byte) (map[string]string, error) {
+	if blob == nil {
+		return map[string]string{}, nil
+	}
+	pt, err := s.sealer.Open(blob, aad)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMap(string(pt))
 }
 
 // encodeMap writes nil as {} so the column always holds a JSON object.

@@ -22,6 +22,8 @@ var (
 	schemaV4 string
 	//go:embed schema/0005_notices_seen.sql
 	schemaV5 string
+	//go:embed schema/0006_address_settings.sql
+	schemaV6 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -33,11 +35,12 @@ var migrations = []string{
 	schemaV3,
 	schemaV4,
 	schemaV5,
+	schemaV6,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

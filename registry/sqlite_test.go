@@ -52,7 +52,7 @@ func TestOpenCreatesLatestSchema(t *testing.T) {
 		}
 		names = append(names, n)
 	}
-	want := []string{"accounts", "accounts_binding", "archive", "archive_periods", "archive_room_at", "archive_rooms", "dead_letters", "dead_letters_transport_created",
+	want := []string{"accounts", "accounts_binding", "address_settings", "archive", "archive_periods", "archive_room_at", "archive_rooms", "dead_letters", "dead_letters_transport_created",
 		"jobs", "jobs_account", "jobs_due", "jobs_ref", "jobs_state_updated",
 		"message_ids", "message_ids_xmpp_id", "notices_seen", "outbox", "outbox_transport_id"}
 	if !slices.Equal(names, want) {

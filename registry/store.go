@@ -121,6 +121,16 @@ type Store interface {
 	ListAccounts(ctx context.Context, transport string) ([]Account, error)
 	CountAccounts(ctx context.Context, transport string) (int, error)
 
+	// ListAddressSettings returns what the user set for single addresses
+	// of the transport (networks, channels), ordered by address; none
+	// without an account.
+	ListAddressSettings(ctx context.Context, transport, jid string) ([]AddressSettings, error)
+	// PutAddressSettings replaces what the user set for one address, in
+	// one transaction; no settings and no secrets delete the row.
+	// ErrNotFound if the account does not exist. The rows go with the
+	// account (DeleteAccount).
+	PutAddressSettings(ctx context.Context, a AddressSettings) error
+
 	// EnqueueBatch stores stanzas in the transport's outbox in one
 	// transaction (one fsync for the group) and returns what became of
 	// each, in order. An entry with a Mapping stores its legacy id with it,

@@ -283,6 +283,9 @@ func (s *session) network(server, nick string) (*network, error) {
 	if !ok {
 		return nil, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
+	if set := s.acct.Addresses[server][setNick]; set != "" {
+		nick = set // the nick set for the network wins over the room's
+	}
 	if nick == "" {
 		nick = s.acct.Values["nick"]
 	}

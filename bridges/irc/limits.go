@@ -75,6 +75,7 @@ func (s *session) startNetwork(server string, cfg Network, nick string) (*networ
 		return nil, err
 	}
 	n := newNetwork(s, server, cfg, nick)
+	n.text = codecsFor(b.mapper, s.acct.Addresses, server)
 	go n.start() // the banner, then run, which gives the slot back when it returns
 	return n, nil
 }

@@ -45,6 +45,9 @@ type network struct {
 	failed   error // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
+
+	// text is the encodings of the network and its channels (textcodec.go).
+	text textCodecs
 }
 
 type channel struct {
@@ -214,7 +217,7 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 			return nil, err
 		}
 	}
-	return n.s.b.connect(ctx, n.s.acct.JID, n.server, n.s.acct.Values, n.nick)
+	return n.s.dialNetwork(ctx, n.server, n.nick)
 }
 
 // end is the end of the network's life: its connection slot (limits.go)
@@ -274,6 +277,7 @@ func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 // handleLine is the connection's handler: one line, under the lock.
 func (n *network) handleLine(m ircmsg.Message) {
 	n.mu.Lock()
+	n.text.decode(&m)
 	n.handle(m)
 	events, lines, conn := n.events, n.lines, n.conn
 	n.events, n.lines = nil, nil
@@ -344,7 +348,7 @@ func (n *network) sendOrQueue(target string, m bridges.Message) error {
 // sends what waited for the connection (after the rejoins, so channel
 // messages find the channel joined).
 func (n *network) afterConnect(ctx context.Context) {
-	for _, cmd := range strings.Split(n.s.acct.Values["on_connect"], ";") {
+	for _, cmd := range strings.Split(n.s.networkValues(n.server)["on_connect"], ";") {
 		if cmd = strings.TrimSpace(cmd); cmd == "" {
 			continue
 		}
@@ -458,6 +462,9 @@ func (n *network) queueText(command, target, body string, action bool) error {
 		m, err := ircmsg.ParseLineStrict(line, true, 0)
 		if err != nil {
 			return bridges.Errorf(bridges.BadRequest, "not sent to IRC: %v", err)
+		}
+		if err := n.text.encode(target, &m); err != nil {
+			return err
 		}
 		n.lines = append(n.lines, m)
 	}

@@ -36,6 +36,12 @@ func (b *Bridge) dialConfig(jid, server string, v map[string]string, nick string
 	if !ok {
 		return ircconn.Config{}, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
+	return b.dialConfigFor(jid, nw, server, v, nick)
+}
+
+// dialConfigFor builds the connection settings for one user and one way
+// to reach server (nw).
+func (b *Bridge) dialConfigFor(jid string, nw Network, server string, v map[string]string, nick string) (ircconn.Config, error) {
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: b.ident(jid, v, nick), Realname: nonEmpty(v["realname"], nick), WebIRC: b.webirc(nw, jid),
