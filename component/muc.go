@@ -34,7 +34,14 @@ type room struct {
 	subject   string
 	subjectBy string
 	history   map[string]historyRequest // full JID -> its <history/>, until sent
+	// rejoining: Ferry is joining the room again for the resources that
+	// were in it, after a restart (seats.go) or a lost connection, until
+	// the network confirms; their membership of its history goes on.
+	rejoining bool
 }
+
+// inArchive says the user's membership of the room's history is open.
+func (r *room) inArchive() bool { return r.joined || r.rejoining }
 
 // occupantByResource finds an occupant by the resourcepart clients use
 // for them (the nick, or its escaped form: occupantResource); an unknown
@@ -162,7 +169,7 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 		return
 	}
 	delete(u.rooms, local)
-	if r.joined {
+	if r.inArchive() {
 		u.t.archive.member(u.jid, local, false)
 	}
 	if !r.joined && r.requested == "" {
@@ -347,7 +354,7 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 func (u *user) roomsGone() {
 	u.roomsChanged = u.roomsChanged || len(u.rooms) > 0
 	for local, r := range u.rooms {
-		if r.joined {
+		if r.inArchive() {
 			u.t.archive.member(u.jid, local, false)
 		}
 		for full := range r.resources {
@@ -368,6 +375,9 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 		u.send(ErrorReply(p.SetAttr("from", full).SetAttr("to", u.roomJID(local, nick)), "", string(cond), text))
 	}
 	if !r.joined {
+		if r.rejoining {
+			u.t.archive.member(u.jid, local, false)
+		}
 		delete(u.rooms, local)
 		u.roomsChanged = true
 	}

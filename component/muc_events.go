@@ -24,6 +24,7 @@ func (s *sink) room(name string, fn func(u *user, r *room)) {
 func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridges.Occupant, subject, subjectBy string) {
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
+		r.rejoining = false
 		u.roomsChanged = true
 		if u.recordHistory() {
 			u.t.archive.member(u.jid, name, true)
@@ -104,14 +105,16 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
 		u.roomsChanged = u.roomsChanged || self
-		if self {
+		if self && kind != bridges.LinkLost {
 			u.t.archive.member(u.jid, name, false)
 		}
 		switch {
 		case self && kind == bridges.LinkLost:
 			// The network rejoins on reconnect: keep the resources so the
-			// replay reaches them (and clients that rejoin meanwhile wait).
+			// replay reaches them (and clients that rejoin meanwhile wait),
+			// and their membership, as what was missed is fetched again.
 			r.joined, r.requested = false, nonEmpty(r.nick, r.requested)
+			r.rejoining = true
 			r.occupants = map[string]bridges.Occupant{}
 		case self:
 			delete(u.rooms, name)
@@ -174,6 +177,9 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 	defer s.t.archive.store(write) // after the copies are queued
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
 		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
+	if m.Replayed { // missed while Ferry was away: always with its time
+		rm.at = m.Time
+	}
 	if m.EchoOf != "" { // the reflection of the user's own message: their id and origin-id
 		rm.sid, rm.id, rm.origin = rm.id, m.EchoOf, m.OriginID
 	}

@@ -105,7 +105,7 @@ func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	r := u.rooms[to.Localpart()]
-	if r != nil && r.joined && r.resources[from.String()] != "" {
+	if r != nil && r.inArchive() && r.resources[from.String()] != "" { // joined, or being restored
 		u.send(Result(n))
 		return
 	}

@@ -181,7 +181,7 @@ func TestOpenOlderSchemaNeedsMigration(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	const want = "database schema version 999 is newer than this ferry supports (4); upgrade ferry"
+	const want = "database schema version 999 is newer than this ferry supports (5); upgrade ferry"
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	s, err := Open(t.Context(), path, testSealer(t), Options{})
 	if err != nil {
