@@ -57,6 +57,12 @@ type channel struct {
 	// wasJoined survives a lost connection: such a channel is rejoined on
 	// reconnect, however many attempts that takes.
 	wasJoined bool
+	// Catching up after a rejoin (chathistory.go): the newest line
+	// reported, where to resume once joined again, the fetch under way.
+	last     time.Time
+	lastID   string
+	resume   *resume
+	catching *catchUp
 }
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
@@ -339,6 +345,7 @@ func (n *network) connectionLost(err error) {
 	for _, ch := range n.channels {
 		if ch.joined {
 			ch.wasJoined = true
+			n.channelLost(ch)
 			local := ch.local
 			n.room(func(re bridges.RoomEvents) {
 				re.OccupantLeft(local, nick, bridges.LinkLost, "", "connection lost", true)
