@@ -316,8 +316,7 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 	}
 	// The user's own line is archived like any other: other users'
 	// sessions hearing it get the same id.
-	sid, write := u.t.archive.said(u.sessGen, local, r.nick, body)
-	defer u.t.archive.store(write)
+	sid, _ := u.t.archive.said(u.sessGen, local, r.nick, body)
 	oid := n.Child(nsStanzaID, "origin-id")
 	from := u.roomJID(r.local, r.nick)
 	u.broadcast(r, func(full string) *xmlnode.Node {

@@ -172,9 +172,13 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 // The message is archived once per room: the first session to report it
 // stores it, the others get its id (archiver.heard).
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
+	if s.t.stoppingAt.Load() {
+		// Nobody's rooms are shown any more: left out of the archive
+		// too, the line is fetched again after the restart (seats.go).
+		return
+	}
 	body := inboundBody(m)
-	id, write := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
-	defer s.t.archive.store(write) // after the copies are queued
+	id, _ := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
 		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
 	if m.Replayed { // missed while Ferry was away: always with its time
@@ -219,7 +223,7 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 }
 
 func (s *sink) RoomSubject(name, nick, subject string) {
-	s.t.archive.store(s.t.archive.heardSubject(s.gen, name, nick, subject))
+	s.t.archive.heardSubject(s.gen, name, nick, subject)
 	s.room(name, func(u *user, r *room) {
 		r.subject, r.subjectBy = subject, nick
 		u.broadcast(r, func(full string) *xmlnode.Node {
