@@ -68,6 +68,21 @@ type RoomRestorer interface {
 	RestoreRoom(ctx context.Context, room, nick string, since time.Time, lastID string) error
 }
 
+// RoomLister is implemented by sessions that can list the rooms of a
+// network (IRC: LIST), for disco#items on the network's address.
+type RoomLister interface {
+	// ListRooms lists the rooms of the network whose local part is
+	// network (sorted by Local); complete is false when the list was cut
+	// short at the bridge's bound.
+	ListRooms(ctx context.Context, network string) (rooms []RoomItem, complete bool, err error)
+}
+
+// RoomItem is a room as a network lists it.
+type RoomItem struct {
+	Local string // the room's local part
+	Name  string // its name, with how many are in it and its topic
+}
+
 // RoomEchoer is implemented by sessions that report every room message
 // the user sent back themselves, as RoomEvents.RoomMessage from the
 // user's own nick with Message.EchoOf set, once the network has taken it

@@ -20,7 +20,7 @@ func (n *network) handle(m ircmsg.Message) {
 		}
 		return ""
 	}
-	if n.onHistoryLine(m) {
+	if n.onHistoryLine(m) || n.onListLine(m) {
 		return
 	}
 	nick := m.Nick()

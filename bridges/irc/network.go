@@ -42,7 +42,8 @@ type network struct {
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	greeted  bool
-	failed   error // a permanent failure: the network gave up
+	list     channelList // LIST answers, for disco#items (list.go)
+	failed   error       // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
 }
@@ -318,6 +319,7 @@ func (n *network) afterConnect(ctx context.Context) {
 			n.queue("JOIN", ch.name, key)
 		}
 	}
+	n.askList()
 	for _, q := range n.backlog {
 		if err := n.sendText(q.target, q.m); err != nil {
 			n.emitNotice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
@@ -360,6 +362,7 @@ func (n *network) connectionLost(err error) {
 		}
 	}
 	n.conn = nil
+	n.listLost()
 	for key, ws := range n.pending { // CTCP queries will get no answer now
 		for _, w := range ws {
 			close(w)
