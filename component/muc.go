@@ -38,6 +38,7 @@ type room struct {
 	// were in it, after a restart (seats.go) or a lost connection, until
 	// the network confirms; their membership of its history goes on.
 	rejoining bool
+	former    []string // restored: the others' nicks when Ferry stopped (seats.go)
 }
 
 // inArchive says the user's membership of the room's history is open.

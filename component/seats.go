@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -73,6 +74,16 @@ func (a *archiver) seat(room string, s registry.RoomSeat) {
 // memberships open, and the resources in them are told nothing, so they
 // are still in the rooms when Ferry is back.
 func (u *user) suspend(why string) {
+	if u.acct != nil {
+		for local, r := range u.rooms {
+			seat := seatOf(u.jid, r)
+			for nick := range r.occupants {
+				seat.Occupants = append(seat.Occupants, nick)
+			}
+			slices.Sort(seat.Occupants)
+			u.t.archive.seat(local, seat) // with who else was there
+		}
+	}
 	u.seatsKept = true
 	u.rooms = map[string]*room{}
 	u.roomsChanged = true
@@ -128,7 +139,7 @@ func (u *user) restore(rooms []restored) {
 			continue
 		}
 		r := &room{local: local, requested: rs.seat.Nick, rejoining: true,
-			resources: map[string]string{}, occupants: map[string]bridges.Occupant{}}
+			resources: map[string]string{}, occupants: map[string]bridges.Occupant{}, former: rs.seat.Occupants}
 		for _, full := range rs.seat.Resources {
 			r.resources[full] = rs.seat.Nick
 		}
@@ -171,4 +182,18 @@ func (u *user) rejoin(local, nick string, last registry.ArchivedMessage) {
 	if !ok {
 		u.roomJoinFailed(local, bridges.ResourceConstraint, "too much work queued to rejoin the room")
 	}
+}
+
+// formerGone shows the resources of a restored room leaving the
+// occupants that were there when Ferry stopped and are gone now: their
+// clients still list them. After the join's replay, once.
+func (u *user) formerGone(r *room) {
+	for _, nick := range r.former {
+		if _, in := r.occupants[nick]; in || nick == r.nick {
+			continue
+		}
+		o := bridges.Occupant{Nick: nick, Role: "none"}
+		u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "unavailable") })
+	}
+	r.former = nil
 }

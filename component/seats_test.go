@@ -82,7 +82,8 @@ func selfPresenceTo(full string) func(*xmlnode.Node) bool {
 // with the same nick and shows them in it again; the restored resources
 // are pinged once, and one that does not answer is taken out of the room
 // (and of its stored seat), while the one that answers stays and may
-// self-ping (XEP-0410).
+// self-ping (XEP-0410). Someone who left the room meanwhile is shown
+// leaving.
 func TestRoomsSurviveRestart(t *testing.T) {
 	store := openStore(t)
 	net1 := testbridge.NewNetwork()
@@ -95,6 +96,11 @@ func TestRoomsSurviveRestart(t *testing.T) {
 		srv.inject(`<presence from="u@x.test/` + res + `" to="#room@gw.test/al"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
 		srv.next(selfPresenceTo("u@x.test/" + res))
 	}
+	// Dave is there as Ferry stops, and gone when it is back.
+	net1.Session("u@x.test").Events().OccupantPresence("#room", bridges.Occupant{Nick: "dave", Role: "participant"})
+	srv.next(func(n *xmlnode.Node) bool {
+		return n.Attr("from") == "#room@gw.test/dave" && n.Attr("to") == "u@x.test/b"
+	})
 	stop()
 	for len(srv.stanzas) > 0 {
 		if n := <-srv.stanzas; n.Local == "presence" && hasStatus(n, "332") {
@@ -110,10 +116,19 @@ func TestRoomsSurviveRestart(t *testing.T) {
 	srv, stop2 := runOn(t, store, net2)
 	pings := map[string]*xmlnode.Node{}
 	joined := map[string]bool{}
-	for len(pings) < 2 || len(joined) < 2 {
+	daveGone := map[string]bool{}
+	for len(pings) < 2 || len(joined) < 2 || len(daveGone) < 2 {
 		n := srv.next(func(n *xmlnode.Node) bool {
-			return isSelfPresence(n) || n.Local == "iq" && n.Child(nsPing, "ping") != nil
+			return isSelfPresence(n) || n.Local == "iq" && n.Child(nsPing, "ping") != nil ||
+				n.Attr("from") == "#room@gw.test/dave" && n.Attr("type") == "unavailable"
 		})
+		if n.Local == "presence" && n.Attr("type") == "unavailable" {
+			if !joined[n.Attr("to")] {
+				t.Errorf("dave shown gone before the room was back: %s", n)
+			}
+			daveGone[n.Attr("to")] = true
+			continue
+		}
 		if n.Local == "iq" {
 			if n.Attr("from") != "#room@gw.test" {
 				t.Errorf("restore ping from %s", n.Attr("from"))

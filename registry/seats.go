@@ -17,6 +17,7 @@ type RoomSeat struct {
 	Room      string // the room's local part (set by RoomSeats; a write names it in ArchiveWrite.Room)
 	Nick      string
 	Resources []string // full JIDs; none: the user left the room
+	Occupants []string // the others in the room, as Ferry stopped
 }
 
 // kinds counts what an ArchiveWrite holds: exactly one is valid.
@@ -38,10 +39,10 @@ func putSeat(ctx context.Context, tx *sql.Tx, transport, room string, seat RoomS
 	if len(seat.Resources) == 0 {
 		_, err = tx.ExecContext(ctx, "DELETE FROM room_seats WHERE transport = ? AND jid = ? AND room = ?", transport, seat.JID, room)
 	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO room_seats (transport, jid, room, folded, nick, resources)
-SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM accounts WHERE transport = ?1 AND jid = ?2)
-ON CONFLICT (transport, jid, room) DO UPDATE SET nick = excluded.nick, resources = excluded.resources`,
-			transport, seat.JID, room, roomKey(room), seat.Nick, strings.Join(seat.Resources, "\n"))
+		_, err = tx.ExecContext(ctx, `INSERT INTO room_seats (transport, jid, room, folded, nick, resources, occupants)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM accounts WHERE transport = ?1 AND jid = ?2)
+ON CONFLICT (transport, jid, room) DO UPDATE SET nick = excluded.nick, resources = excluded.resources, occupants = excluded.occupants`,
+			transport, seat.JID, room, roomKey(room), seat.Nick, strings.Join(seat.Resources, "\n"), strings.Join(seat.Occupants, "\n"))
 	}
 	if err != nil {
 		return fmt.Errorf("registry: seat of %s in %s on %s: %w", seat.JID, room, transport, err)
@@ -51,7 +52,7 @@ ON CONFLICT (transport, jid, room) DO UPDATE SET nick = excluded.nick, resources
 
 // RoomSeats implements Store.
 func (s *SQLite) RoomSeats(ctx context.Context, transport string) ([]RoomSeat, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT jid, room, nick, resources FROM room_seats WHERE transport = ? ORDER BY jid, room", transport)
+	rows, err := s.r.QueryContext(ctx, "SELECT jid, room, nick, resources, occupants FROM room_seats WHERE transport = ? ORDER BY jid, room", transport)
 	if err != nil {
 		return nil, fmt.Errorf("registry: seats on %s: %w", transport, err)
 	}
@@ -59,11 +60,14 @@ func (s *SQLite) RoomSeats(ctx context.Context, transport string) ([]RoomSeat, e
 	var out []RoomSeat
 	for rows.Next() {
 		var seat RoomSeat
-		var resources string
-		if err := rows.Scan(&seat.JID, &seat.Room, &seat.Nick, &resources); err != nil {
+		var resources, occupants string
+		if err := rows.Scan(&seat.JID, &seat.Room, &seat.Nick, &resources, &occupants); err != nil {
 			return nil, fmt.Errorf("registry: seats on %s: %w", transport, err)
 		}
 		seat.Resources = strings.Split(resources, "\n")
+		if occupants != "" {
+			seat.Occupants = strings.Split(occupants, "\n")
+		}
 		out = append(out, seat)
 	}
 	if err := rows.Err(); err != nil {

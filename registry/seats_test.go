@@ -28,6 +28,7 @@ func TestRoomSeats(t *testing.T) {
 		seat("#A%irc.net", "nobody@x", "who", "nobody@x/pc"),
 		seat("#A%irc.net", "alice@x", "al2", "alice@x/laptop", "alice@x/phone"),
 		seat("#b%irc.net", "alice@x", "al"),
+		{Room: "#A%irc.net", Seat: &RoomSeat{JID: "bob@x", Nick: "bob", Resources: []string{"bob@x/pc"}, Occupants: []string{"al2", "carol"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,10 +39,10 @@ func TestRoomSeats(t *testing.T) {
 	}
 	want := []RoomSeat{
 		{JID: "alice@x", Room: "#A%irc.net", Nick: "al2", Resources: []string{"alice@x/laptop", "alice@x/phone"}},
-		{JID: "bob@x", Room: "#A%irc.net", Nick: "bob", Resources: []string{"bob@x/pc"}},
+		{JID: "bob@x", Room: "#A%irc.net", Nick: "bob", Resources: []string{"bob@x/pc"}, Occupants: []string{"al2", "carol"}},
 	}
 	if !slices.EqualFunc(got, want, func(a, b RoomSeat) bool {
-		return a.JID == b.JID && a.Room == b.Room && a.Nick == b.Nick && slices.Equal(a.Resources, b.Resources)
+		return a.JID == b.JID && a.Room == b.Room && a.Nick == b.Nick && slices.Equal(a.Resources, b.Resources) && slices.Equal(a.Occupants, b.Occupants)
 	}) {
 		t.Fatalf("seats %+v, want %+v", got, want)
 	}

@@ -18,6 +18,9 @@ CREATE TABLE room_seats (
     nick      TEXT NOT NULL,
     -- The resources' full JIDs, one per line, sorted.
     resources TEXT NOT NULL,
+    -- The other occupants' nicks when Ferry stopped, one per line, so
+    -- those gone meanwhile are shown leaving once the room is back.
+    occupants TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (transport, jid, room),
     FOREIGN KEY (transport, jid) REFERENCES accounts (transport, jid) ON DELETE CASCADE
 );
