@@ -167,6 +167,10 @@ type Message struct {
 	// one the user sent (see RoomEchoer): it holds that message's XMPP id,
 	// OriginID its origin-id, and ID the network's own id for it.
 	EchoOf string
+	// Replayed marks an inbound room message the network sent again
+	// (IRCv3 CHATHISTORY) after a restart or a lost connection: it is
+	// shown delayed, with its original Time, however recent.
+	Replayed bool
 }
 
 // State is an account's connection state, shown as the transport's presence.

@@ -1,6 +1,9 @@
 package bridges
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Occupant is someone in a group chat, with XEP-0045 role and affiliation
 // already mapped from the network's own ranks.
@@ -54,6 +57,32 @@ type Rooms interface {
 	ChangeNick(ctx context.Context, room, nick string) error
 }
 
+// RoomRestorer is implemented by sessions that can put the user back in
+// a room they were in before Ferry restarted and fetch what was said
+// while Ferry was away (IRC: CHATHISTORY). since and lastID are the
+// newest message of the room's history (zero and "" when it has none).
+// What was missed arrives as RoomMessage with Message.Replayed set before
+// the lines said after the rejoin; when the network cannot send it, the
+// session reports RoomGap instead.
+type RoomRestorer interface {
+	RestoreRoom(ctx context.Context, room, nick string, since time.Time, lastID string) error
+}
+
+// RoomLister is implemented by sessions that can list the rooms of a
+// network (IRC: LIST), for disco#items on the network's address.
+type RoomLister interface {
+	// ListRooms lists the rooms of the network whose local part is
+	// network (sorted by Local); complete is false when the list was cut
+	// short at the bridge's bound.
+	ListRooms(ctx context.Context, network string) (rooms []RoomItem, complete bool, err error)
+}
+
+// RoomItem is a room as a network lists it.
+type RoomItem struct {
+	Local string // the room's local part
+	Name  string // its name, with how many are in it and its topic
+}
+
 // RoomEchoer is implemented by sessions that report every room message
 // the user sent back themselves, as RoomEvents.RoomMessage from the
 // user's own nick with Message.EchoOf set, once the network has taken it
@@ -91,6 +120,10 @@ type RoomEvents interface {
 	RoomSubject(room, nick, subject string)
 	// RoomInvite reports an invitation to a room.
 	RoomInvite(room, from, reason string)
+	// RoomGap reports that what was said in the room between from and to
+	// (from zero: before to) may be missing: the connection was down and
+	// the network cannot send it again.
+	RoomGap(room string, from, to time.Time)
 }
 
 // Inviter is implemented by sessions that can invite someone to a room

@@ -108,6 +108,11 @@ type user struct {
 	// itself; roomsChanged asks run to publish it again.
 	views        *roomViews
 	roomsChanged bool
+	// seats is what was last stored of each room's seat, so a restart
+	// restores the rooms (seats.go); seatsKept stops storing them once
+	// the gateway stops, keeping them for the next start.
+	seats     map[string]string
+	seatsKept bool
 }
 
 // sessionState is the actor's view of the legacy session; the ops lane
@@ -135,6 +140,7 @@ func (u *user) run(fn func(*user)) {
 	fn(u)
 	if u.roomsChanged {
 		u.roomsChanged = false
+		u.saveSeats()
 		u.publishRooms()
 	}
 	u.maybeRetire()

@@ -107,9 +107,9 @@ func newArchiver(store Archive, keep Retention, domain string, now func() time.T
 }
 
 // heard recognises a room message reported by session gen, returning its
-// archive id; write is the row to store (with store, once the copies are
-// on their way) when no other session reported it before, else nil.
-// msgid and at are the network's id and time, when it gave them.
+// archive id; write is the row queued for storing when no other session
+// reported it before, else nil. msgid and at are the network's id and
+// time, when it gave them.
 func (a *archiver) heard(gen int64, room, nick, body, msgid string, at time.Time) (id string, write *registry.ArchiveWrite) {
 	return a.hear(gen, lineText{nick, body, false}, room, msgid, at, false)
 }
@@ -170,7 +170,12 @@ func (a *archiver) hear(gen int64, text lineText, room, msgid string, at time.Ti
 		at = h.last // pages are in arrival order, and so are times
 	}
 	h.last = at
-	return l.id, &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: text.nick, Body: text.body, Subject: text.subject}
+	w := &registry.ArchiveWrite{Room: room, At: at, ID: l.id, Nick: text.nick, Body: text.body, Subject: text.subject}
+	// Queued under a.mu, so rows are stored in the order lines were
+	// heard, whichever session heard them (the lingering group never
+	// waits in Add).
+	a.group.Add(*w)
+	return l.id, w
 }
 
 // sortedIDs is base32 in ASCII order, so ids sort as the bytes they
@@ -218,7 +223,7 @@ func (h *heard) forget(now time.Time) {
 	h.order = h.order[n:]
 }
 
-// store queues a write from heard.
+// store queues a write of history (heard and the like queue their own).
 func (a *archiver) store(w *registry.ArchiveWrite) {
 	if w != nil {
 		a.group.Add(*w)

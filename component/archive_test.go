@@ -1,10 +1,13 @@
 package component
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // The archiver gives each line one id however many sessions report it:
@@ -32,7 +35,7 @@ func TestArchiverRecognisesLines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := newArchiver(nil, Retention{}, "gw.test", time.Now, slog.New(slog.DiscardHandler), nil)
+			a := newArchiver(discardArchive{}, Retention{}, "gw.test", time.Now, slog.New(slog.DiscardHandler), nil)
 			var ids []string
 			for i, r := range c.reports {
 				var id string
@@ -58,7 +61,7 @@ func TestArchiverRecognisesLines(t *testing.T) {
 // Lines are forgotten after heardFor: the same text later is a new line.
 func TestArchiverForgets(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a := newArchiver(nil, Retention{}, "gw.test", func() time.Time { return now }, slog.New(slog.DiscardHandler), nil)
+	a := newArchiver(discardArchive{}, Retention{}, "gw.test", func() time.Time { return now }, slog.New(slog.DiscardHandler), nil)
 	first, w := a.heard(1, "#r", "n", "again", "", time.Time{})
 	if w == nil {
 		t.Fatal("a new line with nothing to store")
@@ -79,4 +82,12 @@ func TestArchiverForgets(t *testing.T) {
 		a.heard(1, fmt.Sprint("#busy", i%2), "n", fmt.Sprint(i), "", time.Time{})
 		now = now.Add(heardFor + time.Second)
 	}
+}
+
+// discardArchive takes history and keeps none, for tests of what the
+// archiver remembers.
+type discardArchive struct{ Archive }
+
+func (discardArchive) ArchiveBatch(context.Context, string, []registry.ArchiveWrite) error {
+	return nil
 }

@@ -34,7 +34,15 @@ type room struct {
 	subject   string
 	subjectBy string
 	history   map[string]historyRequest // full JID -> its <history/>, until sent
+	// rejoining: Ferry is joining the room again for the resources that
+	// were in it, after a restart (seats.go) or a lost connection, until
+	// the network confirms; their membership of its history goes on.
+	rejoining bool
+	former    []string // restored: the others' nicks when Ferry stopped (seats.go)
 }
+
+// inArchive says the user's membership of the room's history is open.
+func (r *room) inArchive() bool { return r.joined || r.rejoining }
 
 // occupantByResource finds an occupant by the resourcepart clients use
 // for them (the nick, or its escaped form: occupantResource); an unknown
@@ -168,7 +176,7 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 		return
 	}
 	delete(u.rooms, local)
-	if r.joined {
+	if r.inArchive() {
 		u.t.archive.member(u.jid, local, false)
 	}
 	if !r.joined && r.requested == "" {
@@ -315,8 +323,7 @@ func (u *user) reflect(local string, n *xmlnode.Node, body string) {
 	}
 	// The user's own line is archived like any other: other users'
 	// sessions hearing it get the same id.
-	sid, write := u.t.archive.said(u.sessGen, local, r.nick, body)
-	defer u.t.archive.store(write)
+	sid, _ := u.t.archive.said(u.sessGen, local, r.nick, body)
 	oid := n.Child(nsStanzaID, "origin-id")
 	from := u.roomJID(r.local, r.nick)
 	u.broadcast(r, func(full string) *xmlnode.Node {
@@ -353,7 +360,7 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 func (u *user) roomsGone() {
 	u.roomsChanged = u.roomsChanged || len(u.rooms) > 0
 	for local, r := range u.rooms {
-		if r.joined {
+		if r.inArchive() {
 			u.t.archive.member(u.jid, local, false)
 		}
 		for full := range r.resources {
@@ -374,6 +381,9 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 		u.send(ErrorReply(p.SetAttr("from", full).SetAttr("to", u.roomJID(local, nick)), "", string(cond), text))
 	}
 	if !r.joined {
+		if r.rejoining {
+			u.t.archive.member(u.jid, local, false)
+		}
 		delete(u.rooms, local)
 		u.roomsChanged = true
 	}

@@ -24,6 +24,7 @@ func (s *sink) room(name string, fn func(u *user, r *room)) {
 func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridges.Occupant, subject, subjectBy string) {
 	s.room(name, func(u *user, r *room) {
 		r.joined, r.nick, r.self = true, self.Nick, self
+		r.rejoining = false
 		u.roomsChanged = true
 		if u.recordHistoryIn(name) {
 			u.t.archive.member(u.jid, name, true)
@@ -38,6 +39,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 		for full := range r.resources {
 			u.replayRoom(r, full)
 		}
+		u.formerGone(r)
 	})
 }
 
@@ -104,14 +106,16 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
 		u.roomsChanged = u.roomsChanged || self
-		if self {
+		if self && kind != bridges.LinkLost {
 			u.t.archive.member(u.jid, name, false)
 		}
 		switch {
 		case self && kind == bridges.LinkLost:
 			// The network rejoins on reconnect: keep the resources so the
-			// replay reaches them (and clients that rejoin meanwhile wait).
+			// replay reaches them (and clients that rejoin meanwhile wait),
+			// and their membership, as what was missed is fetched again.
 			r.joined, r.requested = false, nonEmpty(r.nick, r.requested)
+			r.rejoining = true
 			r.occupants = map[string]bridges.Occupant{}
 		case self:
 			delete(u.rooms, name)
@@ -169,11 +173,18 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 // The message is archived once per room: the first session to report it
 // stores it, the others get its id (archiver.heard).
 func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
+	if s.t.stoppingAt.Load() {
+		// Nobody's rooms are shown any more: left out of the archive
+		// too, the line is fetched again after the restart (seats.go).
+		return
+	}
 	body := inboundBody(m)
-	id, write := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
-	defer s.t.archive.store(write) // after the copies are queued
+	id, _ := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
 		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
+	if m.Replayed { // missed while Ferry was away: always with its time
+		rm.at = m.Time
+	}
 	if m.EchoOf != "" { // the reflection of the user's own message: their id and origin-id
 		rm.sid, rm.id, rm.origin = rm.id, m.EchoOf, m.OriginID
 	}
@@ -213,7 +224,7 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 }
 
 func (s *sink) RoomSubject(name, nick, subject string) {
-	s.t.archive.store(s.t.archive.heardSubject(s.gen, name, nick, subject))
+	s.t.archive.heardSubject(s.gen, name, nick, subject)
 	s.room(name, func(u *user, r *room) {
 		r.subject, r.subjectBy = subject, nick
 		u.broadcast(r, func(full string) *xmlnode.Node {

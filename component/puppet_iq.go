@@ -53,6 +53,8 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 		u.mamQuery(n, q, from.String(), local)
 	case get && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
 		u.send(Result(n, mamForm()))
+	case get && q.Space == nsDiscoItem && !isRoom && to.Resourcepart() == "" && q.Attr("node") == "":
+		u.listRooms(n, q, local) // a network's channels
 	case set && q.Space == nsMUCAdmin:
 		u.moderate(n, q, from, to)
 	case set && q.Space == nsCommands && to.Resourcepart() == "":
@@ -68,13 +70,23 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 // holds up neither the actor nor the user's other work, and answers the
 // IQ when it knows. Without a session that can ask, fallback answers.
 func (u *user) query(n *xmlnode.Node, ask func(context.Context, bridges.Queries) (*xmlnode.Node, error), fallback func() *xmlnode.Node) {
+	u.askSession(n, func(s bridges.Session) (func(context.Context) (*xmlnode.Node, error), bool) {
+		queries, ok := s.(bridges.Queries)
+		return func(ctx context.Context) (*xmlnode.Node, error) { return ask(ctx, queries) }, ok
+	}, fallback)
+}
+
+// askSession is query for any question a session may answer: asker
+// returns the question, or false when the session cannot answer it (the
+// fallback answers then, as it does without a session).
+func (u *user) askSession(n *xmlnode.Node, asker func(bridges.Session) (func(context.Context) (*xmlnode.Node, error), bool), fallback func() *xmlnode.Node) {
 	if u.sess != sessOpen && u.sess != sessOpening {
 		u.send(fallback())
 		return
 	}
 	t, bare := u.t, u.jid
 	u.sessionOp(n, "query", func(_ context.Context, s bridges.Session) error {
-		queries, ok := s.(bridges.Queries)
+		ask, ok := asker(s)
 		if !ok {
 			t.sendTo(bare, fallback())
 			return nil
@@ -82,7 +94,7 @@ func (u *user) query(n *xmlnode.Node, ask func(context.Context, bridges.Queries)
 		t.sup.Go("query for "+bare, func() {
 			ctx, cancel := context.WithTimeout(t.ctx, 20*time.Second)
 			defer cancel()
-			payload, err := ask(ctx, queries)
+			payload, err := ask(ctx)
 			if err != nil {
 				cond, text := t.userError(err, "no answer")
 				if ctx.Err() != nil {
@@ -109,7 +121,7 @@ func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	r := u.rooms[to.Localpart()]
-	if r != nil && r.joined && r.resources[from.String()] != "" {
+	if r != nil && r.inArchive() && r.resources[from.String()] != "" { // joined, or being restored
 		u.send(Result(n))
 		return
 	}

@@ -77,6 +77,7 @@ type Transport struct {
 	priv *privileges // XEP-0356 permissions the server granted
 
 	archive *archiver // room history
+	ghosts  ghosts    // restored room resources to ping once the link is up
 }
 
 // New builds a transport; Run serves it.
@@ -161,13 +162,23 @@ func (t *Transport) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Nobody is in a room before the sessions open: memberships a crash
-	// left open end now.
+	// Nobody is in a room before the sessions open but those restored:
+	// the other memberships a stop or a crash left open end now.
+	seated, err := t.restoreSeats(ctx)
+	if err != nil {
+		return err
+	}
 	if _, err := t.store.CloseArchivePeriods(ctx, t.domain, t.now()); err != nil {
 		return err
 	}
 	for _, a := range accts {
-		if err := t.post(ctx, a.JID, func(u *user) { u.maybeStartSession() }); err != nil {
+		rooms := seated[a.JID]
+		for _, rs := range rooms {
+			for _, full := range rs.seat.Resources {
+				t.ghosts.check(a.JID, rs.seat.Room, full)
+			}
+		}
+		if err := t.post(ctx, a.JID, func(u *user) { u.maybeStartSession(); u.restore(rooms) }); err != nil {
 			return err
 		}
 	}
@@ -216,7 +227,7 @@ func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}
 		wg.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 		err := u.inbox.Put(ctx, func(u *user) {
-			u.closeSession("gateway shutting down")
+			u.suspend("gateway shutting down")
 			u.whenIdle(wg.Done)
 		})
 		cancel()
@@ -298,6 +309,7 @@ func (t *Transport) goodbyes(ctx context.Context) []*xmlnode.Node {
 // linkUp probes every registered user and tells them the gateway's state,
 // so clients see the transport online again after a server restart.
 func (t *Transport) linkUp() {
+	t.pingGhosts()
 	ctx, cancel := context.WithTimeout(t.ctx, time.Minute)
 	defer cancel()
 	accts, err := t.store.ListAccounts(ctx, t.domain)

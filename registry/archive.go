@@ -29,6 +29,8 @@ type ArchiveWrite struct {
 	// A membership change:
 	JID    string
 	Joined bool // true: the user is in the room from At; false: no longer
+	// Seat, set alone, records where a user sits in Room (seats.go).
+	Seat *RoomSeat
 }
 
 // ArchivedMessage is a message read back from room history.
@@ -133,8 +135,8 @@ func (s *SQLite) ArchiveBatch(ctx context.Context, transport string, writes []Ar
 		return errors.New("registry: archive needs a transport")
 	}
 	for _, w := range writes {
-		if w.Room == "" || (w.ID == "") == (w.JID == "") {
-			return fmt.Errorf("registry: archive write for room %q is neither one message nor one membership change", w.Room)
+		if w.Room == "" || kinds(w) != 1 {
+			return fmt.Errorf("registry: archive write for room %q is not one message, one membership change or one seat", w.Room)
 		}
 	}
 	fresh := map[string]int64{}
@@ -144,6 +146,12 @@ func (s *SQLite) ArchiveBatch(ctx context.Context, transport string, writes []Ar
 		open := tx.StmtContext(ctx, s.stmts.openPeriod)
 		closeP := tx.StmtContext(ctx, s.stmts.closePeriod)
 		for _, w := range writes {
+			if w.Seat != nil {
+				if err := putSeat(ctx, tx, transport, w.Room, *w.Seat); err != nil {
+					return err
+				}
+				continue
+			}
 			room, err := s.archiveRoom(ctx, tx, transport, w.Room, fresh)
 			if err != nil {
 				return err
@@ -200,8 +208,10 @@ func (s *SQLite) archiveRoom(ctx context.Context, tx *sql.Tx, transport, room st
 func (s *SQLite) CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error) {
 	var n int64
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE archive_periods SET end_at = max(?, start_at)
-WHERE end_at IS NULL AND room IN (SELECT id FROM archive_rooms WHERE transport = ?)`, dbTime(at), transport)
+		res, err := tx.ExecContext(ctx, `UPDATE archive_periods SET end_at = max(?1, start_at)
+WHERE end_at IS NULL AND room IN (SELECT id FROM archive_rooms WHERE transport = ?2)
+AND NOT EXISTS (SELECT 1 FROM room_seats s JOIN archive_rooms r ON r.transport = s.transport AND r.room = s.folded
+	WHERE s.transport = ?2 AND s.jid = archive_periods.jid AND r.id = archive_periods.room)`, dbTime(at), transport)
 		if err != nil {
 			return fmt.Errorf("registry: closing memberships on %s: %w", transport, err)
 		}

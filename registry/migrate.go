@@ -24,6 +24,8 @@ var (
 	schemaV5 string
 	//go:embed schema/0006_address_settings.sql
 	schemaV6 string
+	//go:embed schema/0007_room_seats.sql
+	schemaV7 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -36,11 +38,12 @@ var migrations = []string{
 	schemaV4,
 	schemaV5,
 	schemaV6,
+	schemaV7,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

@@ -204,8 +204,16 @@ type Store interface {
 	// it: only what was said while they were in the room. ErrNoAccess if
 	// they never were; ErrNotFound for an id the room never had.
 	QueryArchive(ctx context.Context, transport string, q ArchiveQuery) (ArchivePage, error)
-	// CloseArchivePeriods ends the memberships a previous run left open.
+	// CloseArchivePeriods ends the memberships a previous run left open,
+	// except those of users whose seat in the room is kept (RoomSeats):
+	// their rooms are restored, and their membership goes on.
 	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
+	// RoomSeats lists where the transport's users sit (ArchiveWrite.Seat
+	// writes them), ordered by user and room.
+	RoomSeats(ctx context.Context, transport string) ([]RoomSeat, error)
+	// LastArchived is the newest message of a room's history;
+	// ErrNotFound when the room has none.
+	LastArchived(ctx context.Context, transport, room string) (ArchivedMessage, error)
 	// ArchiveStats says how many rooms and messages the transport's
 	// history holds, and the oldest message's time.
 	ArchiveStats(ctx context.Context, transport string) (ArchiveSize, error)

@@ -20,6 +20,9 @@ func (n *network) handle(m ircmsg.Message) {
 		}
 		return ""
 	}
+	if n.onHistoryLine(m) || n.onListLine(m) {
+		return
+	}
 	nick := m.Nick()
 	self := n.fold(nick) == n.fold(n.conn.Nick())
 	switch m.Command {
@@ -149,8 +152,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 	msg.ID = messageID(n.server, m)
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
-			local := ch.local
-			n.room(func(re bridges.RoomEvents) { re.RoomMessage(local, nick, msg) })
+			n.channelMessage(ch, nick, msg, m)
 		}
 		return
 	}
@@ -189,6 +191,7 @@ func (n *network) onNamesEnd(name string) {
 	}
 	ch.joined = true
 	n.reportJoined(ch)
+	n.startCatchUp(ch)
 }
 
 // reportJoined reports a joined channel's state to the core.

@@ -62,7 +62,11 @@ func (r *record) OccupantPresence(room string, o bridges.Occupant) {
 func (r *record) OccupantLeft(string, string, bridges.LeaveKind, string, string, bool) {}
 func (r *record) NickChanged(string, string, string, bool)                             {}
 func (r *record) RoomMessage(room, nick string, m bridges.Message) {
-	r.add("room %s <%s> %q id=%s time=%s echo=%s origin=%s", room, nick, inboundText(m), m.ID, stamp(m.Time), m.EchoOf, m.OriginID)
+	replayed := ""
+	if m.Replayed {
+		replayed = "replayed "
+	}
+	r.add("%sroom %s <%s> %q id=%s time=%s echo=%s origin=%s", replayed, room, nick, inboundText(m), m.ID, stamp(m.Time), m.EchoOf, m.OriginID)
 }
 
 func (r *record) SentElsewhere(_ context.Context, m bridges.Message) error {
@@ -78,6 +82,11 @@ func inboundText(m bridges.Message) string {
 }
 func (r *record) RoomSubject(string, string, string) {}
 func (r *record) RoomInvite(string, string, string)  {}
+func (r *record) RoomGap(room string, from, to time.Time) {
+	r.add("gap %s from=%s", room, stamp(from))
+}
+
+var _ bridges.RoomEvents = (*record)(nil)
 
 func stamp(t time.Time) string {
 	if t.IsZero() {

@@ -42,7 +42,8 @@ type network struct {
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	greeted  bool
-	failed   error // a permanent failure: the network gave up
+	list     channelList // LIST answers, for disco#items (list.go)
+	failed   error       // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
 
@@ -60,6 +61,12 @@ type channel struct {
 	// wasJoined survives a lost connection: such a channel is rejoined on
 	// reconnect, however many attempts that takes.
 	wasJoined bool
+	// Catching up after a rejoin (chathistory.go): the newest line
+	// reported, where to resume once joined again, the fetch under way.
+	last     time.Time
+	lastID   string
+	resume   *resume
+	catching *catchUp
 }
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
@@ -364,6 +371,7 @@ func (n *network) afterConnect(ctx context.Context) {
 			n.queue("JOIN", ch.name, key)
 		}
 	}
+	n.askList()
 	for _, q := range n.backlog {
 		if err := n.sendText(q.target, q.m); err != nil {
 			n.emitNotice(fmt.Sprintf("Not sent to %s: %v", q.target, err))
@@ -391,6 +399,7 @@ func (n *network) connectionLost(err error) {
 	for _, ch := range n.channels {
 		if ch.joined {
 			ch.wasJoined = true
+			n.channelLost(ch)
 			local := ch.local
 			n.room(func(re bridges.RoomEvents) {
 				re.OccupantLeft(local, nick, bridges.LinkLost, "", "connection lost", true)
@@ -405,6 +414,7 @@ func (n *network) connectionLost(err error) {
 		}
 	}
 	n.conn = nil
+	n.listLost()
 	for key, ws := range n.pending { // CTCP queries will get no answer now
 		for _, w := range ws {
 			close(w)

@@ -231,6 +231,11 @@ func (s *session) room(local, nick string) (*network, string, error) {
 
 // JoinRoom implements bridges.Rooms.
 func (s *session) JoinRoom(ctx context.Context, local, nick, key string) error {
+	return s.join(ctx, local, nick, key, nil)
+}
+
+// join joins a channel; prepare, if set, adjusts a channel not joined yet.
+func (s *session) join(ctx context.Context, local, nick, key string, prepare func(*network, *channel)) error {
 	n, name, err := s.room(local, nick)
 	if err != nil {
 		return err
@@ -246,7 +251,11 @@ func (s *session) JoinRoom(ctx context.Context, local, nick, key string) error {
 			n.reportJoined(ch)
 			return
 		}
-		n.channels[folded] = &channel{name: name, local: local, members: map[string]string{}}
+		ch := &channel{name: name, local: local, members: map[string]string{}}
+		if prepare != nil {
+			prepare(n, ch)
+		}
+		n.channels[folded] = ch
 		n.wanted[folded] = key
 		if n.conn != nil {
 			n.queue("JOIN", name, key)
