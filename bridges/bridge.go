@@ -163,6 +163,13 @@ type Message struct {
 	// one the user sent (see RoomEchoer): it holds that message's XMPP id,
 	// OriginID its origin-id, and ID the network's own id for it.
 	EchoOf string
+	// ReplyTo is the legacy id of the message this one answers (XEP-0461,
+	// IRCv3 +draft/reply), as Message.ID holds it; "" for none. Outbound,
+	// Body is then the reply without the client's quote of the original
+	// (XEP-0428 fallback), and Fallback the body with it, for networks
+	// that cannot carry the reference.
+	ReplyTo  string
+	Fallback string
 }
 
 // State is an account's connection state, shown as the transport's presence.

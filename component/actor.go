@@ -107,6 +107,7 @@ type user struct {
 	// itself; roomsChanged asks run to publish it again.
 	views        *roomViews
 	roomsChanged bool
+	typing       typingLimiter // the chat states sent lately (signals.go)
 }
 
 // sessionState is the actor's view of the legacy session; the ops lane
@@ -122,7 +123,7 @@ const (
 
 func newUser(t *Transport, bare string) *user {
 	u := &user{t: t, jid: bare, resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
-		views: &roomViews{}}
+		views: &roomViews{}, typing: typingLimiter{}}
 	u.inbox = serial.New("user "+bare, inboxCapacity, t.sup, u.run)
 	u.lg = newLegacy(u)
 	return u

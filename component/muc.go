@@ -336,8 +336,11 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 			m.MediaURLs = append(m.MediaURLs, strings.TrimSpace(url))
 		}
 	}
-	if len(body) > 4 && body[:4] == "/me " {
-		m.Action, m.Body = true, body[4:]
+	if m.ReplyTo, m.Body = replyOf(n, body); m.ReplyTo != "" {
+		m.Fallback = body // XEP-0461: the body with the client's quote
+	}
+	if len(m.Body) > 4 && m.Body[:4] == "/me " {
+		m.Action, m.Body = true, m.Body[4:]
 	}
 	return m
 }

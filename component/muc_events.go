@@ -173,7 +173,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 	id, write := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
 	defer s.t.archive.store(write) // after the copies are queued
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
-		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
+		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain, replyTo: m.ReplyTo}
 	if m.EchoOf != "" { // the reflection of the user's own message: their id and origin-id
 		rm.sid, rm.id, rm.origin = rm.id, m.EchoOf, m.OriginID
 	}
@@ -192,6 +192,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 type roomMessage struct {
 	from, room, body, id, domain string
 	sid, origin                  string // an echo's stanza-id (else id) and origin-id
+	replyTo                      string // the stanza-id of the message it answers (XEP-0461)
 	at                           time.Time
 }
 
@@ -208,6 +209,9 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 	}
 	if rm.origin != "" {
 		msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", rm.origin))
+	}
+	if rm.replyTo != "" {
+		msg.Add(xmlnode.New(nsReply, "reply").SetAttr("id", rm.replyTo))
 	}
 	return msg
 }

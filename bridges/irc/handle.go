@@ -25,6 +25,8 @@ func (n *network) handle(m ircmsg.Message) {
 	switch m.Command {
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
+	case "TAGMSG":
+		n.onTagMsg(m, nick, p(0), self)
 	case "JOIN":
 		n.onJoin(nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
@@ -146,7 +148,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 		}
 	}
 	msg.Body = irctext.ToXMPP(msg.Body)
-	msg.ID = messageID(n.server, m)
+	msg.ID, msg.ReplyTo = messageID(n.server, m), replyID(n.server, m)
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
 			local := ch.local

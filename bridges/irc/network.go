@@ -41,6 +41,7 @@ type network struct {
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
+	reacts   reactionSets             // reactions seen and sent (signals.go)
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()

@@ -140,9 +140,13 @@ var refusals = map[string]bridges.Condition{
 // server echoes it, or at once on a server that does not echo.
 func (n *network) sendText(target string, m bridges.Message) error {
 	before := len(n.lines)
+	m, reply := n.withReply(m)
 	if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
 		n.lines = n.lines[:before]
 		return err
+	}
+	for i := before; reply != "" && i < len(n.lines); i++ {
+		n.lines[i].SetTag(tagReply, reply)
 	}
 	echo := n.echoing()
 	if !echo && n.isChannel(target) {
@@ -165,7 +169,7 @@ func (s *session) EchoesRoomMessages() {}
 // reflect shows the user's room message m to their resources as the
 // network took it: id and at are the server's msgid and time, if any.
 func (n *network) reflect(m bridges.Message, id string, at time.Time) {
-	echo := bridges.Message{ID: id, Time: at, Body: m.Body, Action: m.Action, EchoOf: m.ID, OriginID: m.OriginID}
+	echo := bridges.Message{ID: id, Time: at, Body: m.Body, Action: m.Action, EchoOf: m.ID, OriginID: m.OriginID, ReplyTo: m.ReplyTo}
 	room, nick := m.Peer, n.conn.Nick()
 	n.room(func(re bridges.RoomEvents) { re.RoomMessage(room, nick, echo) })
 }
