@@ -1,6 +1,9 @@
 package bridges
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ChatState is what someone is doing in a conversation: XEP-0085 chat
 // states, as far as networks can carry them (IRCv3 +typing).
@@ -45,4 +48,22 @@ type SignalEvents interface {
 	// message id (a legacy id, as Message.ID holds it); empty, they took
 	// them all back.
 	Reactions(c Conversation, id string, reactions []string)
+}
+
+// ReadMarker is implemented by sessions of networks that keep where the
+// user has read up to, shared by all their clients (IRCv3
+// draft/read-marker). A network that keeps none drops the mark (nil).
+type ReadMarker interface {
+	// MarkRead says the user has read c (a room or a person) up to the
+	// message sent at.
+	MarkRead(ctx context.Context, c Conversation, at time.Time) error
+}
+
+// ReadEvents reports where the user has read up to, as the network says
+// (another of their clients read further, or on joining a room); every
+// Events sink implements it.
+type ReadEvents interface {
+	// MarkedRead says the user has read c.Peer (a room or a person) up to
+	// the message sent at.
+	MarkedRead(c Conversation, at time.Time)
 }

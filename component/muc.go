@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -34,6 +35,8 @@ type room struct {
 	subject   string
 	subjectBy string
 	history   map[string]historyRequest // full JID -> its <history/>, until sent
+	readAt    time.Time                 // the network's read mark, until the join completes (readmarker.go)
+	readID    string                    // the read mark last shown
 }
 
 // occupantByResource finds an occupant by the resourcepart clients use

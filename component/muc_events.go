@@ -38,6 +38,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 		for full := range r.resources {
 			u.replayRoom(r, full)
 		}
+		u.joinedRead(r)
 	})
 }
 

@@ -142,6 +142,9 @@ func (u *user) signal(n *xmlnode.Node, from, to jid.JID) {
 		u.react(n, from, to, r)
 		return
 	}
+	if d := n.Child(nsMarkers, "displayed"); d != nil && d.Attr("id") != "" {
+		u.markDisplayed(n, from, to, d.Attr("id"))
+	}
 	if st, ok := chatState(n); ok {
 		u.sendChatState(n, from, to, st)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
 
@@ -186,4 +187,71 @@ yes</body><reply xmlns="`+nsReply+`" id="`+sid+`"/><fallback xmlns="urn:xmpp:fal
 
 	c.SendRaw(t, `<message to="`+chanJID+`" type="groupchat" id="r1"><reactions xmlns="`+nsReactions+`" id="`+sid+`"><reaction>👍</reaction></reactions></message>`)
 	wantRefusal(t, c, chanJID, "r1", "item-not-found", "no id")
+}
+
+// TestErgoReadMarkers: reading on one device clears on the others. The
+// user's XMPP client displaying a room message marks it read on the
+// server (MARKREAD, seen by another IRC client of the same account); a
+// mark made by that other client shows on the XMPP client as a
+// displayed marker from the user's own occupant; and on joining again
+// the server's mark is shown after the history.
+func TestErgoReadMarkers(t *testing.T) {
+	s := startErgo(t)
+	s.irc.RegisterAccount(t, "alice", "correct-horse")
+	bob := s.irc.Connect(t, "bob")
+	bob.Send(t, "JOIN #test")
+	bob.Expect(t, wait, command("366"))
+	c := ircLogin(t, s, "alice", "read")
+	if r := ergoRegister(t, c, "alice", "sasl_user", "alice", "sasl_password", "correct-horse"); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	acceptTransport(t, c, ircDomain)
+	join := func() {
+		c.SendRaw(t, `<presence to="`+ergoRoom+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+		c.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
+			return strings.HasPrefix(st.Attr["from"], ergoRoom) && strings.Contains(st.XML, "<subject")
+		})
+	}
+	join()
+	bob.Expect(t, wait, func(m ircmsg.Message) bool { return m.Command == "JOIN" && m.Nick() == "alice" })
+
+	stanzaID := func(text string) string {
+		st := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool {
+			return st.Name == "message" && st.Attr["from"] == ergoRoom+"/bob" && strings.Contains(st.XML, text)
+		}))
+		return st.Child(nsSID, "stanza-id").Attr("id")
+	}
+	bob.Send(t, "PRIVMSG #test :one")
+	one := stanzaID("one")
+	bob.Send(t, "PRIVMSG #test :two")
+	two := stanzaID("two")
+
+	// alice's other IRC client: the same account, the same nick.
+	other := s.irc.ConnectWithPass(t, "alice", "alice:correct-horse")
+	other.Send(t, "CAP REQ :draft/read-marker server-time")
+	other.Expect(t, wait, command("CAP"))
+
+	isMarkRead := func(m ircmsg.Message) bool {
+		return m.Command == "MARKREAD" && len(m.Params) == 2 && m.Params[0] == "#test"
+	}
+	c.SendRaw(t, `<message to="`+ergoRoom+`" type="groupchat"><displayed xmlns="urn:xmpp:chat-markers:0" id="`+one+`"/></message>`)
+	if m := other.Expect(t, wait, isMarkRead); !strings.HasPrefix(m.Params[1], "timestamp=2") {
+		t.Errorf("the mark on IRC: %v", m.Params)
+	}
+
+	displayed := func(id string) func(*testenv.Stanza) bool {
+		return func(st *testenv.Stanza) bool {
+			return st.Name == "message" && st.Attr["from"] == ergoRoom+"/alice" && strings.Contains(st.XML, `<displayed`) && strings.Contains(st.XML, id)
+		}
+	}
+	other.Send(t, "MARKREAD #test timestamp="+time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
+	c.Expect(t, wait, displayed(two))
+
+	// Leave and join again: the mark comes with the join.
+	c.SendRaw(t, `<presence to="`+ergoRoom+`/alice" type="unavailable"/>`)
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "presence" && st.Attr["from"] == ergoRoom+"/alice" && st.Attr["type"] == "unavailable"
+	})
+	join()
+	c.Expect(t, wait, displayed(two))
 }

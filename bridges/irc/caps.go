@@ -11,7 +11,9 @@ package irc
 //   - away-notify: members going away and back are occupant presences
 //     (away.go);
 //   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
-//     notices (replies.go).
+//     notices (replies.go);
+//   - draft/read-marker: where the user read up to, shared with their other
+//     clients (readmarker.go).
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies"}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", capReadMarker}
 }

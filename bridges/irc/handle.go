@@ -27,6 +27,8 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onMessage(m, nick, p(0), p(1), self)
 	case "TAGMSG":
 		n.onTagMsg(m, nick, p(0), self)
+	case "MARKREAD":
+		n.onMarkRead(p(0), p(1))
 	case "JOIN":
 		n.onJoin(nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
