@@ -255,3 +255,70 @@ func TestErgoReadMarkers(t *testing.T) {
 	join()
 	c.Expect(t, wait, displayed(two))
 }
+
+// roomArchive reads a room's whole archive (MAM) and returns the bodies.
+func roomArchive(t *testing.T, c *testenv.Client, roomJID, qid string) []string {
+	t.Helper()
+	r := node(t, c.IQ(t, wait, `<iq type="set" to="`+roomJID+`"><query xmlns="`+nsMAM+`" queryid="`+qid+`"/></iq>`))
+	if r.Attr("type") != "result" {
+		t.Fatalf("MAM query: %s", r)
+	}
+	var bodies []string
+	for _, s := range c.Pending() {
+		res := node(t, s).Child(nsMAM, "result")
+		if res == nil || res.Attr("queryid") != qid {
+			continue
+		}
+		c.Expect(t, wait, func(x *testenv.Stanza) bool { return x == s })
+		bodies = append(bodies, res.Child("urn:xmpp:forward:0", "forwarded").Child("jabber:client", "message").ChildText("jabber:client", "body"))
+	}
+	return bodies
+}
+
+// TestErgoMultiline: a multi-line body goes to ergo as one draft/multiline
+// batch (a client with the cap sees one batch; the user sees the
+// server's echo once, as one message), and a batch from IRC arrives as
+// one XMPP message, archived as one.
+func TestErgoMultiline(t *testing.T) {
+	c, bob := ergoWithBob(t)
+	bob.Send(t, "CAP REQ :batch draft/multiline")
+	bob.Expect(t, wait, command("CAP"))
+
+	c.SendRaw(t, `<message to="`+ergoRoom+`" type="groupchat" id="ml1"><body>first line
+second line</body></message>`)
+	start := bob.Expect(t, wait, command("BATCH"))
+	if len(start.Params) < 3 || start.Params[1] != "draft/multiline" || start.Params[2] != "#test" {
+		t.Fatalf("batch start: %v", start.Params)
+	}
+	bob.Expect(t, wait, privmsg("#test", "first line"))
+	bob.Expect(t, wait, privmsg("#test", "second line"))
+	if end := bob.Expect(t, wait, command("BATCH")); end.Params[0] != "-"+strings.TrimPrefix(start.Params[0], "+") {
+		t.Errorf("batch end: %v", end.Params)
+	}
+	echo := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Name == "message" && st.Attr["id"] == "ml1" }))
+	if echo.ChildText("", "body") != "first line\nsecond line" || !strings.HasPrefix(echo.Child(nsSID, "stanza-id").Attr("id"), "ergo.test/") {
+		t.Errorf("reflection: %s", echo)
+	}
+
+	bob.Send(t, "BATCH +b1 draft/multiline #test")
+	bob.Send(t, "@batch=b1 PRIVMSG #test :roses are red")
+	bob.Send(t, "@batch=b1 PRIVMSG #test :violets ")
+	bob.Send(t, "@batch=b1;draft/multiline-concat PRIVMSG #test :are blue")
+	bob.Send(t, "BATCH -b1")
+	poem := node(t, c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "message" && st.Attr["from"] == ergoRoom+"/bob" && strings.Contains(st.XML, "roses")
+	}))
+	if poem.ChildText("", "body") != "roses are red\nviolets are blue" {
+		t.Errorf("bob's batch: %s", poem)
+	}
+	for _, st := range c.TakeAll() {
+		if strings.Contains(st.XML, "violets") || st.Attr["id"] == "ml1" {
+			t.Errorf("more than one message: %s", st.XML)
+		}
+	}
+	got := roomArchive(t, c, ergoRoom, "q1")
+	want := []string{"first line\nsecond line", "roses are red\nviolets are blue"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("archive %q, want %q", got, want)
+	}
+}

@@ -13,7 +13,10 @@ package irc
 //   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
 //     notices (replies.go);
 //   - draft/read-marker: where the user read up to, shared with their other
-//     clients (readmarker.go).
+//     clients (readmarker.go);
+//   - batch, draft/multiline: a multi-line message as one batch, both ways
+//     (multiline.go; other batch types pass through as their lines).
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", capReadMarker}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", capReadMarker,
+		capBatch, capMultiline}
 }

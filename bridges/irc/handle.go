@@ -20,6 +20,9 @@ func (n *network) handle(m ircmsg.Message) {
 		}
 		return ""
 	}
+	if n.multiline(m) {
+		return // a line of a draft/multiline batch (multiline.go)
+	}
 	nick := m.Nick()
 	self := n.fold(nick) == n.fold(n.conn.Nick())
 	switch m.Command {
@@ -87,7 +90,7 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
 	case "401", "404", "407", "486", "492", "531", "716": // refuse a message
 		if !n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
-			n.emitNotice(strings.Join(m.Params[1:], ": "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 		}
 	case "433", "436": // nick in use, nick collision
 		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
@@ -101,10 +104,10 @@ func (n *network) handle(m ircmsg.Message) {
 			n.motd = nil
 		}
 	case "442", "482", "481":
-		n.emitNotice(strings.Join(m.Params[1:], ": "))
+		n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
-			n.emitNotice(strings.Join(m.Params[1:], " "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], " "))
 		}
 	}
 }

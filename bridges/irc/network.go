@@ -43,6 +43,7 @@ type network struct {
 	away      map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	reacts    reactionSets             // reactions seen and sent (signals.go)
 	readMarks map[string]time.Time     // the last read mark per casefolded target (readmarker.go)
+	ml        multilineState           // draft/multiline batches being received (multiline.go)
 	greeted   bool
 	failed    error // a permanent failure: the network gave up
 	events    []func()

@@ -141,12 +141,15 @@ var refusals = map[string]bridges.Condition{
 func (n *network) sendText(target string, m bridges.Message) error {
 	before := len(n.lines)
 	m, reply := n.withReply(m)
-	if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
-		n.lines = n.lines[:before]
-		return err
-	}
-	for i := before; reply != "" && i < len(n.lines); i++ {
-		n.lines[i].SetTag(tagReply, reply)
+	batched := n.queueMultiline(target, m.Body, m.Action, reply)
+	if !batched {
+		if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
+			n.lines = n.lines[:before]
+			return err
+		}
+		for i := before; reply != "" && i < len(n.lines); i++ {
+			n.lines[i].SetTag(tagReply, reply)
+		}
 	}
 	echo := n.echoing()
 	if !echo && n.isChannel(target) {
@@ -156,7 +159,11 @@ func (n *network) sendText(target string, m bridges.Message) error {
 		return nil // a refusal would have nothing to attach to
 	}
 	n.expireSent()
-	if old := n.sent.add(n.fold(target), m, len(n.lines)-before, time.Now()); old != nil && echo {
+	answers := len(n.lines) - before // one per line, or one for a batch (echoed as one message)
+	if batched {
+		answers = 1
+	}
+	if old := n.sent.add(n.fold(target), m, answers, time.Now()); old != nil && echo {
 		n.fail(old, bridges.RemoteServerTmout, "too many messages wait for the server's confirmation; this one may not have arrived")
 	}
 	return nil

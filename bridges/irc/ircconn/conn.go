@@ -68,6 +68,7 @@ type Conn struct {
 	nick     string
 	isupport ISupport
 	caps     map[string]bool
+	capVals  map[string]string // the CAP LS values of acknowledged caps (CapValue)
 	pingSeq  uint64
 }
 
