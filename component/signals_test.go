@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/testbridge"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
 
@@ -174,6 +175,62 @@ func TestReactionSet(t *testing.T) {
 			case tt.cond == "" && (err != nil || id != "s1" || strings.Join(set, " ") != strings.Join(tt.set, " ")):
 				t.Fatalf("reactionSet = %q %q %v, want s1 %q", id, set, err, tt.set)
 			}
+		})
+	}
+}
+
+// What the network reports of typing, reactions, replies and read marks
+// reaches the user as XEP-0085, XEP-0444, XEP-0461 and XEP-0333.
+func TestSignalsFromTheNetwork(t *testing.T) {
+	net := testbridge.NewNetwork()
+	srv, _ := startTransportOn(t, net)
+	sess := registerAlice(t, srv, net)
+	srv.inject(`<presence from="u@x.test/r" to="#sig@gw.test/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	waitFor(t, "the join", func() bool { joins, _ := sess.Counts(); return joins == 1 })
+	ev := sess.Events()
+	sig := ev.(bridges.SignalEvents)
+	self := bridges.Occupant{Nick: "alice", Role: "participant", Affiliation: "none"}
+	ev.RoomJoined("#sig", self, []bridges.Occupant{self}, "", "")
+	srv.next(func(n *xmlnode.Node) bool { return n.Child("", "subject") != nil })
+	ev.RoomMessage("#sig", "bob", bridges.Message{ID: "net/m1", Body: "first"})
+	srv.next(func(n *xmlnode.Node) bool { return n.ChildText("", "body") == "first" })
+
+	const room, bob = "#sig@gw.test", "bob@gw.test"
+	tests := []struct {
+		name  string
+		event func()
+		want  func(n *xmlnode.Node) bool
+	}{
+		{"typing in the room", func() { sig.ChatState(bridges.Conversation{Peer: "#sig", Nick: "bob"}, bridges.Composing) },
+			func(n *xmlnode.Node) bool {
+				return n.Attr("from") == room+"/bob" && n.Attr("type") == "groupchat" && n.Child(nsChatState, "composing") != nil &&
+					n.Child(nsHints, "no-store") != nil && n.Child("", "body") == nil
+			}},
+		{"typing in a chat", func() { sig.ChatState(bridges.Conversation{Peer: "bob"}, bridges.Paused) },
+			func(n *xmlnode.Node) bool {
+				return n.Attr("from") == bob && n.Attr("type") == "chat" && n.Child(nsChatState, "paused") != nil
+			}},
+		{"reactions in the room", func() {
+			sig.Reactions(bridges.Conversation{Peer: "#sig", Nick: "bob"}, "net/m1", []string{"👍", "🎉"})
+		},
+			func(n *xmlnode.Node) bool {
+				r := n.Child(nsReactions, "reactions")
+				return n.Attr("from") == room+"/bob" && r.Attr("id") == "net/m1" && len(r.ChildrenNamed(nsReactions, "reaction")) == 2
+			}},
+		{"a reply in the room", func() { ev.RoomMessage("#sig", "bob", bridges.Message{ID: "net/m2", Body: "yes", ReplyTo: "net/m1"}) },
+			func(n *xmlnode.Node) bool {
+				return n.ChildText("", "body") == "yes" && n.Child(nsReply, "reply").Attr("id") == "net/m1"
+			}},
+		{"the network's read mark", func() {
+			sig.(bridges.ReadEvents).MarkedRead(bridges.Conversation{Peer: "#sig"}, time.Now().Add(time.Hour))
+		}, func(n *xmlnode.Node) bool {
+			return n.Attr("from") == room+"/alice" && n.Child(nsMarkers, "displayed").Attr("id") == "net/m2"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.event()
+			srv.next(func(n *xmlnode.Node) bool { return n.Local == "message" && tt.want(n) })
 		})
 	}
 }

@@ -44,6 +44,7 @@ type network struct {
 	reacts    reactionSets             // reactions seen and sent (signals.go)
 	readMarks map[string]time.Time     // the last read mark per casefolded target (readmarker.go)
 	ml        multilineState           // draft/multiline batches being received (multiline.go)
+	typedTo   map[string]time.Time     // when typing last went to a casefolded target (signals.go)
 	greeted   bool
 	failed    error // a permanent failure: the network gave up
 	events    []func()

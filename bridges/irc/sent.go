@@ -235,7 +235,7 @@ func (n *network) sentLost() {
 // false when no unanswered send to target is known (the numeric answered
 // a raw command, or came too late).
 func (n *network) onRefused(code, target, text string) bool {
-	return n.refuse(target, refusals[code], text)
+	return n.refuse(target, refusals[code], text) || n.typedLately(target)
 }
 
 // refuse fails the unanswered send to target a refusal belongs to, with

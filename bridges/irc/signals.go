@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ergochat/irc-go/ircmsg"
@@ -40,6 +41,28 @@ var typingValues = map[bridges.ChatState]string{
 // tagsAllowed reports whether client-only tags reach the server's users.
 func (n *network) tagsAllowed() bool {
 	return n.conn != nil && n.conn.HasCap("message-tags")
+}
+
+// typedFor is how long a refusal of a target typed to (a nick gone, a
+// moderated channel) is taken as the TAGMSG's: the user is not told of
+// it, as typing is best effort.
+const typedFor = 10 * time.Second
+
+// maxTyped bounds the targets remembered as typed to.
+const maxTyped = 256
+
+// typed records that typing went to target.
+func (n *network) typed(target string) {
+	if n.typedTo == nil || len(n.typedTo) >= maxTyped {
+		n.typedTo = map[string]time.Time{}
+	}
+	n.typedTo[n.fold(target)] = time.Now()
+}
+
+// typedLately reports typing sent to target within typedFor.
+func (n *network) typedLately(target string) bool {
+	at, ok := n.typedTo[n.fold(target)]
+	return ok && time.Since(at) < typedFor
 }
 
 // existing is the user's connection to server if it is open: typing and
@@ -86,6 +109,7 @@ func (s *session) SendChatState(ctx context.Context, c bridges.Conversation, st 
 	_ = n.locked(ctx, func() {
 		if n.tagsAllowed() && (!n.isChannel(target) || n.channels[n.fold(target)] != nil) {
 			conn = n.conn
+			n.typed(target)
 		}
 	})
 	if conn == nil {

@@ -219,3 +219,24 @@ func TestReplyID(t *testing.T) {
 		}
 	}
 }
+
+// A refusal of typing (the nick is gone) is not shown to the user; the
+// same refusal of a message still is.
+func TestTypingRefusalIsQuiet(t *testing.T) {
+	n, srv, rec := testNetwork(t, "message-tags", "echo-message")
+	joinedTest(n)
+	if err := n.s.SendChatState(context.Background(), bridges.Conversation{Peer: "gone%irc.test"}, bridges.Composing); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.readLine(); got != "@+typing=active TAGMSG gone" {
+		t.Fatalf("sent %q", got)
+	}
+	n.serverSays(t, ":irc.test 401 alice gone :No such nick")
+	if got := rec.take(); len(got) != 0 {
+		t.Errorf("typing's refusal reached the user: %q", got)
+	}
+	n.serverSays(t, ":irc.test 401 alice other :No such nick")
+	if got := rec.take(); len(got) != 1 || !strings.Contains(got[0], "No such nick") {
+		t.Errorf("another refusal: %q, want it shown", got)
+	}
+}
