@@ -64,6 +64,7 @@ type ReadMarker interface {
 // Events sink implements it.
 type ReadEvents interface {
 	// MarkedRead says the user has read c.Peer (a room or a person) up to
-	// the message sent at.
-	MarkedRead(c Conversation, at time.Time)
+	// the message sent at; lastID is the legacy id of the newest message
+	// from that person at or before then, when the network knows it ("").
+	MarkedRead(c Conversation, at time.Time, lastID string)
 }

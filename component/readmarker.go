@@ -93,15 +93,17 @@ func (u *user) showRead(r *room, id string) {
 	})
 }
 
-// MarkedRead shows the network's read mark of a room on the user's
-// resources in it: the newest message they may read up to that time. A
-// mark that comes before the join completes (IRC sends it with the
-// JOIN) waits for the history the join replays. Marks of chats are not
-// shown: the user's XMPP server copies a client's marker to their other
-// clients itself (XEP-0280), and a mark made on IRC would need a carbon
-// per chat (left to a later change).
-func (s *sink) MarkedRead(c bridges.Conversation, at time.Time) {
+// MarkedRead shows the network's read mark on the user's clients. In a
+// room: the newest message they may read up to that time, to the
+// resources in it; a mark that comes before the join completes (IRC
+// sends it with the JOIN) waits for the history the join replays. In a
+// chat: a displayed marker of the message lastID, as the user's own
+// (an XEP-0280 "sent" carbon, where the server granted the XEP-0356
+// message permission; without it, or for a message Ferry never
+// delivered, nothing is shown).
+func (s *sink) MarkedRead(c bridges.Conversation, at time.Time, lastID string) {
 	if !s.t.isRoom(c.Peer) {
+		s.chatRead(c.Peer, lastID)
 		return
 	}
 	s.room(c.Peer, func(u *user, r *room) {
@@ -138,4 +140,29 @@ func (u *user) joinedRead(r *room) {
 	at := r.readAt
 	r.readAt = time.Time{}
 	u.showReadAt(r, at)
+}
+
+// chatRead shows the user's clients that they read the chat with peer up
+// to the message lastID.
+func (s *sink) chatRead(peer, lastID string) {
+	puppet := s.t.puppet(peer)
+	g, ok := s.t.grantFor(s.user)
+	if lastID == "" || puppet == "" || !ok || g.message != "outgoing" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.t.ctx, storeTimeout)
+	defer cancel()
+	m, err := s.t.store.MessageByLegacyID(ctx, s.t.domain, s.user, lastID)
+	if err != nil {
+		s.t.log.Debug("a read mark of a message Ferry never delivered", "user", s.user, "peer", peer, "error", err)
+		return
+	}
+	user, err := jid.Parse(s.user)
+	if err != nil {
+		return
+	}
+	inner := xmlnode.New(nsClient, "message").SetAttr("from", s.user).SetAttr("to", puppet).
+		SetAttr("type", "chat").SetAttr("id", newID()).
+		Add(xmlnode.New(nsMarkers, "displayed").SetAttr("id", m.XMPPID))
+	s.t.sendTo(s.user, sentCarbon(s.t.domain, user.Domainpart(), g.ns, s.user, inner))
 }

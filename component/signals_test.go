@@ -1,6 +1,7 @@
 package component
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -222,7 +223,7 @@ func TestSignalsFromTheNetwork(t *testing.T) {
 				return n.ChildText("", "body") == "yes" && n.Child(nsReply, "reply").Attr("id") == "net/m1"
 			}},
 		{"the network's read mark", func() {
-			sig.(bridges.ReadEvents).MarkedRead(bridges.Conversation{Peer: "#sig"}, time.Now().Add(time.Hour))
+			sig.(bridges.ReadEvents).MarkedRead(bridges.Conversation{Peer: "#sig"}, time.Now().Add(time.Hour), "")
 		}, func(n *xmlnode.Node) bool {
 			return n.Attr("from") == room+"/alice" && n.Child(nsMarkers, "displayed").Attr("id") == "net/m2"
 		}},
@@ -232,5 +233,28 @@ func TestSignalsFromTheNetwork(t *testing.T) {
 			tt.event()
 			srv.next(func(n *xmlnode.Node) bool { return n.Local == "message" && tt.want(n) })
 		})
+	}
+}
+
+// A read mark of a chat made on the network shows on the user's clients
+// as their own displayed marker of the message Ferry delivered (a sent
+// carbon, through the XEP-0356 message permission).
+func TestChatReadMarkIsACarbon(t *testing.T) {
+	net := testbridge.NewNetwork()
+	srv, _ := startTransportOn(t, net)
+	srv.inject(`<message from="x.test" to="gw.test"><privilege xmlns="urn:xmpp:privilege:2"><perm access="message" type="outgoing"/></privilege></message>`)
+	sess := registerAlice(t, srv, net)
+	if err := sess.Inject(context.Background(), bridges.Message{ID: "net/p1", Peer: "bob", Body: "psst"}); err != nil {
+		t.Fatal(err)
+	}
+	psst := srv.next(func(n *xmlnode.Node) bool { return n.ChildText("", "body") == "psst" })
+	read := sess.Events().(bridges.ReadEvents)
+	read.MarkedRead(bridges.Conversation{Peer: "bob"}, time.Now(), "net/unknown") // never delivered: nothing
+	read.MarkedRead(bridges.Conversation{Peer: "bob"}, time.Now(), "net/p1")
+	n := srv.next(func(n *xmlnode.Node) bool { return n.Child(nsPrivilege2, "privilege") != nil })
+	inner := n.Child(nsPrivilege2, "privilege").Child(nsForward, "forwarded").Child(nsClient, "message").
+		Child(nsCarbons, "sent").Child(nsForward, "forwarded").Child(nsClient, "message")
+	if inner.Attr("from") != "u@x.test" || inner.Attr("to") != "bob@gw.test" || inner.Child(nsMarkers, "displayed").Attr("id") != psst.Attr("id") {
+		t.Errorf("read mark carbon: %s", n)
 	}
 }

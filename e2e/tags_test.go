@@ -7,6 +7,7 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
+	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
@@ -320,5 +321,43 @@ second line</body></message>`)
 	want := []string{"first line\nsecond line", "roses are red\nviolets are blue"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("archive %q, want %q", got, want)
+	}
+}
+
+// TestErgoChatReadMark: a chat read on another IRC client of the account
+// shows on the user's XMPP clients as their own displayed marker of the
+// message (a sent carbon through XEP-0356), on a server that granted it.
+func TestErgoChatReadMark(t *testing.T) {
+	srv := testenv.StartErgo(t, testenv.ErgoOptions{})
+	s := &ircSetup{irc: srv, setup: startOn(t, "prosody", serverOptions{privileged: true}, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
+			Options: map[string]any{"network": []map[string]any{{"name": srv.Name, "address": srv.Addr, "tls": false}}}}}
+	})}
+	srv.RegisterAccount(t, "alice", "correct-horse")
+	c := ircLogin(t, s, "alice", "chat")
+	if r := c.IQ(t, wait, `<iq type="get"><query xmlns="jabber:iq:roster"/></iq>`); r.Attr["type"] != "result" {
+		t.Fatalf("roster: %s", r.XML)
+	}
+	if r := ergoRegister(t, c, "alice", "sasl_user", "alice", "sasl_password", "correct-horse"); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	c.Expect(t, wait, rosterPush(ircDomain, "both"))
+	c.SendRaw(t, `<presence/>`) // now that the transport is in her roster, it sees her online
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "presence" && st.Attr["from"] == ircDomain && strings.Contains(st.XML, "Connected to ergo.test")
+	})
+	bob := srv.Connect(t, "bob")
+	bobJID := "bob%ergo.test@" + ircDomain
+	bob.Send(t, "PRIVMSG alice :are you there?")
+	there := node(t, c.Expect(t, wait, chatFrom(bobJID, "are you there?")))
+
+	other := srv.ConnectWithPass(t, "alice", "alice:correct-horse")
+	other.Send(t, "MARKREAD bob timestamp="+time.Now().UTC().Format("2006-01-02T15:04:05.000Z"))
+	carbon := c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "message" && st.FindNode("sent/forwarded/message") != nil && strings.Contains(st.XML, "displayed")
+	})
+	fwd := carbon.FindNode("sent/forwarded/message")
+	if fwd.Attr("to") != bobJID || fwd.Child("urn:xmpp:chat-markers:0", "displayed").Attr("id") != there.Attr("id") {
+		t.Errorf("read mark carbon: %s", carbon.XML)
 	}
 }

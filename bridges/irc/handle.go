@@ -162,6 +162,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 		return
 	}
 	msg.Peer = n.local(ircaddr.User, nick)
+	n.notePrivate(nick, msg.ID, msg.Time)
 	n.emit(func() {
 		ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
 		defer cancel()

@@ -45,6 +45,7 @@ type network struct {
 	readMarks map[string]time.Time     // the last read mark per casefolded target (readmarker.go)
 	ml        multilineState           // draft/multiline batches being received (multiline.go)
 	typedTo   map[string]time.Time     // when typing last went to a casefolded target (signals.go)
+	lastFrom  map[string]heardFrom     // the last private message from each casefolded nick (readmarker.go)
 	greeted   bool
 	failed    error // a permanent failure: the network gave up
 	events    []func()

@@ -62,6 +62,7 @@ func (n *network) onMarkRead(target, value string) {
 		return
 	}
 	var c bridges.Conversation
+	lastID := ""
 	if n.isChannel(target) {
 		ch := n.channels[n.fold(target)]
 		if ch == nil {
@@ -70,9 +71,33 @@ func (n *network) onMarkRead(target, value string) {
 		c.Peer = ch.local
 	} else if c.Peer = n.local(ircaddr.User, target); c.Peer == "" {
 		return
+	} else if last, ok := n.lastFrom[n.fold(target)]; ok && !last.at.After(at) {
+		lastID = last.id
 	}
 	n.readFurther(target, at)
 	if re, ok := n.s.sink.(bridges.ReadEvents); ok {
-		n.emit(func() { re.MarkedRead(c, at.UTC()) })
+		n.emit(func() { re.MarkedRead(c, at.UTC(), lastID) })
 	}
+}
+
+// maxLastFrom bounds the people whose last private message is kept.
+const maxLastFrom = 256
+
+// heardFrom is the last private message from someone: what a read mark
+// of the chat with them points to.
+type heardFrom struct {
+	id string
+	at time.Time
+}
+
+// notePrivate remembers a private message from nick with the server's id
+// and time (both needed to match a read mark).
+func (n *network) notePrivate(nick, id string, at time.Time) {
+	if id == "" || at.IsZero() {
+		return
+	}
+	if n.lastFrom == nil || len(n.lastFrom) >= maxLastFrom {
+		n.lastFrom = map[string]heardFrom{}
+	}
+	n.lastFrom[n.fold(nick)] = heardFrom{id, at}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 )
 
-func (r *record) MarkedRead(c bridges.Conversation, at time.Time) {
-	r.add("read %s %s", c.Peer, stamp(at))
+func (r *record) MarkedRead(c bridges.Conversation, at time.Time, lastID string) {
+	r.add("read %s %s last=%s", c.Peer, stamp(at), lastID)
 }
 
 func TestMarkReadFromTheServer(t *testing.T) {
@@ -18,8 +18,11 @@ func TestMarkReadFromTheServer(t *testing.T) {
 	room := joinedTest(n)
 	bob := n.local(ircaddr.User, "bob")
 	for _, tt := range []struct{ name, line, want string }{
-		{"a channel", ":irc.test MARKREAD #test timestamp=2026-01-02T03:04:05.678Z", "read " + room + " 2026-01-02T03:04:05.678Z"},
-		{"a person", ":irc.test MARKREAD bob timestamp=2026-01-02T03:04:05.000Z", "read " + bob + " 2026-01-02T03:04:05Z"},
+		{"a channel", ":irc.test MARKREAD #test timestamp=2026-01-02T03:04:05.678Z", "read " + room + " 2026-01-02T03:04:05.678Z last="},
+		{"a person, nothing heard from them", ":irc.test MARKREAD bob timestamp=2026-01-02T03:04:05.000Z", "read " + bob + " 2026-01-02T03:04:05Z last="},
+		{"their message", "@msgid=p1;time=2026-01-02T03:04:00.000Z :bob!b@h PRIVMSG alice :hi", "receive " + bob + ` "hi" id=irc.test/p1 time=2026-01-02T03:04:00Z`},
+		{"read up to it", ":irc.test MARKREAD bob timestamp=2026-01-02T03:04:01.000Z", "read " + bob + " 2026-01-02T03:04:01Z last=irc.test/p1"},
+		{"read up to before it", ":irc.test MARKREAD bob timestamp=2026-01-02T03:03:59.000Z", "read " + bob + " 2026-01-02T03:03:59Z last="},
 		{"nothing read yet", ":irc.test MARKREAD #test *", ""},
 		{"a bad time", ":irc.test MARKREAD #test timestamp=yesterday", ""},
 		{"no value", ":irc.test MARKREAD #test", ""},
