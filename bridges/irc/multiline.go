@@ -135,7 +135,7 @@ func batchRef() string {
 // messages in them and their end, which hands the whole message on as
 // one. It reports false for any other line, to be handled as usual.
 func (n *network) multiline(m ircmsg.Message) bool {
-	st := &n.ml
+	st := &n.v3.ml
 	if st.conn != n.conn {
 		st.conn, st.batches = n.conn, nil
 	}
@@ -177,13 +177,13 @@ func (n *network) multiline(m ircmsg.Message) bool {
 // openBatch starts a batch; beyond maxOpenBatches it is not taken, and
 // its lines arrive as separate messages.
 func (n *network) openBatch(ref string, m ircmsg.Message) {
-	if n.ml.batches == nil {
-		n.ml.batches = map[string]*multilineBatch{}
+	if n.v3.ml.batches == nil {
+		n.v3.ml.batches = map[string]*multilineBatch{}
 	}
-	if len(n.ml.batches) >= maxOpenBatches {
+	if len(n.v3.ml.batches) >= maxOpenBatches {
 		return
 	}
-	n.ml.batches[ref] = &multilineBatch{start: m, target: m.Params[2]}
+	n.v3.ml.batches[ref] = &multilineBatch{start: m, target: m.Params[2]}
 }
 
 // add appends one line of the batch, within the bounds.

@@ -184,10 +184,10 @@ func FuzzClientTagsAndBatches(f *testing.F) {
 		rec.take()
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if len(n.ml.batches) > maxOpenBatches || len(n.reacts.sets) > maxReactionSets || len(n.readMarks) > maxReadMarks {
-			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.ml.batches), len(n.reacts.sets), len(n.readMarks))
+		if len(n.v3.ml.batches) > maxOpenBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
+			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.v3.ml.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
 		}
-		for _, b := range n.ml.batches {
+		for _, b := range n.v3.ml.batches {
 			if b.lines > maxBatchLines || b.text.Len() > maxBatchBytes {
 				t.Fatalf("a batch holds %d lines, %d bytes", b.lines, b.text.Len())
 			}

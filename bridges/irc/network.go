@@ -31,25 +31,21 @@ type network struct {
 	nick   string        // wanted nick
 	done   chan struct{} // closed when run returns
 
-	mu        sync.Mutex
-	conn      *ircconn.Conn // nil while not connected
-	is        ircconn.ISupport
-	channels  map[string]*channel // by casefolded name, joined or joining
-	wanted    map[string]string   // casefolded channel -> key: rejoined after reconnects
-	motd      []string
-	pending   map[string][]chan string // awaited CTCP replies, by ctcpKey
-	backlog   []queued                 // messages accepted while connecting
-	sent      sentLog                  // messages the server has not answered yet
-	away      map[string]string        // away texts by casefolded nick (away-notify); nil when none
-	reacts    reactionSets             // reactions seen and sent (signals.go)
-	readMarks map[string]time.Time     // the last read mark per casefolded target (readmarker.go)
-	ml        multilineState           // draft/multiline batches being received (multiline.go)
-	typedTo   map[string]time.Time     // when typing last went to a casefolded target (signals.go)
-	lastFrom  map[string]heardFrom     // the last private message from each casefolded nick (readmarker.go)
-	greeted   bool
-	failed    error // a permanent failure: the network gave up
-	events    []func()
-	lines     []ircmsg.Message
+	mu       sync.Mutex
+	conn     *ircconn.Conn // nil while not connected
+	is       ircconn.ISupport
+	channels map[string]*channel // by casefolded name, joined or joining
+	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
+	motd     []string
+	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
+	backlog  []queued                 // messages accepted while connecting
+	sent     sentLog                  // messages the server has not answered yet
+	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
+	v3       clientTagState           // client tags, read marks, multiline batches (signals.go)
+	greeted  bool
+	failed   error // a permanent failure: the network gave up
+	events   []func()
+	lines    []ircmsg.Message
 }
 
 type channel struct {

@@ -40,13 +40,13 @@ func (s *session) MarkRead(ctx context.Context, c bridges.Conversation, at time.
 // known, and says whether it was.
 func (n *network) readFurther(target string, at time.Time) bool {
 	key := n.fold(target)
-	if prev, ok := n.readMarks[key]; ok && !at.After(prev) {
+	if prev, ok := n.v3.readMarks[key]; ok && !at.After(prev) {
 		return false
 	}
-	if n.readMarks == nil || len(n.readMarks) >= maxReadMarks {
-		n.readMarks = map[string]time.Time{} // forgetting costs a repeated mark, no more
+	if n.v3.readMarks == nil || len(n.v3.readMarks) >= maxReadMarks {
+		n.v3.readMarks = map[string]time.Time{} // forgetting costs a repeated mark, no more
 	}
-	n.readMarks[key] = at
+	n.v3.readMarks[key] = at
 	return true
 }
 
@@ -71,7 +71,7 @@ func (n *network) onMarkRead(target, value string) {
 		c.Peer = ch.local
 	} else if c.Peer = n.local(ircaddr.User, target); c.Peer == "" {
 		return
-	} else if last, ok := n.lastFrom[n.fold(target)]; ok && !last.at.After(at) {
+	} else if last, ok := n.v3.lastFrom[n.fold(target)]; ok && !last.at.After(at) {
 		lastID = last.id
 	}
 	n.readFurther(target, at)
@@ -96,8 +96,8 @@ func (n *network) notePrivate(nick, id string, at time.Time) {
 	if id == "" || at.IsZero() {
 		return
 	}
-	if n.lastFrom == nil || len(n.lastFrom) >= maxLastFrom {
-		n.lastFrom = map[string]heardFrom{}
+	if n.v3.lastFrom == nil || len(n.v3.lastFrom) >= maxLastFrom {
+		n.v3.lastFrom = map[string]heardFrom{}
 	}
-	n.lastFrom[n.fold(nick)] = heardFrom{id, at}
+	n.v3.lastFrom[n.fold(nick)] = heardFrom{id, at}
 }

@@ -14,6 +14,16 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 )
 
+// clientTagState is what a network remembers for client-only tags, read
+// marks and multiline batches, under network.mu; each part is bounded.
+type clientTagState struct {
+	reacts    reactionSets         // reactions seen and sent
+	readMarks map[string]time.Time // the last read mark per casefolded target (readmarker.go)
+	ml        multilineState       // draft/multiline batches being received (multiline.go)
+	typedTo   map[string]time.Time // when typing last went to a casefolded target
+	lastFrom  map[string]heardFrom // the last private message from each casefolded nick (readmarker.go)
+}
+
 // IRCv3 client-only tags: +typing (XEP-0085 chat states), +draft/react
 // and +draft/unreact (XEP-0444 reactions), +draft/reply (XEP-0461
 // replies). A server passes them on only with message-tags; without it,
@@ -53,15 +63,15 @@ const maxTyped = 256
 
 // typed records that typing went to target.
 func (n *network) typed(target string) {
-	if n.typedTo == nil || len(n.typedTo) >= maxTyped {
-		n.typedTo = map[string]time.Time{}
+	if n.v3.typedTo == nil || len(n.v3.typedTo) >= maxTyped {
+		n.v3.typedTo = map[string]time.Time{}
 	}
-	n.typedTo[n.fold(target)] = time.Now()
+	n.v3.typedTo[n.fold(target)] = time.Now()
 }
 
 // typedLately reports typing sent to target within typedFor.
 func (n *network) typedLately(target string) bool {
-	at, ok := n.typedTo[n.fold(target)]
+	at, ok := n.v3.typedTo[n.fold(target)]
 	return ok && time.Since(at) < typedFor
 }
 
@@ -135,7 +145,7 @@ func (s *session) React(ctx context.Context, c bridges.Conversation, id string, 
 			reactErr = bridges.Errorf("feature-not-implemented", "%s does not pass reactions on (no IRCv3 message-tags)", n.server)
 		default:
 			key := reactionKey{target: n.fold(target), msgid: msgid}
-			added, removed := n.reacts.set(key, reactions)
+			added, removed := n.v3.reacts.set(key, reactions)
 			for _, r := range added {
 				n.lines = append(n.lines, ircmsg.MakeMessage(map[string]string{tagReply: msgid, tagReact: r}, "", "TAGMSG", target))
 			}
@@ -201,7 +211,7 @@ func (n *network) onTagMsg(m ircmsg.Message, nick, target string, self bool) {
 	if !validReaction(add) && !validReaction(remove) {
 		return
 	}
-	set := n.reacts.change(reactionKey{target: n.fold(target), msgid: msgid, nick: n.fold(nick)}, add, remove)
+	set := n.v3.reacts.change(reactionKey{target: n.fold(target), msgid: msgid, nick: n.fold(nick)}, add, remove)
 	id := n.server + "/" + msgid
 	n.signal(func(se bridges.SignalEvents) { se.Reactions(c, id, set) })
 }
