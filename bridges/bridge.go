@@ -67,6 +67,11 @@ type Descriptor struct {
 	// Receipts is set when the bridge reports delivery (XEP-0184): puppets
 	// then advertise urn:xmpp:receipts so clients ask for receipts.
 	Receipts bool
+	// Signals is set when the bridge's sessions carry typing, reactions,
+	// replies and read marks (Signaller, ReadMarker) where the network
+	// has them: puppets and rooms then advertise XEP-0085, XEP-0444,
+	// XEP-0461 and XEP-0333, so clients send them.
+	Signals bool
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool

@@ -407,3 +407,14 @@ func (t *Transport) replyElem(ctx context.Context, user string, inRoom bool, leg
 	}
 	return xmlnode.New(nsReply, "reply").SetAttr("id", m.XMPPID)
 }
+
+// signalFeatures adds to a puppet's or a room's disco#info the features
+// of signals.go and readmarker.go, when the bridge carries them.
+func (t *Transport) signalFeatures(q *xmlnode.Node) {
+	if !t.desc.Signals {
+		return
+	}
+	for _, f := range []string{nsChatState, nsReactions, nsReply, nsMarkers} {
+		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
+	}
+}

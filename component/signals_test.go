@@ -258,3 +258,20 @@ func TestChatReadMarkIsACarbon(t *testing.T) {
 		t.Errorf("read mark carbon: %s", n)
 	}
 }
+
+// Rooms advertise typing, reactions, replies and displayed markers only
+// on a bridge that carries them, so clients send them only there.
+func TestSignalFeatures(t *testing.T) {
+	for _, signals := range []bool{true, false} {
+		tr := &Transport{desc: bridges.Descriptor{Signals: signals}}
+		got := map[string]bool{}
+		for _, f := range tr.roomInfo("#a").ChildrenNamed(nsDiscoInfo, "feature") {
+			got[f.Attr("var")] = true
+		}
+		for _, f := range []string{nsChatState, nsReactions, nsReply, nsMarkers} {
+			if got[f] != signals {
+				t.Errorf("signals=%v: feature %s advertised=%v", signals, f, got[f])
+			}
+		}
+	}
+}

@@ -96,6 +96,12 @@ func TestErgoTyping(t *testing.T) {
 // message Ferry cannot name on IRC is refused.
 func TestErgoReactionsAndReplies(t *testing.T) {
 	c, bob := ergoWithBob(t)
+	info := node(t, c.IQ(t, wait, `<iq type="get" to="`+ergoRoom+`"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`)).String()
+	for _, f := range []string{nsChatStates, nsReactions, nsReply, "urn:xmpp:chat-markers:0"} {
+		if !strings.Contains(info, `var="`+f+`"`) {
+			t.Errorf("the room does not advertise %s: %s", f, info)
+		}
+	}
 
 	// alice's message: bob sees its msgid, alice its stanza-id.
 	c.SendRaw(t, `<message to="`+ergoRoom+`" type="groupchat" id="x1"><body>lunch?</body></message>`)
