@@ -32,6 +32,9 @@ func (u *user) markDisplayed(n *xmlnode.Node, from, to jid.JID, id string) {
 	}
 	inRoom := c.Nick == "" && u.t.isRoom(c.Peer)
 	if r := u.rooms[c.Peer]; inRoom && r != nil {
+		if r.readID == id {
+			return // shown and marked already: a client repeating itself costs nothing
+		}
 		u.showRead(r, id)
 	}
 	if u.sess != sessOpen {
