@@ -68,6 +68,11 @@ type Descriptor struct {
 	// Receipts is set when the bridge reports delivery (XEP-0184): puppets
 	// then advertise urn:xmpp:receipts so clients ask for receipts.
 	Receipts bool
+	// Signals is set when the bridge's sessions carry typing, reactions,
+	// replies and read marks (Signaller, ReadMarker) where the network
+	// has them: puppets and rooms then advertise XEP-0085, XEP-0444,
+	// XEP-0461 and XEP-0333, so clients send them.
+	Signals bool
 	// StayConnected is the default session policy: true keeps the legacy
 	// session up while the user is offline, false follows their presence.
 	StayConnected bool
@@ -171,6 +176,13 @@ type Message struct {
 	// (IRCv3 CHATHISTORY) after a restart or a lost connection: it is
 	// shown delayed, with its original Time, however recent.
 	Replayed bool
+	// ReplyTo is the legacy id of the message this one answers (XEP-0461,
+	// IRCv3 +draft/reply), as Message.ID holds it; "" for none. Outbound,
+	// Body is then the reply without the client's quote of the original
+	// (XEP-0428 fallback), and Fallback the body with it, for networks
+	// that cannot carry the reference.
+	ReplyTo  string
+	Fallback string
 }
 
 // State is an account's connection state, shown as the transport's presence.

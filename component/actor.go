@@ -113,6 +113,7 @@ type user struct {
 	// the gateway stops, keeping them for the next start.
 	seats     map[string]string
 	seatsKept bool
+	typing       typingLimiter // the chat states sent lately (signals.go)
 }
 
 // sessionState is the actor's view of the legacy session; the ops lane
@@ -128,7 +129,7 @@ const (
 
 func newUser(t *Transport, bare string) *user {
 	u := &user{t: t, jid: bare, resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
-		views: &roomViews{}}
+		views: &roomViews{}, typing: typingLimiter{}}
 	u.inbox = serial.New("user "+bare, inboxCapacity, t.sup, u.run)
 	u.lg = newLegacy(u)
 	return u

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
@@ -39,6 +40,8 @@ type room struct {
 	// the network confirms; their membership of its history goes on.
 	rejoining bool
 	former    []string // restored: the others' nicks when Ferry stopped (seats.go)
+	readAt    time.Time                 // the network's read mark, until the join completes (readmarker.go)
+	readID    string                    // the read mark last shown
 }
 
 // inArchive says the user's membership of the room's history is open.
@@ -349,8 +352,11 @@ func outboundMessage(n *xmlnode.Node, body string) bridges.Message {
 			m.MediaURLs = append(m.MediaURLs, strings.TrimSpace(url))
 		}
 	}
-	if len(body) > 4 && body[:4] == "/me " {
-		m.Action, m.Body = true, body[4:]
+	if m.ReplyTo, m.Body = replyOf(n, body); m.ReplyTo != "" {
+		m.Fallback = body // XEP-0461: the body with the client's quote
+	}
+	if len(m.Body) > 4 && m.Body[:4] == "/me " {
+		m.Action, m.Body = true, m.Body[4:]
 	}
 	return m
 }

@@ -40,6 +40,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 			u.replayRoom(r, full)
 		}
 		u.formerGone(r)
+		u.joinedRead(r)
 	})
 }
 
@@ -181,7 +182,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 	body := inboundBody(m)
 	id, _ := s.t.archive.heard(s.gen, name, nick, body, m.ID, m.Time)
 	rm := roomMessage{from: s.t.occupantJID(name, nick), room: s.t.puppet(name),
-		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain}
+		body: body, id: id, at: s.t.delayedSince(m.Time), domain: s.t.domain, replyTo: m.ReplyTo}
 	if m.Replayed { // missed while Ferry was away: always with its time
 		rm.at = m.Time
 	}
@@ -203,6 +204,7 @@ func (s *sink) RoomMessage(name, nick string, m bridges.Message) {
 type roomMessage struct {
 	from, room, body, id, domain string
 	sid, origin                  string // an echo's stanza-id (else id) and origin-id
+	replyTo                      string // the stanza-id of the message it answers (XEP-0461)
 	at                           time.Time
 }
 
@@ -219,6 +221,9 @@ func (rm roomMessage) to(full string) *xmlnode.Node {
 	}
 	if rm.origin != "" {
 		msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", rm.origin))
+	}
+	if rm.replyTo != "" {
+		msg.Add(xmlnode.New(nsReply, "reply").SetAttr("id", rm.replyTo))
 	}
 	return msg
 }

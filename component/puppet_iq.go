@@ -48,6 +48,7 @@ func (u *user) puppetIQ(n, q *xmlnode.Node, from, to jid.JID, get, set bool) {
 		if u.t.desc.Receipts {
 			info.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", nsReceipts))
 		}
+		u.t.signalFeatures(info)
 		u.send(Result(n, info))
 	case set && q.Space == nsMAM && q.Local == "query" && isRoom && to.Resourcepart() == "":
 		u.mamQuery(n, q, from.String(), local)
@@ -137,6 +138,7 @@ func (t *Transport) roomInfo(local string) *xmlnode.Node {
 	for _, f := range []string{nsMUC, "muc_nonanonymous", "muc_open", "muc_public", "muc_unsecured", nsStanzaID, nsMAM, nsMAMExt, nsDiscoInfo, nsPing} {
 		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
 	}
+	t.signalFeatures(q)
 	return q
 }
 

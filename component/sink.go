@@ -56,6 +56,9 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 	if at := s.t.delayedSince(m.Time); !at.IsZero() {
 		msg.Add(delayElem(s.t.domain, at))
 	}
+	if r := s.t.replyElem(ctx, s.user, false, m.ReplyTo); r != nil {
+		msg.Add(r)
+	}
 	msg.Add(xmlnode.New(nsStanzaID, "origin-id").SetAttr("id", msg.Attr("id")))
 	if m.ID == "" && s.t.desc.VolatileInbound {
 		// Nothing could send it again: the lane, as for room messages.

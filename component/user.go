@@ -77,8 +77,10 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	if body == nil {
-		return // chat states, receipts and the like need no answer here
+		u.signal(n, from, to) // chat states and reactions; receipts and the like need no answer
+		return
 	}
+	u.typingEnded(n, from, to)
 	if to.Localpart() == "" {
 		u.chatCommand(n, body.Text)
 		return
@@ -99,7 +101,12 @@ func (u *user) handleMessage(n *xmlnode.Node, from, to jid.JID) {
 		}
 	}
 	u.noteActive()
-	u.sessionOp(n, "send", func(ctx context.Context, s bridges.Session) error { return s.Send(ctx, m) },
+	u.sessionOp(n, "send", func(ctx context.Context, s bridges.Session) error {
+		if err := u.t.resolveReply(ctx, u.jid, &m); err != nil {
+			return err
+		}
+		return s.Send(ctx, m)
+	},
 		func(u *user, err error) {
 			if err != nil {
 				cond, text := u.t.userError(err, "message not delivered")

@@ -114,9 +114,11 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		StayConnected: false,
 		// IRC has no store to fetch a private message from again.
 		VolatileInbound: true,
-		QuickFields:     quick,
-		HistoryLines:    b.opts.HistoryLines,
-		HistoryDays:     b.opts.HistoryDays,
+		// IRCv3 client tags and read markers, on servers that have them.
+		Signals:      true,
+		QuickFields:  quick,
+		HistoryLines: b.opts.HistoryLines,
+		HistoryDays:  b.opts.HistoryDays,
 		// Per room.
 		HistoryMessages: b.opts.HistoryMessages,
 	}

@@ -12,8 +12,13 @@ package irc
 //     (away.go);
 //   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
 //     notices (replies.go);
+//   - draft/read-marker: where the user read up to, shared with their other
+//     clients (readmarker.go);
+//   - batch, draft/multiline: a multi-line message as one batch, both ways
+//     (multiline.go; other batch types pass through as their lines);
 //   - batch and draft/chathistory: what was said while Ferry was away
 //     from a channel is fetched again (chathistory.go).
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", "batch", "draft/chathistory"}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", capReadMarker,
+		capBatch, capMultiline, "draft/chathistory"}
 }

@@ -20,6 +20,9 @@ func (n *network) handle(m ircmsg.Message) {
 		}
 		return ""
 	}
+	if n.multiline(m) {
+		return // a line of a draft/multiline batch (multiline.go)
+	}
 	if n.onHistoryLine(m) || n.onListLine(m) {
 		return
 	}
@@ -28,6 +31,10 @@ func (n *network) handle(m ircmsg.Message) {
 	switch m.Command {
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
+	case "TAGMSG":
+		n.onTagMsg(m, nick, p(0), self)
+	case "MARKREAD":
+		n.onMarkRead(p(0), p(1))
 	case "JOIN":
 		n.onJoin(nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
@@ -86,7 +93,7 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
 	case "401", "404", "407", "486", "492", "531", "716": // refuse a message
 		if !n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
-			n.emitNotice(strings.Join(m.Params[1:], ": "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 		}
 	case "433", "436": // nick in use, nick collision
 		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
@@ -100,10 +107,10 @@ func (n *network) handle(m ircmsg.Message) {
 			n.motd = nil
 		}
 	case "442", "482", "481":
-		n.emitNotice(strings.Join(m.Params[1:], ": "))
+		n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
-			n.emitNotice(strings.Join(m.Params[1:], " "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], " "))
 		}
 	}
 }
@@ -149,7 +156,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 		}
 	}
 	msg.Body = irctext.ToXMPP(msg.Body)
-	msg.ID = messageID(n.server, m)
+	msg.ID, msg.ReplyTo = messageID(n.server, m), replyID(n.server, m)
 	if n.isChannel(target) {
 		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
 			n.channelMessage(ch, nick, msg, m)
@@ -157,6 +164,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 		return
 	}
 	msg.Peer = n.local(ircaddr.User, nick)
+	n.notePrivate(nick, msg.ID, msg.Time)
 	n.emit(func() {
 		ctx, cancel := context.WithTimeout(n.s.ctx, 30*time.Second)
 		defer cancel()

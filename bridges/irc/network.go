@@ -41,6 +41,7 @@ type network struct {
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
+	v3       clientTagState           // client tags, read marks, multiline batches (signals.go)
 	greeted  bool
 	list     channelList // LIST answers, for disco#items (list.go)
 	failed   error       // a permanent failure: the network gave up

@@ -140,9 +140,16 @@ var refusals = map[string]bridges.Condition{
 // server echoes it, or at once on a server that does not echo.
 func (n *network) sendText(target string, m bridges.Message) error {
 	before := len(n.lines)
-	if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
-		n.lines = n.lines[:before]
-		return err
+	m, reply := n.withReply(m)
+	batched := n.queueMultiline(target, m.Body, m.Action, reply)
+	if !batched {
+		if err := n.queueText("PRIVMSG", target, m.Body, m.Action); err != nil {
+			n.lines = n.lines[:before]
+			return err
+		}
+		for i := before; reply != "" && i < len(n.lines); i++ {
+			n.lines[i].SetTag(tagReply, reply)
+		}
 	}
 	echo := n.echoing()
 	if !echo && n.isChannel(target) {
@@ -152,7 +159,11 @@ func (n *network) sendText(target string, m bridges.Message) error {
 		return nil // a refusal would have nothing to attach to
 	}
 	n.expireSent()
-	if old := n.sent.add(n.fold(target), m, len(n.lines)-before, time.Now()); old != nil && echo {
+	answers := len(n.lines) - before // one per line, or one for a batch (echoed as one message)
+	if batched {
+		answers = 1
+	}
+	if old := n.sent.add(n.fold(target), m, answers, time.Now()); old != nil && echo {
 		n.fail(old, bridges.RemoteServerTmout, "too many messages wait for the server's confirmation; this one may not have arrived")
 	}
 	return nil
@@ -165,7 +176,7 @@ func (s *session) EchoesRoomMessages() {}
 // reflect shows the user's room message m to their resources as the
 // network took it: id and at are the server's msgid and time, if any.
 func (n *network) reflect(m bridges.Message, id string, at time.Time) {
-	echo := bridges.Message{ID: id, Time: at, Body: m.Body, Action: m.Action, EchoOf: m.ID, OriginID: m.OriginID}
+	echo := bridges.Message{ID: id, Time: at, Body: m.Body, Action: m.Action, EchoOf: m.ID, OriginID: m.OriginID, ReplyTo: m.ReplyTo}
 	room, nick := m.Peer, n.conn.Nick()
 	n.room(func(re bridges.RoomEvents) { re.RoomMessage(room, nick, echo) })
 }
@@ -224,7 +235,7 @@ func (n *network) sentLost() {
 // false when no unanswered send to target is known (the numeric answered
 // a raw command, or came too late).
 func (n *network) onRefused(code, target, text string) bool {
-	return n.refuse(target, refusals[code], text)
+	return n.refuse(target, refusals[code], text) || n.typedLately(target)
 }
 
 // refuse fails the unanswered send to target a refusal belongs to, with

@@ -26,13 +26,32 @@ func serverTime(m ircmsg.Message) time.Time {
 // is not a plain token: it becomes an XMPP stanza id and a stored key.
 func messageID(server string, m ircmsg.Message) string {
 	_, id := m.GetTag("msgid")
-	if id == "" || len(id) > maxMsgIDLen {
+	if !validMsgID(id) {
 		return ""
+	}
+	return server + "/" + id
+}
+
+// replyID is the message's +draft/reply (the msgid it answers) qualified
+// as messageID qualifies ids, or "" when there is none.
+func replyID(server string, m ircmsg.Message) string {
+	_, id := m.GetTag(tagReply)
+	if !validMsgID(id) {
+		return ""
+	}
+	return server + "/" + id
+}
+
+// validMsgID reports whether a msgid is one worth keeping: a short token
+// of printable ASCII.
+func validMsgID(id string) bool {
+	if id == "" || len(id) > maxMsgIDLen {
+		return false
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; c <= ' ' || c >= 0x7f {
-			return ""
+			return false
 		}
 	}
-	return server + "/" + id
+	return true
 }

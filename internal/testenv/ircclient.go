@@ -75,7 +75,20 @@ func (s *IRCServer) ConnectTLS(t TB, nick string) *IRCClient {
 	return s.connect(t, nick, true)
 }
 
+// ConnectWithPass is Connect giving pass as PASS: on ergo, "account:password"
+// logs the connection in to that account (another client of the same
+// user, when the nick is theirs).
+func (s *IRCServer) ConnectWithPass(t TB, nick, pass string) *IRCClient {
+	t.Helper()
+	return s.connectWith(t, nick, pass, false)
+}
+
 func (s *IRCServer) connect(t TB, nick string, useTLS bool) *IRCClient {
+	t.Helper()
+	return s.connectWith(t, nick, s.password, useTLS)
+}
+
+func (s *IRCServer) connectWith(t TB, nick, pass string, useTLS bool) *IRCClient {
 	t.Helper()
 	c, err := s.dial(useTLS)
 	if err != nil {
@@ -83,7 +96,7 @@ func (s *IRCServer) connect(t TB, nick string, useTLS bool) *IRCClient {
 	}
 	c.name = nick
 	t.Cleanup(c.Close)
-	if err := c.register(s.password, nick); err != nil {
+	if err := c.register(pass, nick); err != nil {
 		t.Fatalf("testenv: registering %s on %s: %v", nick, s.Name, err)
 	}
 	return c

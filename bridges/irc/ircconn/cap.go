@@ -44,6 +44,30 @@ func (cfg *Config) wants(name string) bool {
 	return name == capNotify || containsFold(cfg.Caps, name)
 }
 
+// CapValue is the value the server listed with an acknowledged
+// capability in CAP LS 302 ("max-bytes=4096,max-lines=100" for
+// draft/multiline), or "" for none.
+func (c *Conn) CapValue(name string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.caps[name] {
+		return ""
+	}
+	return c.capVals[name]
+}
+
+// setCapValue records an acknowledged capability's value; the caller
+// holds c.mu.
+func (c *Conn) setCapValue(name, value string) {
+	if value == "" {
+		return
+	}
+	if c.capVals == nil {
+		c.capVals = map[string]string{}
+	}
+	c.capVals[name] = value
+}
+
 // HasCap reports whether the server acknowledged the capability name (and
 // has not withdrawn it since with CAP DEL).
 func (c *Conn) HasCap(name string) bool {

@@ -81,6 +81,7 @@ type Conn struct {
 	nick     string
 	isupport ISupport
 	caps     map[string]bool
+	capVals  map[string]string // the CAP LS values of acknowledged caps (CapValue)
 	pingSeq  uint64
 }
 

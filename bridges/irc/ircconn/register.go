@@ -345,6 +345,7 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 				delete(r.c.caps, tok.name)
 			} else if r.requested[tok.name] {
 				r.c.caps[tok.name] = true // only what was asked for counts
+				r.c.setCapValue(tok.name, r.offered[tok.name])
 			}
 		}
 		r.c.mu.Unlock()

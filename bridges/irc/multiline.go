@@ -1,0 +1,221 @@
+package irc
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"strings"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+)
+
+// IRCv3 draft/multiline: a message of several lines sent as one BATCH,
+// which servers that have it relay as one message (and echo as one). A
+// multi-line body from XMPP goes as one batch when the server takes it
+// within its limits, else as separate lines as before; a batch from the
+// server becomes one XMPP message. Other batch types (netsplits, history)
+// are left to whoever handles them: only draft/multiline batches are
+// taken here.
+
+const (
+	capBatch      = "batch"
+	capMultiline  = "draft/multiline"
+	multilineType = "draft/multiline"
+	tagBatch      = "batch"
+	tagConcat     = "draft/multiline-concat"
+)
+
+// Bounds on what a server may send in batches: an open batch holds
+// lines in memory until it ends. ergo allows 100 lines of 4096 bytes in
+// all; beyond these the rest is cut, with a note saying so.
+const (
+	maxOpenBatches  = 8
+	maxBatchLines   = 256
+	maxBatchBytes   = 64 << 10
+	multilineCutOff = "\n[the rest of this message was too long to pass on]"
+)
+
+// multilineLimits are a server's draft/multiline limits.
+type multilineLimits struct{ maxBytes, maxLines int }
+
+// parseMultilineLimits reads the cap value, "max-bytes=4096,max-lines=100".
+// max-bytes is required; without max-lines only bytes count.
+func parseMultilineLimits(value string) (multilineLimits, bool) {
+	var l multilineLimits
+	for _, kv := range strings.Split(value, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			continue
+		}
+		switch k {
+		case "max-bytes":
+			l.maxBytes = n
+		case "max-lines":
+			l.maxLines = n
+		}
+	}
+	return l, l.maxBytes > 0
+}
+
+// multilineState is what the network knows of the batches the server
+// has open; a new connection starts afresh.
+type multilineState struct {
+	conn    *ircconn.Conn
+	batches map[string]*multilineBatch // by reference tag
+}
+
+// multilineBatch is one draft/multiline batch being received.
+type multilineBatch struct {
+	start   ircmsg.Message // BATCH +ref: source, msgid, time, client tags
+	target  string
+	command string // PRIVMSG or NOTICE, from the first line
+	text    strings.Builder
+	lines   int
+	cut     bool
+}
+
+// queueMultiline queues body for target as one draft/multiline batch when
+// the server has it, the body needs more than one line and fits the
+// server's limits; reply is a +draft/reply msgid for the batch. false:
+// nothing was queued, the caller splits the body as before. Actions stay
+// separate lines (a CTCP ACTION cannot span a batch).
+func (n *network) queueMultiline(target, body string, action bool, reply string) bool {
+	if action || n.conn == nil || !n.conn.HasCap(capBatch) {
+		return false
+	}
+	limits, ok := parseMultilineLimits(n.conn.CapValue(capMultiline))
+	if !ok {
+		return false
+	}
+	budget := irctext.Budget("PRIVMSG", target, "")
+	var lines []ircmsg.Message
+	total := 0
+	for i, line := range irctext.Lines(body) {
+		if i > 0 {
+			total++ // the line break
+		}
+		for j, chunk := range irctext.Split(line, budget) {
+			m := ircmsg.MakeMessage(nil, "", "PRIVMSG", target, chunk)
+			if j > 0 {
+				m.SetTag(tagConcat, "")
+			}
+			lines = append(lines, m)
+			total += len(chunk)
+		}
+	}
+	if len(lines) < 2 || total > limits.maxBytes || limits.maxLines > 0 && len(lines) > limits.maxLines {
+		return false
+	}
+	ref := batchRef()
+	open := ircmsg.MakeMessage(nil, "", "BATCH", "+"+ref, multilineType, target)
+	if reply != "" {
+		open.SetTag(tagReply, reply)
+	}
+	n.lines = append(n.lines, open)
+	for _, m := range lines {
+		m.SetTag(tagBatch, ref)
+		n.lines = append(n.lines, m)
+	}
+	n.lines = append(n.lines, ircmsg.MakeMessage(nil, "", "BATCH", "-"+ref))
+	return true
+}
+
+// batchRef is a fresh batch reference tag.
+func batchRef() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "f" + hex.EncodeToString(b[:])
+}
+
+// multiline takes the lines of draft/multiline batches: their start, the
+// messages in them and their end, which hands the whole message on as
+// one. It reports false for any other line, to be handled as usual.
+func (n *network) multiline(m ircmsg.Message) bool {
+	st := &n.v3.ml
+	if st.conn != n.conn {
+		st.conn, st.batches = n.conn, nil
+	}
+	if m.Command == "BATCH" {
+		if len(m.Params) == 0 || len(m.Params[0]) < 2 {
+			return false
+		}
+		ref := m.Params[0][1:]
+		switch m.Params[0][0] {
+		case '+':
+			if len(m.Params) < 3 || m.Params[1] != multilineType {
+				return false
+			}
+			n.openBatch(ref, m)
+			return true
+		case '-':
+			b := st.batches[ref]
+			if b == nil {
+				return false
+			}
+			delete(st.batches, ref)
+			n.closeBatch(b)
+			return true
+		}
+		return false
+	}
+	_, ref := m.GetTag(tagBatch)
+	b := st.batches[ref]
+	if ref == "" || b == nil {
+		return false
+	}
+	if (m.Command == "PRIVMSG" || m.Command == "NOTICE") && len(m.Params) == 2 &&
+		n.fold(m.Params[0]) == n.fold(b.target) && m.Nick() == b.start.Nick() {
+		b.add(m)
+	}
+	return true // anything else in the batch is not part of a message
+}
+
+// openBatch starts a batch; beyond maxOpenBatches it is not taken, and
+// its lines arrive as separate messages.
+func (n *network) openBatch(ref string, m ircmsg.Message) {
+	if n.v3.ml.batches == nil {
+		n.v3.ml.batches = map[string]*multilineBatch{}
+	}
+	if len(n.v3.ml.batches) >= maxOpenBatches {
+		return
+	}
+	n.v3.ml.batches[ref] = &multilineBatch{start: m, target: m.Params[2]}
+}
+
+// add appends one line of the batch, within the bounds.
+func (b *multilineBatch) add(m ircmsg.Message) {
+	text := m.Params[1]
+	concat, _ := m.GetTag(tagConcat)
+	if b.lines > 0 && !concat {
+		text = "\n" + text
+	}
+	if b.cut || b.lines >= maxBatchLines || b.text.Len()+len(text) > maxBatchBytes {
+		b.cut = true
+		return
+	}
+	if b.command == "" {
+		b.command = m.Command
+	}
+	b.text.WriteString(text)
+	b.lines++
+}
+
+// closeBatch hands a complete batch on as one message from its sender,
+// with the batch's msgid, time and client tags.
+func (n *network) closeBatch(b *multilineBatch) {
+	if b.lines == 0 {
+		return
+	}
+	text := b.text.String()
+	if b.cut {
+		text += multilineCutOff
+	}
+	m := b.start
+	m.Command, m.Params = b.command, []string{b.target, text}
+	nick := m.Nick()
+	n.onMessage(m, nick, b.target, text, n.fold(nick) == n.fold(n.conn.Nick()))
+}
