@@ -11,7 +11,12 @@ package irc
 //   - away-notify: members going away and back are occupant presences
 //     (away.go);
 //   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
-//     notices (replies.go).
+//     notices (replies.go);
+//   - account-notify, account-tag, extended-join, setname: members'
+//     services accounts and real names, in their occupant status
+//     (account.go);
+//   - chghost, userhost-in-names, invite-notify: members.go.
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies"}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
+		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify"}
 }

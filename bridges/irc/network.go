@@ -41,6 +41,7 @@ type network struct {
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
+	idents   map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()
@@ -54,6 +55,8 @@ type channel struct {
 	topic   string
 	topicBy string
 	joined  bool
+	// whoPending: the WHO asked on joining has not ended (who.go).
+	whoPending bool
 	// wasJoined survives a lost connection: such a channel is rejoined on
 	// reconnect, however many attempts that takes.
 	wasJoined bool
@@ -334,7 +337,7 @@ func (n *network) dropBacklog(why error) {
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
 	n.sentLost()
-	n.away = nil
+	n.away, n.idents = nil, nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {

@@ -254,7 +254,7 @@ func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
 	return n.locked(ctx, func() {
 		folded := n.fold(name)
 		delete(n.wanted, folded)
-		delete(n.channels, folded)
+		n.dropChannel(folded)
 		if n.conn != nil {
 			n.queue("PART", name, reasonText(status))
 		}

@@ -1,0 +1,186 @@
+package irc
+
+import (
+	"strings"
+
+	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
+)
+
+// Who a member is beyond their nick: their services account (IRCv3
+// account-notify, account-tag, extended-join, WHOX) and real name
+// (extended-join, setname, WHO).
+//
+// Where XMPP users see it: the occupant presence's status text
+// (bridges.Occupant.About), e.g. "Bob Smith · account bob". XEP-0045 has
+// no field for a network account: the item's jid is a real JID of the
+// occupant, and an IRC account is not one (a made-up JID there would be
+// believed, and leak into bookmarks and rosters). XEP-0317 hats are for
+// roles in the room and few clients show them; a vCard would cost a query
+// per occupant and clients fetch it rarely. Every client shows the status
+// text beside the nick, and it changes with one presence.
+//
+// Cost: one string per member known to have an account or a real name
+// worth showing (account + "\x00" + real name), by casefolded nick, kept
+// only while they share a channel with the user; the map exists only
+// while one does.
+
+// noAccount is how servers say "not logged in": "*" (extended-join,
+// account-notify) and "0" (WHOX).
+func noAccount(account string) bool { return account == "" || account == "*" || account == "0" }
+
+// maxIdentPart bounds an account or real name kept for display: a line is
+// 512 bytes, but a hostile server's tags may be longer.
+const maxIdentPart = 200
+
+// identOf returns what is known of nick.
+func (n *network) identOf(nick string) (account, real string) {
+	account, real, _ = strings.Cut(n.idents[n.fold(nick)], "\x00")
+	return account, real
+}
+
+// about is the text shown for nick beside their nick: real name, account.
+func (n *network) about(nick string) string {
+	account, real := n.identOf(nick)
+	switch {
+	case account == "":
+		return real
+	case real == "":
+		return "account " + account
+	}
+	return real + " · account " + account
+}
+
+// cleanAccount is a server's account name as kept: "" when none.
+func cleanAccount(account string) string {
+	if noAccount(account) {
+		return ""
+	}
+	return irctext.Truncate(strings.ReplaceAll(account, "\x00", ""), maxIdentPart)
+}
+
+// cleanReal is a real name as shown: "" when it says nothing the nick
+// does not (clients that fill it with the nick).
+func cleanReal(nick, real string) string {
+	real = irctext.Truncate(strings.TrimSpace(irctext.ToXMPP(strings.ReplaceAll(real, "\x00", ""))), maxIdentPart)
+	if strings.EqualFold(real, nick) {
+		return ""
+	}
+	return real
+}
+
+// setIdent records nick's account and real name (both cleaned); it
+// reports a change. Someone who shares no joined channel with the user is
+// not remembered: nothing would tell us when to forget them.
+func (n *network) setIdent(nick, account, real string) bool {
+	folded := n.fold(nick)
+	old, known := n.idents[folded]
+	if account == "" && real == "" {
+		if known {
+			delete(n.idents, folded)
+			if len(n.idents) == 0 {
+				n.idents = nil
+			}
+		}
+		return known
+	}
+	packed := account + "\x00" + real
+	if known && old == packed || !n.shared(nick) {
+		return false
+	}
+	if n.idents == nil {
+		n.idents = map[string]string{}
+	}
+	n.idents[folded] = packed
+	return true
+}
+
+// shared reports whether nick is in a channel the user has joined.
+func (n *network) shared(nick string) bool {
+	for _, ch := range n.channels {
+		if _, in := ch.members[nick]; in && ch.joined {
+			return true
+		}
+	}
+	return false
+}
+
+// showEverywhere sends nick's current occupant presence to every joined
+// room they are in.
+func (n *network) showEverywhere(nick string) {
+	for _, ch := range n.channels {
+		modes, in := ch.members[nick]
+		if !in || !ch.joined {
+			continue
+		}
+		local, o := ch.local, n.occupant(nick, modes)
+		n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
+	}
+}
+
+// onAccount handles account-notify: ACCOUNT name, or ACCOUNT * when they
+// logged out.
+func (n *network) onAccount(nick, account string) {
+	_, real := n.identOf(nick)
+	if n.setIdent(nick, cleanAccount(account), real) {
+		n.showEverywhere(nick)
+	}
+}
+
+// onSetname handles setname: SETNAME :new real name.
+func (n *network) onSetname(nick, real string) {
+	account, _ := n.identOf(nick)
+	if n.setIdent(nick, account, cleanReal(nick, real)) {
+		n.showEverywhere(nick)
+	}
+}
+
+// accountTag reads account-tag on a message from a member: a change the
+// server did not announce otherwise (no account-notify) is shown.
+func (n *network) accountTag(m ircmsg.Message, nick string) {
+	if !n.hasCap("account-tag") {
+		return
+	}
+	_, account := m.GetTag("account")
+	account = cleanAccount(account)
+	if have, real := n.identOf(nick); account != have && n.setIdent(nick, account, real) {
+		n.showEverywhere(nick)
+	}
+}
+
+// identUnlessShared forgets a nick who left the last channel we share.
+func (n *network) identUnlessShared(nick string) {
+	if _, ok := n.idents[n.fold(nick)]; ok && !n.inAnyChannel(nick) {
+		n.identGone(nick, "")
+	}
+}
+
+// inAnyChannel reports whether nick is a member of a channel we track.
+func (n *network) inAnyChannel(nick string) bool {
+	for _, ch := range n.channels {
+		if _, in := ch.members[nick]; in {
+			return true
+		}
+	}
+	return false
+}
+
+// identGone forgets a nick that quit, and moves one that changed.
+func (n *network) identGone(nick, newNick string) {
+	folded := n.fold(nick)
+	packed, ok := n.idents[folded]
+	if !ok {
+		return
+	}
+	delete(n.idents, folded)
+	if newNick != "" {
+		n.idents[n.fold(newNick)] = packed
+	} else if len(n.idents) == 0 {
+		n.idents = nil
+	}
+}
+
+// hasCap reports whether the live connection acknowledged a capability.
+func (n *network) hasCap(name string) bool { return n.conn != nil && n.conn.HasCap(name) }
