@@ -6,6 +6,7 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
+	"github.com/ferry-xmpp/ferry/config"
 	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
@@ -78,4 +79,46 @@ func TestErgoMembers(t *testing.T) {
 	c.Expect(t, wait, func(st *testenv.Stanza) bool {
 		return st.Name == "message" && st.Attr["from"] == ergoRoom && strings.Contains(st.XML, "bob invited erin to #test")
 	})
+}
+
+// TestIRCNetsplitBatch: a netsplit the server wraps in a batch takes its
+// members out of the room one by one and is told once, as a room notice.
+func TestIRCNetsplitBatch(t *testing.T) {
+	srv := testenv.StartScriptedIRC(t, "scripted.test")
+	srv.Caps = "batch"
+	s := start(t, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
+			Options: map[string]any{"network": []map[string]any{{"name": "scripted.test", "address": srv.Addr, "tls": false}}}}}
+	})
+	room := "#room%scripted.test@" + ircDomain
+	c := s.xmpp.Login(t, "alice", passwords["alice"], "split")
+	waitTransport(t, c, ircDomain)
+	c.SendRaw(t, `<presence to="`+room+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	irc := srv.Accept(t, wait)
+	irc.Expect(t, wait, "JOIN")
+	me := irc.Nick
+	irc.Send(t,
+		":"+me+"!u@h JOIN #room",
+		":scripted.test 353 "+me+" = #room :"+me+" bob carol dave",
+		":scripted.test 366 "+me+" #room :End of /NAMES list.")
+	c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Name == "message" && strings.Contains(st.XML, "<subject") })
+
+	irc.Send(t,
+		"BATCH +ns1 netsplit hub.test leaf.test",
+		"@batch=ns1 :bob!b@h QUIT :hub.test leaf.test",
+		"@batch=ns1 :carol!c@h QUIT :hub.test leaf.test",
+		"BATCH -ns1")
+	left := map[string]bool{}
+	notice := c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		if st.Name == "presence" && st.Attr["type"] == "unavailable" {
+			left[strings.TrimPrefix(st.Attr["from"], room+"/")] = true
+		}
+		return st.Name == "message" && st.Attr["from"] == room
+	})
+	if body := node(t, notice).ChildText("", "body"); body != "netsplit (hub.test leaf.test): 2 left: bob, carol" {
+		t.Errorf("netsplit notice: %q", body)
+	}
+	if !left["bob"] || !left["carol"] || len(left) != 2 {
+		t.Errorf("left the room: %v", left)
+	}
 }

@@ -15,8 +15,9 @@ package irc
 //   - account-notify, account-tag, extended-join, setname: members'
 //     services accounts and real names, in their occupant status
 //     (account.go);
-//   - chghost, userhost-in-names, invite-notify: members.go.
+//   - chghost, userhost-in-names, invite-notify: members.go;
+//   - batch: netsplits and netjoins as one room notice (batch.go).
 func handledCaps() []string {
 	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
-		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify"}
+		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", "batch"}
 }

@@ -22,7 +22,12 @@ func (n *network) handle(m ircmsg.Message) {
 	}
 	nick := m.Nick()
 	self := n.fold(nick) == n.fold(n.conn.Nick())
+	if n.batches != nil {
+		n.inBatch(m, nick)
+	}
 	switch m.Command {
+	case "BATCH":
+		n.onBatch(m.Params)
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
 	case "JOIN":

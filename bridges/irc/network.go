@@ -42,6 +42,7 @@ type network struct {
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	idents   map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
+	batches  map[string]*batch        // open IRCv3 batches by reference (batch.go); nil when none
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()
@@ -338,6 +339,7 @@ func (n *network) dropBacklog(why error) {
 func (n *network) connectionLost(err error) {
 	n.sentLost()
 	n.away, n.idents = nil, nil
+	n.dropBatches()
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {

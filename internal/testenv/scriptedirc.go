@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,10 @@ type ScriptedIRC struct {
 
 	mu   sync.Mutex
 	open []*ScriptedConn
+
+	// Caps are the IRCv3 capabilities it offers ("batch server-time"),
+	// all acknowledged when asked for; none by default. Set before Accept.
+	Caps string
 }
 
 // StartScriptedIRC listens on loopback until the test ends.
@@ -86,15 +91,20 @@ type ScriptedConn struct {
 
 func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 	t.Helper()
-	user := false
-	for c.Nick == "" || !user {
+	user, capEnd := false, c.srv.Caps == ""
+	for c.Nick == "" || !user || !capEnd {
 		m := c.Read(t, timeout)
 		switch m.Command {
 		case "CAP":
-			if len(m.Params) > 0 && m.Params[0] == "LS" {
-				c.Send(t, ":"+c.srv.Name+" CAP * LS :")
-			} else if len(m.Params) > 1 && m.Params[0] == "REQ" {
+			switch {
+			case len(m.Params) > 0 && m.Params[0] == "LS":
+				c.Send(t, ":"+c.srv.Name+" CAP * LS :"+c.srv.Caps)
+			case len(m.Params) > 1 && m.Params[0] == "REQ" && c.offers(m.Params[1]):
+				c.Send(t, ":"+c.srv.Name+" CAP * ACK :"+m.Params[1])
+			case len(m.Params) > 1 && m.Params[0] == "REQ":
 				c.Send(t, ":"+c.srv.Name+" CAP * NAK :"+m.Params[1])
+			case len(m.Params) > 0 && m.Params[0] == "END":
+				capEnd = true
 			}
 		case "NICK":
 			if len(m.Params) > 0 {
@@ -112,6 +122,17 @@ func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 		":"+n+" 004 "+nick+" "+n+" scripted-1 io ovimnstlk",
 		":"+n+" 005 "+nick+" CHANTYPES=# PREFIX=(ov)@+ CASEMAPPING=ascii NETWORK=Scripted :are supported by this server",
 		":"+n+" 422 "+nick+" :MOTD File is missing")
+}
+
+// offers reports whether every capability in list is offered.
+func (c *ScriptedConn) offers(list string) bool {
+	offered := strings.Fields(c.srv.Caps)
+	for _, name := range strings.Fields(list) {
+		if !slices.Contains(offered, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // Send writes lines as they are, each ended with CRLF.
