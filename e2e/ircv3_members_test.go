@@ -122,3 +122,35 @@ func TestIRCNetsplitBatch(t *testing.T) {
 		t.Errorf("left the room: %v", left)
 	}
 }
+
+// TestErgoLabeledResponse: a command one resource sends to the network
+// is answered to that resource only (labeled-response).
+func TestErgoLabeledResponse(t *testing.T) {
+	s := startErgo(t)
+	bob := s.irc.Connect(t, "bob")
+	phone := ircLogin(t, s, "alice", "phone")
+	if r := ergoRegister(t, phone, "alice"); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	acceptTransport(t, phone, ircDomain)
+	desk := ircLogin(t, s, "alice", "desk")
+	phone.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "presence" && st.Attr["from"] == ircDomain && strings.Contains(st.XML, "Connected to ergo.test")
+	})
+
+	server := "ergo.test@" + ircDomain
+	phone.SendRaw(t, `<message to="`+server+`" type="chat" id="w1"><body>WHOIS bob</body></message>`)
+	answer := node(t, phone.Expect(t, wait, chatFrom(server, "End of /WHOIS")))
+	if body := answer.ChildText("", "body"); !strings.Contains(body, "testenv user bob") || answer.Attr("to") != "alice@localhost/phone" {
+		t.Errorf("WHOIS answer: %s", answer)
+	}
+	// A message to both resources, sent after the answer, reaches the
+	// desk; the answer must not have come before it.
+	bob.Send(t, "PRIVMSG alice :after")
+	desk.Expect(t, wait, chatFrom("bob%ergo.test@"+ircDomain, "after"))
+	for _, st := range desk.TakeAll() {
+		if strings.Contains(st.XML, "WHOIS") {
+			t.Errorf("the other resource got the answer: %s", st.XML)
+		}
+	}
+}

@@ -43,6 +43,8 @@ type batch struct {
 	lines  int
 	rooms  map[string]*tally // by room local part: who left or came back
 	timer  *time.Timer       // closes the batch if the server never does
+	answer *answer           // the labeled command it answers, if any (labels.go)
+	nested bool              // inside another batch: the outer one sends the answer
 }
 
 // tally is who left (netsplit) or came back (netjoin) in one room.
@@ -52,7 +54,8 @@ type tally struct {
 }
 
 // onBatch opens or closes a batch: BATCH +ref type params…, BATCH -ref.
-func (n *network) onBatch(params []string) {
+func (n *network) onBatch(m ircmsg.Message) {
+	params := m.Params
 	if len(params) == 0 || len(params[0]) < 2 {
 		return
 	}
@@ -62,7 +65,8 @@ func (n *network) onBatch(params []string) {
 		if len(params) < 2 || n.batches[ref] != nil || len(n.batches) >= maxOpenBatches {
 			return
 		}
-		b := &batch{kind: strings.ToLower(params[1]), params: irctext.Truncate(strings.Join(params[2:], " "), 200)}
+		b := &batch{kind: strings.ToLower(params[1]), params: irctext.Truncate(strings.Join(params[2:], " "), 200), answer: n.answering}
+		b.nested, _ = m.GetTag("batch")
 		if n.batches == nil {
 			n.batches = map[string]*batch{}
 		}
@@ -137,6 +141,9 @@ func (n *network) endBatch(ref string) {
 	delete(n.batches, ref)
 	if len(n.batches) == 0 {
 		n.batches = nil
+	}
+	if b.answer != nil && !b.nested {
+		n.sendAnswer(b.answer)
 	}
 	for _, room := range slices.Sorted(maps.Keys(b.rooms)) {
 		msg := bridges.Message{Body: b.notice(b.rooms[room])}

@@ -16,8 +16,10 @@ package irc
 //     services accounts and real names, in their occupant status
 //     (account.go);
 //   - chghost, userhost-in-names, invite-notify: members.go;
-//   - batch: netsplits and netjoins as one room notice (batch.go).
+//   - batch: netsplits and netjoins as one room notice (batch.go);
+//   - labeled-response: the answer to a user's command goes to the
+//     resource that sent it (labels.go).
 func handledCaps() []string {
 	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
-		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", "batch"}
+		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", "batch", "labeled-response"}
 }

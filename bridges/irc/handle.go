@@ -27,7 +27,7 @@ func (n *network) handle(m ircmsg.Message) {
 	}
 	switch m.Command {
 	case "BATCH":
-		n.onBatch(m.Params)
+		n.onBatch(m)
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
 	case "JOIN":
@@ -117,6 +117,8 @@ func (n *network) handle(m ircmsg.Message) {
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
 			n.emitNotice(strings.Join(m.Params[1:], " "))
+		} else {
+			n.answerLine(m)
 		}
 	}
 }

@@ -42,6 +42,10 @@ func (r *record) take() []string {
 }
 
 func (r *record) Receive(_ context.Context, m bridges.Message) error {
+	if m.To != "" {
+		r.add("receive %s to=%s %q", m.Peer, m.To, m.Body)
+		return nil
+	}
 	r.add("receive %s %q id=%s time=%s", m.Peer, m.Body, m.ID, stamp(m.Time))
 	return nil
 }

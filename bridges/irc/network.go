@@ -43,10 +43,16 @@ type network struct {
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	idents   map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
 	batches  map[string]*batch        // open IRCv3 batches by reference (batch.go); nil when none
+	labels   []pendingLabel           // labeled commands waiting for their answer (labels.go)
+	labelSeq uint64
 	greeted  bool
 	failed   error // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
+
+	// answering collects what the line being handled tells the user, for
+	// the resource whose labeled command it answers; nil for other lines.
+	answering *answer
 }
 
 type channel struct {
@@ -230,7 +236,7 @@ func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 // handleLine is the connection's handler: one line, under the lock.
 func (n *network) handleLine(m ircmsg.Message) {
 	n.mu.Lock()
-	n.handle(m)
+	n.handleAnswering(m)
 	events, lines, conn := n.events, n.lines, n.conn
 	n.events, n.lines = nil, nil
 	n.mu.Unlock()
@@ -340,6 +346,7 @@ func (n *network) connectionLost(err error) {
 	n.sentLost()
 	n.away, n.idents = nil, nil
 	n.dropBatches()
+	n.labels = nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {
@@ -450,6 +457,10 @@ func (n *network) status(st bridges.State, text string) {
 // emitNotice queues a notice for the user from the server's JID (or the
 // gateway's in fixed-server mode).
 func (n *network) emitNotice(text string) {
+	if n.answering != nil { // for the resource that asked (labels.go)
+		n.answering.add(text)
+		return
+	}
 	n.emit(func() { n.notice(text) })
 }
 

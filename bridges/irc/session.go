@@ -140,7 +140,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	case m.Resource != "" && a.Kind == ircaddr.Channel:
 		target = m.Resource // private message to an occupant
 	case a.Kind == ircaddr.Server:
-		return s.raw(ctx, a.Server, m.Body)
+		return s.raw(ctx, a.Server, m.Body, m.Sender)
 	case a.Kind == ircaddr.Channel:
 		return bridges.Errorf(bridges.BadRequest, "join %s to talk in it", a.Target)
 	case a.Kind == ircaddr.Gateway:
@@ -166,8 +166,10 @@ func sendError(err error) error {
 	return &bridges.Error{Condition: bridges.RemoteServerTmout, Text: "not sent to IRC", Cause: err}
 }
 
-// raw sends each line of body as an IRC command: for power users.
-func (s *session) raw(ctx context.Context, server, body string) error {
+// raw sends each line of body as an IRC command: for power users. The
+// answer goes to sender, the resource that sent it, where the server
+// labels answers (labels.go).
+func (s *session) raw(ctx context.Context, server, body, sender string) error {
 	n, err := s.network(server, "")
 	if err != nil {
 		return err
@@ -185,7 +187,7 @@ func (s *session) raw(ctx context.Context, server, body string) error {
 				n.lines = nil
 				return
 			}
-			n.lines = append(n.lines, m)
+			n.lines = append(n.lines, n.labelled(m, sender))
 		}
 	})
 	if cmdErr != nil {
