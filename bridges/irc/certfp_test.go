@@ -8,7 +8,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 )
 
-func testBridge(t *testing.T, raw map[string]any) *Bridge {
+func testBridge(t testing.TB, raw map[string]any) *Bridge {
 	t.Helper()
 	b, err := Factory("irc.gw", raw, bridges.Deps{})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // handle translates one IRC message into events for the user.
 func (n *network) handle(m ircmsg.Message) {
 	p := func(i int) string {
-		if i < len(m.Params) {
+		if i >= 0 && i < len(m.Params) {
 			return m.Params[i]
 		}
 		return ""
@@ -77,6 +77,7 @@ func (n *network) handle(m ircmsg.Message) {
 		n.awayGone(nick, p(0))
 		n.identGone(nick, p(0))
 		n.onNick(nick, p(0), self)
+		n.identUnlessShared(p(0)) // the member table is by exact nick: a case change may miss it
 	case "AWAY":
 		n.onAway(nick, p(0))
 	case "ACCOUNT":
@@ -99,7 +100,7 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onJoinError(m.Command, p(1), p(len(m.Params)-1))
 	case "401", "404", "407", "486", "492", "531", "716": // refuse a message
 		if !n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
-			n.emitNotice(strings.Join(m.Params[1:], ": "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 		}
 	case "433", "436": // nick in use, nick collision
 		n.onNickError(bridges.Conflict, p(1), p(len(m.Params)-1))
@@ -113,10 +114,10 @@ func (n *network) handle(m ircmsg.Message) {
 			n.motd = nil
 		}
 	case "442", "482", "481":
-		n.emitNotice(strings.Join(m.Params[1:], ": "))
+		n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], ": "))
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
-			n.emitNotice(strings.Join(m.Params[1:], " "))
+			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], " "))
 		} else {
 			n.answerLine(m)
 		}

@@ -96,7 +96,7 @@ func stamp(t time.Time) string {
 
 // fakeIRC is the server end of one connection, played by the test.
 type fakeIRC struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	r    *bufio.Reader
 }
@@ -124,14 +124,14 @@ func (f *fakeIRC) write(lines ...string) {
 // testNetwork is a network of a session for alice, connected as "alice"
 // to a fake server that acknowledges caps (none: the server has no CAP).
 // Tests hand it lines with n.handleLine, as Serve would.
-func testNetwork(t *testing.T, caps ...string) (*network, *fakeIRC, *record) {
+func testNetwork(t testing.TB, caps ...string) (*network, *fakeIRC, *record) {
 	t.Helper()
 	return testNetworkSaying(t, nil, caps...)
 }
 
 // testNetworkSaying is testNetwork where the server's welcome has more
 // lines (ISUPPORT) before the end of the MOTD.
-func testNetworkSaying(t *testing.T, welcome []string, caps ...string) (*network, *fakeIRC, *record) {
+func testNetworkSaying(t testing.TB, welcome []string, caps ...string) (*network, *fakeIRC, *record) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
