@@ -37,6 +37,9 @@ const maxIdentPart = 200
 
 // identOf returns what is known of nick.
 func (n *network) identOf(nick string) (account, real string) {
+	if n.idents == nil {
+		return "", "" // the common case costs no casefolding
+	}
 	account, real, _ = strings.Cut(n.idents[n.fold(nick)], "\x00")
 	return account, real
 }
@@ -140,10 +143,10 @@ func (n *network) onSetname(nick, real string) {
 // accountTag reads account-tag on a message from a member: a change the
 // server did not announce otherwise (no account-notify) is shown.
 func (n *network) accountTag(m ircmsg.Message, nick string) {
-	if !n.hasCap("account-tag") {
-		return
+	tagged, account := m.GetTag("account")
+	if !tagged && (n.idents == nil || !n.hasCap("account-tag")) {
+		return // on the busiest path: nothing to look up
 	}
-	_, account := m.GetTag("account")
 	account = cleanAccount(account)
 	if have, real := n.identOf(nick); account != have && n.setIdent(nick, account, real) {
 		n.showEverywhere(nick)
