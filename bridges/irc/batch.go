@@ -81,6 +81,7 @@ func (n *network) onBatch(m ircmsg.Message) {
 // batchExpired closes a batch the server left open, unless it ended or
 // the connection changed meanwhile. It runs on the timer's goroutine.
 func (n *network) batchExpired(conn *ircconn.Conn, ref string, b *batch) {
+	defer n.s.b.sup.Recover("irc batch timer "+n.server+" for "+n.s.acct.JID, nil)
 	_ = n.locked(n.s.ctx, func() {
 		if n.conn == conn && n.batches[ref] == b {
 			n.endBatch(ref)
