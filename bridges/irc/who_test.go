@@ -1,6 +1,8 @@
 package irc
 
 import (
+	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -69,5 +71,38 @@ func TestWhoOnJoin(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkWhoOnJoin is the cost of the WHO that follows joining a
+// channel of 2000 members, half of them away or logged in: per join, not
+// per message.
+func BenchmarkWhoOnJoin(b *testing.B) {
+	n, srv, rec := testNetworkSaying(b, []string{":srv 005 alice WHOX :are supported"}, memberCaps...)
+	go func() { _, _ = io.Copy(io.Discard, srv.conn) }()
+	var lines []ircmsg.Message
+	members := map[string]string{"alice": ""}
+	for i := range 2000 {
+		nick := fmt.Sprintf("user%d", i)
+		members[nick] = ""
+		flags, account := "H", "0"
+		if i%2 == 0 {
+			flags, account = "G", nick
+		}
+		m, _ := ircmsg.ParseLine(fmt.Sprintf(":srv 354 alice %s #c %s %s %s :Real Name %d", whoToken, nick, flags, account, i))
+		lines = append(lines, m)
+	}
+	end, _ := ircmsg.ParseLine(":srv 315 alice #c :End of WHO")
+	b.ReportAllocs()
+	for b.Loop() {
+		n.mu.Lock()
+		n.idents, n.away = nil, nil
+		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: members}}
+		n.mu.Unlock()
+		for _, m := range lines {
+			n.handleLine(m)
+		}
+		n.handleLine(end)
+		rec.take()
 	}
 }
