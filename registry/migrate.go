@@ -20,6 +20,8 @@ var (
 	schemaV3 string
 	//go:embed schema/0004_archive.sql
 	schemaV4 string
+	//go:embed schema/0005_notices_seen.sql
+	schemaV5 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -30,11 +32,12 @@ var migrations = []string{
 	schemaV2,
 	schemaV3,
 	schemaV4,
+	schemaV5,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

@@ -3,6 +3,7 @@ package registry
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -181,7 +182,7 @@ func TestOpenOlderSchemaNeedsMigration(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	const want = "database schema version 999 is newer than this ferry supports (4); upgrade ferry"
+	want := fmt.Sprintf("database schema version 999 is newer than this ferry supports (%d); upgrade ferry", SchemaVersion)
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	s, err := Open(t.Context(), path, testSealer(t), Options{})
 	if err != nil {

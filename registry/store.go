@@ -207,6 +207,13 @@ type Store interface {
 	// before is theirs to read any more.
 	ForgetArchiveMember(ctx context.Context, transport, jid string) error
 
+	// MarkSeen records that the account has been shown notice (a name
+	// the bridge chooses) and reports whether this was the first time, in
+	// one transaction, so a notice is shown once however many sessions
+	// ask at once. What is recorded goes with the account. ErrNotFound if
+	// the account does not exist.
+	MarkSeen(ctx context.Context, transport, jid, notice string) (first bool, err error)
+
 	// Ping checks that the database answers and can store what Ferry
 	// accepts (for /healthz): a full disk or a database that refuses
 	// writes makes it fail.

@@ -31,22 +31,22 @@ import (
 // account-notify) and "0" (WHOX).
 func noAccount(account string) bool { return account == "" || account == "*" || account == "0" }
 
-// maxIdentPart bounds an account or real name kept for display: a line is
+// maxProfilePart bounds an account or real name kept for display: a line is
 // 512 bytes, but a hostile server's tags may be longer.
-const maxIdentPart = 200
+const maxProfilePart = 200
 
-// identOf returns what is known of nick.
-func (n *network) identOf(nick string) (account, real string) {
-	if n.idents == nil {
+// profileOf returns what is known of nick.
+func (n *network) profileOf(nick string) (account, real string) {
+	if n.profiles == nil {
 		return "", "" // the common case costs no casefolding
 	}
-	account, real, _ = strings.Cut(n.idents[n.fold(nick)], "\x00")
+	account, real, _ = strings.Cut(n.profiles[n.fold(nick)], "\x00")
 	return account, real
 }
 
 // about is the text shown for nick beside their nick: real name, account.
 func (n *network) about(nick string) string {
-	account, real := n.identOf(nick)
+	account, real := n.profileOf(nick)
 	switch {
 	case account == "":
 		return real
@@ -61,30 +61,30 @@ func cleanAccount(account string) string {
 	if noAccount(account) {
 		return ""
 	}
-	return irctext.Truncate(strings.ReplaceAll(account, "\x00", ""), maxIdentPart)
+	return irctext.Truncate(strings.ReplaceAll(account, "\x00", ""), maxProfilePart)
 }
 
 // cleanReal is a real name as shown: "" when it says nothing the nick
 // does not (clients that fill it with the nick).
 func cleanReal(nick, real string) string {
-	real = irctext.Truncate(strings.TrimSpace(irctext.ToXMPP(strings.ReplaceAll(real, "\x00", ""))), maxIdentPart)
+	real = irctext.Truncate(strings.TrimSpace(irctext.ToXMPP(strings.ReplaceAll(real, "\x00", ""))), maxProfilePart)
 	if strings.EqualFold(real, nick) {
 		return ""
 	}
 	return real
 }
 
-// setIdent records nick's account and real name (both cleaned); it
+// setProfile records nick's account and real name (both cleaned); it
 // reports a change. Someone who shares no joined channel with the user is
 // not remembered: nothing would tell us when to forget them.
-func (n *network) setIdent(nick, account, real string) bool {
+func (n *network) setProfile(nick, account, real string) bool {
 	folded := n.fold(nick)
-	old, known := n.idents[folded]
+	old, known := n.profiles[folded]
 	if account == "" && real == "" {
 		if known {
-			delete(n.idents, folded)
-			if len(n.idents) == 0 {
-				n.idents = nil
+			delete(n.profiles, folded)
+			if len(n.profiles) == 0 {
+				n.profiles = nil
 			}
 		}
 		return known
@@ -93,10 +93,10 @@ func (n *network) setIdent(nick, account, real string) bool {
 	if known && old == packed || !n.shared(nick) {
 		return false
 	}
-	if n.idents == nil {
-		n.idents = map[string]string{}
+	if n.profiles == nil {
+		n.profiles = map[string]string{}
 	}
-	n.idents[folded] = packed
+	n.profiles[folded] = packed
 	return true
 }
 
@@ -126,16 +126,16 @@ func (n *network) showEverywhere(nick string) {
 // onAccount handles account-notify: ACCOUNT name, or ACCOUNT * when they
 // logged out.
 func (n *network) onAccount(nick, account string) {
-	_, real := n.identOf(nick)
-	if n.setIdent(nick, cleanAccount(account), real) {
+	_, real := n.profileOf(nick)
+	if n.setProfile(nick, cleanAccount(account), real) {
 		n.showEverywhere(nick)
 	}
 }
 
 // onSetname handles setname: SETNAME :new real name.
 func (n *network) onSetname(nick, real string) {
-	account, _ := n.identOf(nick)
-	if n.setIdent(nick, account, cleanReal(nick, real)) {
+	account, _ := n.profileOf(nick)
+	if n.setProfile(nick, account, cleanReal(nick, real)) {
 		n.showEverywhere(nick)
 	}
 }
@@ -144,19 +144,19 @@ func (n *network) onSetname(nick, real string) {
 // server did not announce otherwise (no account-notify) is shown.
 func (n *network) accountTag(m ircmsg.Message, nick string) {
 	tagged, account := m.GetTag("account")
-	if !tagged && (n.idents == nil || !n.hasCap("account-tag")) {
+	if !tagged && (n.profiles == nil || !n.hasCap("account-tag")) {
 		return // on the busiest path: nothing to look up
 	}
 	account = cleanAccount(account)
-	if have, real := n.identOf(nick); account != have && n.setIdent(nick, account, real) {
+	if have, real := n.profileOf(nick); account != have && n.setProfile(nick, account, real) {
 		n.showEverywhere(nick)
 	}
 }
 
-// identUnlessShared forgets a nick who left the last channel we share.
-func (n *network) identUnlessShared(nick string) {
-	if _, ok := n.idents[n.fold(nick)]; ok && !n.inAnyChannel(nick) {
-		n.identGone(nick, "")
+// profileUnlessShared forgets a nick who left the last channel we share.
+func (n *network) profileUnlessShared(nick string) {
+	if _, ok := n.profiles[n.fold(nick)]; ok && !n.inAnyChannel(nick) {
+		n.profileGone(nick, "")
 	}
 }
 
@@ -170,18 +170,18 @@ func (n *network) inAnyChannel(nick string) bool {
 	return false
 }
 
-// identGone forgets a nick that quit, and moves one that changed.
-func (n *network) identGone(nick, newNick string) {
+// profileGone forgets a nick that quit, and moves one that changed.
+func (n *network) profileGone(nick, newNick string) {
 	folded := n.fold(nick)
-	packed, ok := n.idents[folded]
+	packed, ok := n.profiles[folded]
 	if !ok {
 		return
 	}
-	delete(n.idents, folded)
+	delete(n.profiles, folded)
 	if newNick != "" {
-		n.idents[n.fold(newNick)] = packed
-	} else if len(n.idents) == 0 {
-		n.idents = nil
+		n.profiles[n.fold(newNick)] = packed
+	} else if len(n.profiles) == 0 {
+		n.profiles = nil
 	}
 }
 

@@ -19,7 +19,7 @@ func TestMemberIdentity(t *testing.T) {
 		name  string
 		lines []string
 		want  []string
-		kept  map[string]string // idents afterwards (nil: none)
+		kept  map[string]string // profiles afterwards (nil: none)
 	}{
 		{"extended-join with an account", []string{":carol!c@h JOIN #c carol :Carol C"},
 			[]string{`occupant #c%irc.test carol none/participant away="" about="Carol C · account carol"`},
@@ -42,8 +42,8 @@ func TestMemberIdentity(t *testing.T) {
 		{"hostile: strangers are not remembered", []string{":zed!z@h ACCOUNT zed", ":zed!z@h SETNAME :Zed", "@account=zed :zed!z@h PRIVMSG alice :hi"},
 			[]string{`receive zed%irc.test "hi" id= time=-`}, nil},
 		{"hostile: an endless account is cut", []string{":bob!b@h ACCOUNT " + long},
-			[]string{`occupant #c%irc.test bob admin/moderator away="" about="account ` + long[:maxIdentPart] + `"`},
-			map[string]string{"bob": long[:maxIdentPart] + "\x00"}},
+			[]string{`occupant #c%irc.test bob admin/moderator away="" about="account ` + long[:maxProfilePart] + `"`},
+			map[string]string{"bob": long[:maxProfilePart] + "\x00"}},
 		{"hostile: empty and missing parameters", []string{":bob!b@h ACCOUNT", ":bob!b@h SETNAME", ":x!x@h JOIN #c", "@account= :bob!b@h PRIVMSG #c :hi"},
 			[]string{`occupant #c%irc.test x none/participant away=""`, `room #c%irc.test <bob> "hi" id= time=- echo= origin=`}, nil},
 	} {
@@ -56,8 +56,8 @@ func TestMemberIdentity(t *testing.T) {
 			if got := rec.take(); !slices.Equal(got, tc.want) {
 				t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			if !mapsEqual(n.idents, tc.kept) {
-				t.Errorf("kept %q, want %q", n.idents, tc.kept)
+			if !mapsEqual(n.profiles, tc.kept) {
+				t.Errorf("kept %q, want %q", n.profiles, tc.kept)
 			}
 		})
 	}
@@ -85,7 +85,7 @@ func TestLeavingForgetsIdentities(t *testing.T) {
 		n.serverSays(t, l)
 	}
 	n.serverSays(t, ":alice!a@h PART #c")
-	if !mapsEqual(n.idents, map[string]string{"carol": "carol\x00"}) || n.away != nil {
-		t.Errorf("after leaving #c: idents %q, away %q", n.idents, n.away)
+	if !mapsEqual(n.profiles, map[string]string{"carol": "carol\x00"}) || n.away != nil {
+		t.Errorf("after leaving #c: idents %q, away %q", n.profiles, n.away)
 	}
 }

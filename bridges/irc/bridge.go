@@ -15,8 +15,10 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
+	"github.com/ferry-xmpp/ferry/internal/identd"
 	"github.com/ferry-xmpp/ferry/internal/ratelimit"
 	"github.com/ferry-xmpp/ferry/internal/supervise"
+	"github.com/ferry-xmpp/ferry/registry"
 )
 
 // Kind is the config kind of this bridge.
@@ -34,6 +36,15 @@ type Bridge struct {
 	// logins paces the logins made for users, per user and per network
 	// (loginKeys).
 	logins *ratelimit.Limiter
+	// limits counts connections for the operator's limits (limits.go).
+	limits *connLimits
+	// idents are the connections the identd answers for, identLn its
+	// listener between Listen and Run (identd.go).
+	idents  *identd.Table
+	identLn net.Listener
+	// store remembers who has seen a network's banner (banner.go); nil
+	// when the configuration is only being checked.
+	store registry.Store
 }
 
 // Factory builds the bridge from [transport.options].
@@ -44,7 +55,7 @@ func Factory(domain string, raw map[string]any, deps bridges.Deps) (bridges.Brid
 	}
 	return &Bridge{domain: domain, opts: opts, log: deps.LoggerOr(), sup: deps.Supervisor,
 		mapper: ircaddr.Mapper{Domain: domain, FixedServer: opts.FixedServer}, dial: ircconn.Dial,
-		logins: ratelimit.New(ratelimit.Real)}, nil
+		logins: ratelimit.New(ratelimit.Real), limits: newConnLimits(), idents: identd.NewTable(), store: deps.Store}, nil
 }
 
 // Describe declares the registration: the user's IRC defaults.
@@ -194,7 +205,7 @@ func (b *Bridge) Validate(ctx context.Context, r bridges.Registration) (map[stri
 		if d := b.logins.Take(b.loginKeys(r.JID, server)...); d != nil {
 			return nil, b.tooManyLogins(d, server)
 		}
-		conn, err := b.connect(ctx, server, v, nick)
+		conn, err := b.connect(ctx, r.JID, server, v, nick)
 		if err != nil {
 			return nil, userError(err, server)
 		}
@@ -272,9 +283,11 @@ func (s *session) network(server, nick string) (*network, error) {
 	if nick == "" {
 		nick = s.acct.Values["nick"]
 	}
-	n := newNetwork(s, server, cfg, nick)
+	n, err := s.startNetwork(server, cfg, nick)
+	if err != nil {
+		return nil, err
+	}
 	s.networks[server] = n
-	go n.run()
 	return n, nil
 }
 

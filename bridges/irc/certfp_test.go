@@ -64,7 +64,7 @@ func TestDialConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := b.dialConfig(tc.server, tc.values, "alice")
+			cfg, err := b.dialConfig("alice@example.org", tc.server, tc.values, "alice")
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

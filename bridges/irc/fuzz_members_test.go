@@ -27,7 +27,7 @@ func FuzzMemberLines(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		n.mu.Lock()
 		n.dropBatches()
-		n.idents, n.away, n.labels = nil, nil, nil
+		n.profiles, n.away, n.labels = nil, nil, nil
 		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true,
 			members: map[string]string{"alice": "", "bob": "o"}}}
 		n.labelSeq = 0
@@ -48,9 +48,9 @@ func FuzzMemberLines(f *testing.F) {
 		if len(n.batches) > maxOpenBatches || len(n.labels) > maxLabels {
 			t.Fatalf("%d batches, %d labels kept", len(n.batches), len(n.labels))
 		}
-		for folded := range n.idents {
+		for folded := range n.profiles {
 			if !tracked(n, folded) {
-				t.Fatalf("account kept for %q, in no channel: %q", folded, n.idents)
+				t.Fatalf("account kept for %q, in no channel: %q", folded, n.profiles)
 			}
 		}
 	})

@@ -72,12 +72,12 @@ func (n *network) handle(m ircmsg.Message) {
 			}
 		}
 		n.awayGone(nick, "")
-		n.identGone(nick, "")
+		n.profileGone(nick, "")
 	case "NICK":
 		n.awayGone(nick, p(0))
-		n.identGone(nick, p(0))
+		n.profileGone(nick, p(0))
 		n.onNick(nick, p(0), self)
-		n.identUnlessShared(p(0)) // the member table is by exact nick: a case change may miss it
+		n.profileUnlessShared(p(0)) // the member table is by exact nick: a case change may miss it
 	case "AWAY":
 		n.onAway(nick, p(0))
 	case "ACCOUNT":
@@ -199,7 +199,7 @@ func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 	}
 	ch.members[nick] = ""
 	if len(m.Params) == 3 && n.hasCap("extended-join") { // JOIN channel account :real name
-		n.setIdent(nick, cleanAccount(m.Params[1]), cleanReal(nick, m.Params[2]))
+		n.setProfile(nick, cleanAccount(m.Params[1]), cleanReal(nick, m.Params[2]))
 	}
 	local, o := ch.local, n.occupant(nick, "")
 	n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
@@ -252,7 +252,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 	}
 	delete(ch.members, nick)
 	n.awayUnlessShared(nick)
-	n.identUnlessShared(nick)
+	n.profileUnlessShared(nick)
 	local := ch.local
 	n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, false) })
 }

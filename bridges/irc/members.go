@@ -53,6 +53,6 @@ func (n *network) dropChannel(folded string) {
 	}
 	for nick := range ch.members {
 		n.awayUnlessShared(nick)
-		n.identUnlessShared(nick)
+		n.profileUnlessShared(nick)
 	}
 }

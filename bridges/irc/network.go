@@ -41,7 +41,7 @@ type network struct {
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
-	idents   map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
+	profiles map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
 	batches  map[string]*batch        // open IRCv3 batches by reference (batch.go); nil when none
 	labels   []pendingLabel           // labeled commands waiting for their answer (labels.go)
 	labelSeq uint64
@@ -119,6 +119,8 @@ func (n *network) queue(command string, params ...string) {
 
 func (n *network) run() {
 	defer close(n.done)
+	// The connection's slot (limits.go) is free before Close returns.
+	defer n.s.b.limits.release(n.s.acct.JID, n.server)
 	panicked := false
 	defer func() {
 		if panicked {
@@ -203,7 +205,7 @@ func (n *network) dial(ctx context.Context, reconnect bool) (*ircconn.Conn, erro
 			return nil, err
 		}
 	}
-	return n.s.b.connect(ctx, n.server, n.s.acct.Values, n.nick)
+	return n.s.b.connect(ctx, n.s.acct.JID, n.server, n.s.acct.Values, n.nick)
 }
 
 // serve runs one live connection until it ends, on this goroutine.
@@ -255,7 +257,7 @@ func (n *network) giveUp(err error) {
 		n.failJoins(err, true)
 		n.dropBacklog(err)
 		n.status(bridges.Failed, err.Error())
-		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. Fix your registration, then send \"reconnect\" to the gateway.", n.server, err))
+		n.emitNotice(fmt.Sprintf("Cannot connect to %s: %v. %s", n.server, err, whoFixes(err)))
 	})
 }
 
@@ -344,7 +346,7 @@ func (n *network) dropBacklog(why error) {
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
 	n.sentLost()
-	n.away, n.idents = nil, nil
+	n.away, n.profiles = nil, nil
 	n.dropBatches()
 	n.labels = nil
 	nick := n.conn.Nick()
@@ -479,7 +481,7 @@ func permanent(err error) bool {
 		return false
 	}
 	switch ie.Kind {
-	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig:
+	case ircconn.KindPassword, ircconn.KindSASL, ircconn.KindNick, ircconn.KindBanned, ircconn.KindConfig, ircconn.KindWebIRC:
 		return true
 	}
 	return false

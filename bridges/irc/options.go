@@ -51,6 +51,8 @@ type Options struct {
 	// may resolve to: public addresses, plus what allowed_private_hosts
 	// lists. Networks the operator lists are not vetted.
 	Hosts *netguard.Policy
+	// Operator is what a public gateway's operator sets (operator.go).
+	Operator Operator
 }
 
 // Network is how to reach one IRC server.
@@ -63,6 +65,8 @@ type Network struct {
 	// UserNamed is a server a user named (allow_other_servers), not one
 	// the operator listed: its addresses are vetted (Options.Hosts).
 	UserNamed bool
+	// Operator is the operator's WEBIRC, limit and banner (operator.go).
+	Operator NetworkOperator
 }
 
 func defaultOptions() Options {
@@ -149,9 +153,12 @@ func parseOptions(raw map[string]any) (Options, error) {
 				}
 			}
 		default:
-			p.Unknown(key, optionKeys)
+			if !o.Operator.parse(p, key, v) {
+				p.Unknown(key, optionKeys)
+			}
 		}
 	}
+	o.Operator.check(p, o.Networks)
 	if o.FixedServer != "" {
 		o.AllowOtherServers = false
 	} else if !explicitAllow && len(o.Networks) > 0 {
@@ -172,8 +179,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 // know, for "did you mean" hints (a test keeps them in step).
 var (
 	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "history_days", "history_messages", "burst", "rate",
-		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network"}
-	networkKeys = []string{"name", "address", "tls", "password", "ca_file"}
+		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network", "user_hash_key", "identd_listen", "ident",
+		"max_networks_per_user", "max_connections_per_network"}
+	networkKeys = []string{"name", "address", "tls", "password", "ca_file",
+		"webirc_password", "webirc_gateway", "webirc_ip", "webirc_host_suffix", "max_connections", "banner"}
 )
 
 // parseNetwork reads one [[transport.options.network]] table, adding every
@@ -204,9 +213,12 @@ func parseNetwork(p *options.Problems, prefix string, m map[string]any) (Network
 				bad(key, "no certificate in %s", path)
 			}
 		default:
-			p.Unknown(prefix+key, networkKeys)
+			if !n.Operator.parse(p, prefix, key, v) {
+				p.Unknown(prefix+key, networkKeys)
+			}
 		}
 	}
+	n.Operator.check(p, prefix)
 	n.Name = strings.ToLower(n.Name)
 	if !validHost(n.Name) {
 		bad("name", "must be a server name such as irc.libera.chat")
@@ -236,7 +248,8 @@ func (o Options) network(server string) (Network, bool) {
 	if !o.AllowOtherServers || !validHost(server) {
 		return Network{}, false
 	}
-	return Network{Name: server, Address: defaultAddress(server, true), TLS: true, UserNamed: true}, true
+	return Network{Name: server, Address: defaultAddress(server, true), TLS: true, UserNamed: true,
+		Operator: NetworkOperator{MaxConnections: o.Operator.MaxConnections}}, true
 }
 
 func defaultAddress(host string, useTLS bool) string {

@@ -18,23 +18,27 @@ import (
 )
 
 // connect dials one IRC server with the user's registration values.
-func (b *Bridge) connect(ctx context.Context, server string, v map[string]string, nick string) (*ircconn.Conn, error) {
-	cfg, err := b.dialConfig(server, v, nick)
+func (b *Bridge) connect(ctx context.Context, jid, server string, v map[string]string, nick string) (*ircconn.Conn, error) {
+	cfg, err := b.dialConfig(jid, server, v, nick)
 	if err != nil {
 		return nil, err
 	}
-	return b.dial(ctx, cfg)
+	conn, err := b.dial(ctx, cfg)
+	if err != nil {
+		b.logDialError(server, err)
+	}
+	return conn, err
 }
 
 // dialConfig builds the connection settings for one user and server.
-func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ircconn.Config, error) {
+func (b *Bridge) dialConfig(jid, server string, v map[string]string, nick string) (ircconn.Config, error) {
 	nw, ok := b.opts.network(server)
 	if !ok {
 		return ircconn.Config{}, bridges.Errorf(bridges.NotAllowed, "this gateway does not connect to %s", server)
 	}
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
-		Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
+		Nick: nick, User: b.ident(jid, v, nick), Realname: nonEmpty(v["realname"], nick), WebIRC: b.webirc(nw, jid),
 		Burst: b.opts.Burst, Rate: pace(b.opts.Rate), Caps: handledCaps(),
 		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
 	}
@@ -47,6 +51,7 @@ func (b *Bridge) dialConfig(server string, v map[string]string, nick string) (ir
 		host, _, _ := net.SplitHostPort(nw.Address)
 		cfg.Dialer = b.opts.Hosts.Dialer(host).DialContext
 	}
+	cfg.Dialer = b.identDialer(cfg.Dialer, cfg.User)
 	if cfg.Password == "" {
 		cfg.Password = nw.Password
 	}
@@ -105,6 +110,8 @@ func errorCondition(err error, server string) (bridges.Condition, string) {
 		return bridges.NotAuthorized, text
 	case ircconn.KindBanned:
 		return bridges.Forbidden, text
+	case ircconn.KindWebIRC:
+		return bridges.ServiceUnavailable, text + " (the gateway's operator must fix its configuration)"
 	case ircconn.KindNick:
 		return bridges.Conflict, text
 	case ircconn.KindTimeout, ircconn.KindPingTimeout:

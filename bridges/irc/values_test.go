@@ -38,7 +38,7 @@ func TestValuesThatCanNeverWork(t *testing.T) {
 			}
 			// The connection applies the same rules: had the value been
 			// stored, no connection could ever have been made with it.
-			cfg, err := b.dialConfig("irc.test", tc.values, tc.values["nick"])
+			cfg, err := b.dialConfig("alice@example.org", "irc.test", tc.values, tc.values["nick"])
 			if err != nil {
 				t.Fatal(err)
 			}

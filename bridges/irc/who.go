@@ -69,11 +69,11 @@ func (n *network) onWho(command string, params []string) {
 	case strings.HasPrefix(flags, "H"):
 		changed = n.setAway(nick, "")
 	}
-	known, _ := n.identOf(nick)
+	known, _ := n.profileOf(nick)
 	if withAccount {
 		known = cleanAccount(account)
 	}
-	if n.setIdent(nick, known, cleanReal(nick, real)) {
+	if n.setProfile(nick, known, cleanReal(nick, real)) {
 		changed = true
 	}
 	if changed {

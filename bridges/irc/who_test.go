@@ -96,7 +96,7 @@ func BenchmarkWhoOnJoin(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n.mu.Lock()
-		n.idents, n.away = nil, nil
+		n.profiles, n.away = nil, nil
 		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: members}}
 		n.mu.Unlock()
 		for _, m := range lines {

@@ -77,7 +77,10 @@ type ferryGateway struct {
 	proc    *process
 	dir     string
 	metrics string // http://127.0.0.1:PORT/metrics
+	pprof   string // http://127.0.0.1:PORT/debug/pprof
 }
+
+func (g *ferryGateway) profilerURL() string { return g.pprof }
 
 func startFerry(e *env) (gateway, error) {
 	dir := e.tb.TempDir()
@@ -121,7 +124,7 @@ tls = false
 	if err != nil {
 		return nil, err
 	}
-	g := &ferryGateway{proc: proc, dir: dir, metrics: "http://" + listen + "/metrics"}
+	g := &ferryGateway{proc: proc, dir: dir, metrics: "http://" + listen + "/metrics", pprof: "http://" + listen + "/debug/pprof"}
 	if err := waitHealthy("http://"+listen+"/healthz", proc); err != nil {
 		g.stop()
 		return nil, fmt.Errorf("ferry: %w (log: %s)", err, filepath.Join(dir, "ferry.log"))

@@ -74,6 +74,7 @@ func main() {
 	fs.DurationVar(&o.deadline, "deadline", o.deadline, "give up waiting for a scenario's deliveries after this long")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	keep := fs.Bool("keep", false, "keep the work directory (configs and logs of the servers and gateways)")
+	fs.StringVar(&o.profileDir, "profile", "", "save Ferry's CPU profile during each scenario and its heap profile after it into this directory (go tool pprof DIR/burst-cpu-*)")
 	_ = fs.Parse(os.Args[1:])
 
 	var names []string
@@ -154,7 +155,7 @@ func run(names []string, kinds []gatewayKind, o options, keep bool, out, log io.
 		sec := section{title: s.title(o)}
 		for _, k := range kinds {
 			fmt.Fprintf(os.Stderr, "ferry-load: %s on %s\n", name, k.label)
-			res, err := measureOne(e, o, s, k)
+			res, err := measureOne(e, o, name, s, k)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "ferry-load: %s on %s: %v\n", name, k.label, err)
 				failed = true
@@ -174,7 +175,7 @@ func run(names []string, kinds []gatewayKind, o options, keep bool, out, log io.
 
 // measureOne starts a fresh gateway, measures the scenario on it, and stops
 // it.
-func measureOne(e *env, o options, s scenario, k gatewayKind) (*result, error) {
+func measureOne(e *env, o options, name string, s scenario, k gatewayKind) (*result, error) {
 	start := time.Now()
 	g, err := k.start(e)
 	if err != nil {
@@ -182,5 +183,19 @@ func measureOne(e *env, o options, s scenario, k gatewayKind) (*result, error) {
 	}
 	defer g.stop()
 	fmt.Fprintf(e.log, "ferry-load: %s up in %v (pid %d)\n", k.label, time.Since(start).Round(time.Millisecond), g.pid())
-	return s.measure(e, o, g)
+	pg, ok := g.(profiled)
+	if o.profileDir == "" || !ok {
+		return s.measure(e, o, g)
+	}
+	p := profiler{base: pg.profilerURL(), dir: o.profileDir}
+	stop := p.startCPU(name)
+	res, err := s.measure(e, o, g)
+	perr := stop()
+	if perr == nil {
+		perr = p.saveHeap(name)
+	}
+	if perr != nil {
+		fmt.Fprintf(os.Stderr, "ferry-load: %s on %s: profile: %v\n", name, k.label, perr)
+	}
+	return res, err
 }

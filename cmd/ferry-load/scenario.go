@@ -21,6 +21,7 @@ type options struct {
 	stormWait                   time.Duration
 	settle                      time.Duration // give up after this long without progress
 	deadline                    time.Duration // and after this long in any case
+	profileDir                  string        // where Ferry's profiles go; "" for none
 }
 
 func defaultOptions() options {

@@ -28,6 +28,14 @@ type NgircdOptions struct {
 	// 127.0.0.1 and localhost, signed by a CA made for this server alone
 	// (IRCServer.CACertFile).
 	TLS bool
+	// WebircPassword lets clients that send it use WEBIRC. It also turns
+	// ngIRCd's DNS lookups on: without them ngIRCd shows the WEBIRC IP
+	// instead of the host name.
+	WebircPassword string
+	// Ident has ngIRCd ask each client's identd (port 113 of the client's
+	// address) for its user name, and wait for the answer. It turns DNS
+	// lookups on too: ngIRCd asks for idents only in the same step.
+	Ident bool
 }
 
 // StartNgircd writes a configuration in a new temporary directory, starts
@@ -37,14 +45,14 @@ type NgircdOptions struct {
 //
 // Nicks may be up to 30 characters long, a user may join any number of
 // channels, and there is no limit on connections per IP address. There is
-// no DNS or ident lookup, and no operator, service or linked server.
+// no DNS or ident lookup (unless asked for), and no operator, service or linked server.
 func StartNgircd(t TB, o NgircdOptions) *IRCServer {
 	t.Helper()
 	bin := NeedNgircd(t)
 	if o.Name == "" {
 		o.Name = "irc.test"
 	}
-	for _, v := range []string{o.Name, o.Password} {
+	for _, v := range []string{o.Name, o.Password, o.WebircPassword} {
 		// ngIRCd's configuration has one setting a line and trims values.
 		if strings.ContainsAny(v, "\r\n") || strings.TrimSpace(v) != v {
 			t.Fatalf("testenv: ngircd option with a line break or surrounding space: %q", v)
@@ -131,8 +139,11 @@ func StartNgircd(t TB, o NgircdOptions) *IRCServer {
 			w("\tMaxPenaltyTime = 0")
 		}
 		w("[Options]")
-		w("\tDNS = no")
-		w("\tIdent = no")
+		w("\tDNS = %s", yesNo(o.WebircPassword != "" || o.Ident))
+		w("\tIdent = %s", yesNo(o.Ident))
+		if o.WebircPassword != "" {
+			w("\tWebircPassword = %s", o.WebircPassword)
+		}
 		w("\tPAM = no")
 		w("\tIncludeDir = %s", includeDir)
 		if o.RelaxedFlood {
@@ -149,6 +160,13 @@ func StartNgircd(t TB, o NgircdOptions) *IRCServer {
 		return os.WriteFile(config, []byte(b.String()), 0o600)
 	})
 	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // NeedNgircd is Need(t, "ngircd"), also looking in /usr/sbin and

@@ -53,6 +53,10 @@ type Config struct {
 	// Addr's host and MinVersion to TLS 1.2.
 	TLSConfig *tls.Config
 
+	// WebIRC, when set, is sent first of all, as the gateway vouching for
+	// the user's address (IRCv3 WEBIRC; webirc.go).
+	WebIRC *WebIRC
+
 	// Password is sent as PASS before anything else when not empty.
 	Password string
 	// Nick is the wanted nick; User defaults to Nick and Realname to Nick.
@@ -150,6 +154,9 @@ func (cfg *Config) withDefaults() (host string, err error) {
 	// The same rules registration checks the user's values with.
 	id := ircident.Identity{Nick: cfg.Nick, User: cfg.User, Realname: cfg.Realname, Password: cfg.Password, SASLUser: cfg.SASLUser, SASLPass: cfg.SASLPass}
 	if err := id.Check(); err != nil {
+		return "", err
+	}
+	if err := cfg.WebIRC.check(); err != nil {
 		return "", err
 	}
 	switch strings.ToUpper(cfg.SASL) {

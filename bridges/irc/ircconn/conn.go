@@ -17,6 +17,7 @@ import (
 	"github.com/ergochat/irc-go/ircmsg"
 	"golang.org/x/time/rate"
 
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 	"github.com/ferry-xmpp/ferry/internal/serial"
 )
 
@@ -62,7 +63,19 @@ type Conn struct {
 	failOnce  sync.Once
 	err       *Error // set before done is closed
 
-	serving atomic.Bool // Serve is reading
+	serving atomic.Bool // Serve or Watch is reading
+
+	// Set by Watch (watch.go); pc is set by Dial for a connection with a
+	// socket of its own.
+	pc       *netpoll.Conn
+	watch    *netpoll.Watch
+	watching atomic.Bool  // watch is set
+	kicks    atomic.Int32 // reads asked for; a read job runs while > 0
+	handler  func(ircmsg.Message)
+	ended    func(error)
+	endOnce  sync.Once
+	alive    *time.Timer // the keepalive, running while Ferry waits for the server
+	pinged   atomic.Bool // a keepalive PING is unanswered
 
 	mu       sync.RWMutex // guards the fields below; written by the reader (and Dial)
 	nick     string
@@ -402,6 +415,9 @@ func (c *Conn) fail(e *Error) {
 		c.err = e
 		close(c.done)
 		c.nc.Close()
+		if c.watching.Load() {
+			c.kick() // the read job sees the end and tells the owner
+		}
 	})
 }
 

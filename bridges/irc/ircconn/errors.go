@@ -29,6 +29,7 @@ const (
 	KindIO                           // reading or writing the connection failed
 	KindPingTimeout                  // the keepalive got no answer
 	KindClosed                       // Close was called
+	KindWebIRC                       // the server refused the gateway's WEBIRC password
 )
 
 var kindText = map[ErrorKind]string{
@@ -47,6 +48,7 @@ var kindText = map[ErrorKind]string{
 	KindIO:          "connection lost",
 	KindPingTimeout: "ping timeout",
 	KindClosed:      "connection closed",
+	KindWebIRC:      "the gateway's WEBIRC password was refused",
 }
 
 func (k ErrorKind) String() string {

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -14,10 +17,34 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"go.uber.org/goleak"
+
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 )
 
+// serveFlag runs the tests with a goroutine reading each connection
+// (Serve, where there is no poller) instead of the poller (Watch).
+var serveFlag = flag.Bool("serve", false, "read connections with Serve instead of Watch")
+
+// testPoller watches the tests' connections (unless -serve).
+var testPoller *netpoll.Poller
+
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/ferry-xmpp/ferry/internal/serial.(*pool).work"))
+	p, err := netpoll.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "no poller, connections are served by goroutines:", err)
+	}
+	testPoller = p
+	code := m.Run()
+	if p != nil {
+		p.Close()
+	}
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/ferry-xmpp/ferry/internal/serial.(*pool).work")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // step bounds every wait of the tests; nothing waits that long unless the
@@ -191,10 +218,21 @@ func mustDialBuffered(t *testing.T, ch <-chan dialResult, buffer int) *Conn {
 func serveForTest(t *testing.T, c *Conn, buffer int) {
 	msgs := make(chan ircmsg.Message, buffer)
 	served.Store(c, msgs)
-	go func() {
-		_ = c.Serve(func(m ircmsg.Message) { msgs <- m })
-		close(msgs)
-	}()
+	handle := func(m ircmsg.Message) { msgs <- m }
+	watched := false
+	if !*serveFlag && testPoller != nil {
+		err := c.Watch(testPoller, handle, func(error) { close(msgs) })
+		if err != nil && !errors.Is(err, ErrNotWatchable) {
+			t.Fatalf("Watch: %v", err)
+		}
+		watched = err == nil
+	}
+	if !watched {
+		go func() {
+			_ = c.Serve(handle)
+			close(msgs)
+		}()
+	}
 	t.Cleanup(func() {
 		closeQuick(c)
 		for range msgs { // let the handler finish
@@ -388,5 +426,13 @@ func waitFor(t *testing.T, c *Conn, pred func(m msg) bool) msg {
 		if m := next(t, c); pred(m) {
 			return m
 		}
+	}
+}
+
+// sendRaw writes s as it is: part of a line, or several.
+func (p *peer) sendRaw(s string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.conn, s); err != nil {
+		p.t.Fatalf("server: writing %q: %v", s, err)
 	}
 }

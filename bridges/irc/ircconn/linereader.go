@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // errLineTooLong is a line longer than the IRC limits with tags allow.
@@ -24,8 +25,25 @@ const (
 type lineReader struct {
 	r          io.Reader
 	buf        []byte
-	start, end int // buffered data not yet returned
-	lastRead   int // bytes the last Read brought
+	start, end int   // buffered data not yet returned
+	lastRead   int   // bytes the last Read brought
+	total      int64 // bytes read so far
+}
+
+// idleBuffers hold the read buffers of watched connections between reads:
+// a connection waiting for the server holds none.
+var idleBuffers = sync.Pool{New: func() any { return new([readInitial]byte) }}
+
+// release gives the buffer back when nothing is buffered (a partial line
+// keeps it).
+func (lr *lineReader) release() {
+	if lr.start != lr.end || lr.buf == nil {
+		return
+	}
+	if cap(lr.buf) == readInitial {
+		idleBuffers.Put((*[readInitial]byte)(lr.buf[:readInitial]))
+	}
+	lr.buf, lr.start, lr.end = nil, 0, 0
 }
 
 // readLine returns the next line without its CR LF (a bare LF ends one
@@ -59,7 +77,7 @@ func (lr *lineReader) fill() error {
 		lr.start = 0
 	}
 	if lr.buf == nil {
-		lr.buf = make([]byte, readInitial)
+		lr.buf = idleBuffers.Get().(*[readInitial]byte)[:]
 	}
 	if lr.end == len(lr.buf) {
 		if len(lr.buf) >= readMax {
@@ -72,6 +90,7 @@ func (lr *lineReader) fill() error {
 	n, err := lr.r.Read(lr.buf[lr.end:])
 	lr.end += n
 	lr.lastRead = n
+	lr.total += int64(n)
 	if n > 0 {
 		return nil // a complete line may have arrived with the error
 	}

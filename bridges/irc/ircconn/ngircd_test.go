@@ -91,7 +91,10 @@ func TestNgircd(t *testing.T) {
 	addr := startNgircd(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*step)
 	defer cancel()
-	cfg := Config{Addr: addr, Nick: "alice", Rate: -1, PingInterval: 200 * time.Millisecond, PingTimeout: 2 * time.Second}
+	// ngIRCd may hold a client's commands back for a while after a NICK
+	// or JOIN (its flood penalty), a keepalive PING included: the timeout
+	// leaves room for that while the interval makes several rounds pass.
+	cfg := Config{Addr: addr, Nick: "alice", Rate: -1, PingInterval: 200 * time.Millisecond, PingTimeout: 10 * time.Second}
 	alice, err := Dial(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 	"github.com/ergochat/irc-go/ircutils"
+
+	"github.com/ferry-xmpp/ferry/internal/netpoll"
 )
 
 // maxSASLChallenge bounds a server's SASL challenge (a SCRAM
@@ -53,6 +55,12 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 		}
 		return nil, newErr(KindDial, "", err)
 	}
+	// Beneath TLS, so that a watched connection's TLS layer reads it
+	// without blocking too (Watch).
+	pc := netpoll.Wrap(nc)
+	if pc != nil {
+		nc = pc
+	}
 	if cfg.TLS {
 		tc := tlsConfig(cfg.TLSConfig, host)
 		tlsConn := tls.Client(nc, tc)
@@ -69,6 +77,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	}
 
 	c := newConn(cfg, nc)
+	c.pc = pc
 	reg := &registration{c: c, cfg: &c.cfg, nick: cfg.Nick, ctx: ctx}
 	// Registration reads and writes the socket directly; canceling ctx
 	// expires the socket's deadlines, which unblocks it.
@@ -142,6 +151,11 @@ type registration struct {
 
 func (r *registration) run() ([]ircmsg.Message, error) {
 	cfg := r.cfg
+	if w := cfg.WebIRC; w != nil {
+		if err := r.write("WEBIRC", w.Password, w.Gateway, w.Hostname, w.IP); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Password != "" {
 		if err := r.write("PASS", cfg.Password); err != nil {
 			return nil, err
@@ -281,6 +295,10 @@ func (r *registration) handle(msg ircmsg.Message) (done bool, err error) {
 	case "433", "436", "437": // in use, collision, temporarily unavailable
 		return false, r.nextNick(msg)
 	case "464": // ERR_PASSWDMISMATCH
+		if r.cfg.WebIRC != nil && r.cfg.Password == "" {
+			// No PASS was sent: the password refused is the gateway's.
+			return false, &Error{Kind: KindWebIRC, Code: msg.Command, Text: lastParam(msg)}
+		}
 		return false, &Error{Kind: KindPassword, Code: msg.Command, Text: lastParam(msg)}
 	case "463", "465": // ERR_NOPERMFORHOST, ERR_YOUREBANNEDCREEP
 		return false, &Error{Kind: KindBanned, Code: msg.Command, Text: lastParam(msg)}
