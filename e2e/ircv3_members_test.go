@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -152,5 +153,49 @@ func TestErgoLabeledResponse(t *testing.T) {
 		if strings.Contains(st.XML, "WHOIS") {
 			t.Errorf("the other resource got the answer: %s", st.XML)
 		}
+	}
+}
+
+// TestIRCPlainAfterSCRAMRefused: services that refuse SCRAM-SHA-256 for
+// an account they hold no SCRAM credentials for (ergo's accounts from
+// before 2.8) but offer PLAIN too get the login with PLAIN, and the user
+// is connected — at registration and in the session.
+func TestIRCPlainAfterSCRAMRefused(t *testing.T) {
+	srv := testenv.StartScriptedIRC(t, "scripted.test")
+	srv.Caps = "sasl=PLAIN,SCRAM-SHA-256"
+	var mechs []string
+	srv.Authenticate = func(t testenv.TB, c *testenv.ScriptedConn, mech string) {
+		mechs = append(mechs, mech)
+		t.Logf("AUTHENTICATE %s", mech)
+		c.Send(t, "AUTHENTICATE +")
+		payload := c.Read(t, wait)
+		login, _ := base64.StdEncoding.DecodeString(payload.Params[0])
+		if mech == "PLAIN" && string(login) == "\x00alice\x00old-secret" {
+			c.Send(t, ":scripted.test 900 "+c.Nick+" "+c.Nick+"!u@h alice :You are now logged in as alice",
+				":scripted.test 903 "+c.Nick+" :SASL authentication successful")
+			return
+		}
+		c.Send(t, ":scripted.test 904 * :SASL authentication failed")
+	}
+	s := start(t, func(c *config.Config) {
+		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
+			Options: map[string]any{"network": []map[string]any{{"name": "scripted.test", "address": srv.Addr, "tls": false}}}}}
+	})
+	c := s.xmpp.Login(t, "alice", passwords["alice"], "sasl")
+	waitTransport(t, c, ircDomain)
+	c.SendRaw(t, `<iq type="set" id="reg1" to="`+ircDomain+`"><query xmlns="jabber:iq:register"><x xmlns="jabber:x:data" type="submit">`+
+		`<field var="nick"><value>alice</value></field><field var="server"><value>scripted.test</value></field>`+
+		`<field var="sasl_user"><value>alice</value></field><field var="sasl_password"><value>old-secret</value></field></x></query></iq>`)
+	srv.Accept(t, wait).Expect(t, wait, "QUIT") // the login checked at registration
+	if r := c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Attr["id"] == "reg1" }); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	acceptTransport(t, c, ircDomain)
+	srv.Accept(t, wait)
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		return st.Name == "presence" && st.Attr["from"] == ircDomain && strings.Contains(st.XML, "Connected to scripted.test")
+	})
+	if want := []string{"SCRAM-SHA-256", "PLAIN", "SCRAM-SHA-256", "PLAIN"}; strings.Join(mechs, " ") != strings.Join(want, " ") {
+		t.Errorf("mechanisms tried: %v, want %v", mechs, want)
 	}
 }

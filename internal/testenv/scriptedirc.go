@@ -28,6 +28,11 @@ type ScriptedIRC struct {
 	// Caps are the IRCv3 capabilities it offers ("batch server-time"),
 	// all acknowledged when asked for; none by default. Set before Accept.
 	Caps string
+	// Authenticate plays the server's side of a SASL exchange the client
+	// starts with AUTHENTICATE mech (offer "sasl=..." in Caps): it reads
+	// and answers the rest (up to 903, or an error numeric). Set before
+	// Accept; nil answers 904.
+	Authenticate func(t TB, c *ScriptedConn, mech string)
 }
 
 // StartScriptedIRC listens on loopback until the test ends.
@@ -106,6 +111,14 @@ func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 			case len(m.Params) > 0 && m.Params[0] == "END":
 				capEnd = true
 			}
+		case "AUTHENTICATE":
+			switch {
+			case len(m.Params) == 0:
+			case c.srv.Authenticate != nil:
+				c.srv.Authenticate(t, c, m.Params[0])
+			default:
+				c.Send(t, ":"+c.srv.Name+" 904 * :SASL authentication failed")
+			}
 		case "NICK":
 			if len(m.Params) > 0 {
 				c.Nick = m.Params[0]
@@ -126,7 +139,11 @@ func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 
 // offers reports whether every capability in list is offered.
 func (c *ScriptedConn) offers(list string) bool {
-	offered := strings.Fields(c.srv.Caps)
+	var offered []string
+	for _, tok := range strings.Fields(c.srv.Caps) {
+		name, _, _ := strings.Cut(tok, "=") // sasl=PLAIN is offered as sasl
+		offered = append(offered, name)
+	}
 	for _, name := range strings.Fields(list) {
 		if !slices.Contains(offered, name) {
 			return false
