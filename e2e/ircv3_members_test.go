@@ -84,9 +84,11 @@ func TestErgoMembers(t *testing.T) {
 
 // TestIRCNetsplitBatch: a netsplit the server wraps in a batch takes its
 // members out of the room one by one and is told once, as a room notice.
+// Before it, member lists with hosts (userhost-in-names) are read as
+// nicks, and a member whose host changes (chghost) does not leave.
 func TestIRCNetsplitBatch(t *testing.T) {
 	srv := testenv.StartScriptedIRC(t, "scripted.test")
-	srv.Caps = "batch"
+	srv.Caps = "batch chghost userhost-in-names"
 	s := start(t, func(c *config.Config) {
 		c.Transports = []config.Transport{{Kind: "irc", Domain: ircDomain, Secret: secret, Name: "IRC",
 			Options: map[string]any{"network": []map[string]any{{"name": "scripted.test", "address": srv.Addr, "tls": false}}}}}
@@ -100,9 +102,26 @@ func TestIRCNetsplitBatch(t *testing.T) {
 	me := irc.Nick
 	irc.Send(t,
 		":"+me+"!u@h JOIN #room",
-		":scripted.test 353 "+me+" = #room :"+me+" bob carol dave",
+		":scripted.test 353 "+me+" = #room :"+me+"!u@h bob!b@h @carol!c@h dave!d@h",
 		":scripted.test 366 "+me+" #room :End of /NAMES list.")
-	c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Name == "message" && strings.Contains(st.XML, "<subject") })
+	occupants := map[string]bool{}
+	c.Expect(t, wait, func(st *testenv.Stanza) bool {
+		if nick, ok := strings.CutPrefix(st.Attr["from"], room+"/"); ok && st.Name == "presence" {
+			occupants[nick] = true
+		}
+		return st.Name == "message" && strings.Contains(st.XML, "<subject")
+	})
+	c.TakeAll()
+	if !occupants["bob"] || !occupants["carol"] || !occupants["dave"] || len(occupants) != 4 {
+		t.Errorf("occupants from NAMES with hosts: %v", occupants)
+	}
+	irc.Send(t, ":dave!d@h CHGHOST d new.host", ":dave!d@new.host PRIVMSG #room :still here")
+	c.Expect(t, wait, func(st *testenv.Stanza) bool { return st.Name == "message" && strings.Contains(st.XML, "still here") })
+	for _, st := range c.TakeAll() {
+		if st.Name == "presence" && st.Attr["from"] == room+"/dave" {
+			t.Errorf("a host change showed in the room: %s", st.XML)
+		}
+	}
 
 	irc.Send(t,
 		"BATCH +ns1 netsplit hub.test leaf.test",
