@@ -151,6 +151,9 @@ type Message struct {
 	Resource string
 	// WantsReceipt is set when the client asked for an XEP-0184 receipt.
 	WantsReceipt bool
+	// To is the full JID an inbound message is for, when it answers what
+	// one resource asked (IRC labeled-response); "" is the user's bare JID.
+	To string
 	// Sender is the full JID that sent an outbound message: a failure
 	// reported later must go back to it (servers drop errors sent to a
 	// bare JID).

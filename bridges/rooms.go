@@ -17,6 +17,10 @@ type Occupant struct {
 	// Away is the occupant's away message: not empty, they are shown
 	// away with it (XMPP <show>away</show> and <status/>).
 	Away string
+	// About says who the occupant is beyond their nick, as the network
+	// knows it (IRC: real name, services account); shown in the
+	// presence's status text. "" when nothing is known.
+	About string
 }
 
 // LeaveKind says why someone left a room.

@@ -239,10 +239,27 @@ func (u *user) occupantPresence(r *room, o bridges.Occupant, full, typ string) *
 		puppet = u.t.puppet(o.Peer)
 	}
 	p := presence(u.roomJID(r.local, o.Nick), full, typ)
-	if o.Away != "" && typ == "" {
-		p.Add(xmlnode.Elem("", "show", "away"), xmlnode.Elem("", "status", o.Away))
+	if typ == "" {
+		if o.Away != "" {
+			p.Add(xmlnode.Elem("", "show", "away"))
+		}
+		if status := occupantStatus(o); status != "" {
+			p.Add(xmlnode.Elem("", "status", status))
+		}
 	}
 	return p.Add(xmlnode.New(nsMUCUser, "x").Add(mucItem(o, puppet)))
+}
+
+// occupantStatus is an occupant's status text: their away text, then who
+// they are (Occupant.About), e.g. "lunch · Bob Smith · account bob".
+func occupantStatus(o bridges.Occupant) string {
+	switch {
+	case o.About == "":
+		return o.Away
+	case o.Away == "":
+		return o.About
+	}
+	return o.Away + " · " + o.About
 }
 
 // selfPresence is the user's own occupant presence with status codes.

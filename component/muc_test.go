@@ -113,6 +113,15 @@ func TestEchoAndAwayRendering(t *testing.T) {
 	if away.ChildText("", "show") != "away" || away.ChildText("", "status") != "lunch" {
 		t.Errorf("away occupant: %s", away)
 	}
+	// Who they are (an IRC account, a real name) follows the away text
+	// in the status, and is the status when they are back.
+	for _, c := range []struct{ away, show, status string }{{"lunch", "away", "lunch · Bob B · account bob"}, {"", "", "Bob B · account bob"}} {
+		ev.OccupantPresence("#c", bridges.Occupant{Nick: "bob", Role: "participant", Affiliation: "none", Away: c.away, About: "Bob B · account bob"})
+		p := srv.next(func(n *xmlnode.Node) bool { return n.Local == "presence" && n.Attr("from") == "#c@gw.test/bob" })
+		if p.ChildText("", "show") != c.show || p.ChildText("", "status") != c.status || strings.Contains(p.String(), "account bob%") {
+			t.Errorf("occupant away=%q: %s", c.away, p)
+		}
+	}
 	ev.RoomMessage("#c", "alice", bridges.Message{ID: "net-1", EchoOf: "c1", OriginID: "o1", Body: "hi"})
 	echo := srv.next(func(n *xmlnode.Node) bool { return n.Local == "message" && n.ChildText("", "body") == "hi" })
 	if echo.Attr("id") != "c1" || echo.Attr("from") != "#c@gw.test/alice" || echo.Child(nsStanzaID, "origin-id").Attr("id") != "o1" ||

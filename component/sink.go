@@ -3,6 +3,7 @@ package component
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"mellium.im/xmpp/jid"
@@ -35,7 +36,11 @@ func (s *sink) Receive(ctx context.Context, m bridges.Message) error {
 		return bridges.Errorf(bridges.JIDMalformed, "legacy address %q cannot be a JID", m.Peer)
 	}
 	s.t.ensureContact(s.user, from, m.Nick) // XEP-0356 roster push, when granted
-	msg := message(from, s.user, inboundBody(m))
+	to := s.user
+	if strings.HasPrefix(m.To, s.user+"/") {
+		to = m.To // an answer for the resource that asked
+	}
+	msg := message(from, to, inboundBody(m))
 	for _, url := range m.MediaURLs {
 		// XEP-0066: Conversations shows media inline only when the body is
 		// the URL and an oob element carries the same URL.

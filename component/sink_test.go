@@ -46,3 +46,21 @@ func TestVolatileInboundSkipsTheStore(t *testing.T) {
 	}
 	h.srv.setAnswerPings(true) // shutdown waits for the stored one to be confirmed
 }
+
+// A message that answers what one resource asked goes to that resource;
+// a To naming anyone else's resource is ignored (the bare JID).
+func TestAnswerGoesToTheResourceThatAsked(t *testing.T) {
+	net := testbridge.NewNetwork()
+	h := startHarness(t, net, nil)
+	sess := registerAlice(t, h.srv, net)
+	ctx := context.Background()
+	for _, c := range []struct{ to, want string }{{"u@x.test/phone", "u@x.test/phone"}, {"mallory@x.test/r", "u@x.test"}, {"u@x.testing/r", "u@x.test"}} {
+		if err := sess.Inject(ctx, bridges.Message{Peer: "bob", To: c.to, Body: "answer for " + c.to}); err != nil {
+			t.Fatal(err)
+		}
+		m := h.srv.next(func(n *xmlnode.Node) bool { return n.ChildText("", "body") == "answer for "+c.to })
+		if m.Attr("to") != c.want {
+			t.Errorf("To %q: sent to %q, want %q", c.to, m.Attr("to"), c.want)
+		}
+	}
+}

@@ -144,7 +144,7 @@ func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
 	bobInRoom := func(st *testenv.Stanza) bool { return st.Name == "presence" && st.Attr["from"] == ergoRoom+"/bob" }
 	bob.Send(t, "AWAY :lunch")
 	away := node(t, c.Expect(t, wait, bobInRoom))
-	if away.ChildText("", "show") != "away" || away.ChildText("", "status") != "lunch" || away.Attr("type") != "" {
+	if away.ChildText("", "show") != "away" || !strings.HasPrefix(away.ChildText("", "status"), "lunch") || away.Attr("type") != "" {
 		t.Errorf("away presence: %s", away)
 	}
 	bob.Send(t, "AWAY")

@@ -1,20 +1,24 @@
 package irc
 
-import "github.com/ferry-xmpp/ferry/bridges"
-
 // IRCv3 away-notify: the server tells us when someone in a channel we
 // share goes away or comes back (AWAY :text, AWAY). They are shown away,
 // with their text, in every room where both are. Only those away are
 // remembered, by casefolded nick; the map exists only while one is.
-// (Members already away when we join are shown present: finding them
-// needs a WHO per channel.)
+// Members already away when we join are found by one WHO (who.go).
 
 // onAway records nick's away text ("" is back) and updates their
 // occupant presence in the rooms they are in.
 func (n *network) onAway(nick, text string) {
+	if n.setAway(nick, text) {
+		n.showEverywhere(nick)
+	}
+}
+
+// setAway records nick's away text ("" is back); it reports a change.
+func (n *network) setAway(nick, text string) bool {
 	folded := n.fold(nick)
 	if n.away[folded] == text {
-		return
+		return false
 	}
 	if text == "" {
 		delete(n.away, folded)
@@ -27,14 +31,7 @@ func (n *network) onAway(nick, text string) {
 		}
 		n.away[folded] = text
 	}
-	for _, ch := range n.channels {
-		modes, in := ch.members[nick]
-		if !in || !ch.joined {
-			continue
-		}
-		local, o := ch.local, n.occupant(nick, modes)
-		n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
-	}
+	return true
 }
 
 // awayUnlessShared forgets the away text of a nick who left the last

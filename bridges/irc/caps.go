@@ -12,13 +12,21 @@ package irc
 //     (away.go);
 //   - standard-replies: FAIL, WARN and NOTE are errors on what failed, or
 //     notices (replies.go);
+//   - account-notify, account-tag, extended-join, setname: members'
+//     services accounts and real names, in their occupant status
+//     (account.go);
+//   - chghost, userhost-in-names, invite-notify: members.go;
+//   - batch: netsplits and netjoins as one room notice (batch.go);
+//   - labeled-response: the answer to a user's command goes to the
+//     resource that sent it (labels.go);
 //   - draft/read-marker: where the user read up to, shared with their other
 //     clients (readmarker.go);
 //   - batch, draft/multiline: a multi-line message as one batch, both ways
-//     (multiline.go; other batch types pass through as their lines);
+//     (multiline.go);
 //   - batch and draft/chathistory: what was said while Ferry was away
 //     from a channel is fetched again (chathistory.go).
 func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies", capReadMarker,
-		capBatch, capMultiline, "draft/chathistory"}
+	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
+		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", capBatch,
+		"labeled-response", capReadMarker, capMultiline, "draft/chathistory"}
 }

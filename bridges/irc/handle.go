@@ -15,7 +15,7 @@ import (
 // handle translates one IRC message into events for the user.
 func (n *network) handle(m ircmsg.Message) {
 	p := func(i int) string {
-		if i < len(m.Params) {
+		if i >= 0 && i < len(m.Params) {
 			return m.Params[i]
 		}
 		return ""
@@ -28,7 +28,12 @@ func (n *network) handle(m ircmsg.Message) {
 	}
 	nick := m.Nick()
 	self := n.fold(nick) == n.fold(n.conn.Nick())
+	if n.batches != nil {
+		n.inBatch(m, nick)
+	}
 	switch m.Command {
+	case "BATCH":
+		n.onBatch(m)
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
 	case "TAGMSG":
@@ -36,14 +41,19 @@ func (n *network) handle(m ircmsg.Message) {
 	case "MARKREAD":
 		n.onMarkRead(p(0), p(1))
 	case "JOIN":
-		n.onJoin(nick, p(0), self)
+		n.onJoin(m, nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
 		if ch := n.channels[n.fold(p(2))]; ch != nil {
 			for _, name := range strings.Fields(p(3)) {
-				modes, member := n.split(name)
-				ch.members[member] = modes
+				if modes, member := n.namesEntry(name); member != "" {
+					ch.members[member] = modes
+				}
 			}
 		}
+	case "352", "354": // RPL_WHOREPLY, RPL_WHOSPCRPL
+		n.onWho(m.Command, m.Params)
+	case "315": // RPL_ENDOFWHO
+		n.onWhoEnd(p(1))
 	case "366": // RPL_ENDOFNAMES
 		n.onNamesEnd(p(1))
 	case "332": // RPL_TOPIC
@@ -72,18 +82,25 @@ func (n *network) handle(m ircmsg.Message) {
 			}
 		}
 		n.awayGone(nick, "")
+		n.profileGone(nick, "")
 	case "NICK":
 		n.awayGone(nick, p(0))
+		n.profileGone(nick, p(0))
 		n.onNick(nick, p(0), self)
+		n.profileUnlessShared(p(0)) // the member table is by exact nick: a case change may miss it
 	case "AWAY":
 		n.onAway(nick, p(0))
+	case "ACCOUNT":
+		n.onAccount(nick, p(0))
+	case "SETNAME":
+		n.onSetname(nick, p(0))
+	case "CHGHOST": // nothing shown changes (members.go)
 	case "FAIL", "WARN", "NOTE":
 		n.onStandardReply(m)
 	case "MODE":
 		n.onMode(p(0), m.Params[min(1, len(m.Params)):])
 	case "INVITE":
-		room, from := n.local(ircaddr.Channel, p(1)), n.local(ircaddr.User, nick)
-		n.room(func(re bridges.RoomEvents) { re.RoomInvite(room, from, "") })
+		n.onInvite(m, nick, p(0), p(1))
 	case "403", "477": // refuse a join or a message
 		if !n.joining(p(1)) && n.onRefused(m.Command, p(1), p(len(m.Params)-1)) {
 			break
@@ -111,6 +128,8 @@ func (n *network) handle(m ircmsg.Message) {
 	default:
 		if len(m.Command) == 3 && m.Command[0] >= '4' && m.Command[0] <= '5' {
 			n.emitNotice(strings.Join(m.Params[min(1, len(m.Params)):], " "))
+		} else {
+			n.answerLine(m)
 		}
 	}
 }
@@ -126,7 +145,7 @@ func (n *network) split(name string) (modes, nick string) {
 
 func (n *network) occupant(nick, modes string) bridges.Occupant {
 	aff, role := n.prefixes().rank(modes)
-	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick), Away: n.away[n.fold(nick)]}
+	return bridges.Occupant{Nick: nick, Role: role, Affiliation: aff, Peer: n.local(ircaddr.User, nick), Away: n.away[n.fold(nick)], About: n.about(nick)}
 }
 
 func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bool) {
@@ -135,6 +154,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 		n.emitNotice(irctext.ToXMPP(text))
 		return
 	}
+	n.accountTag(m, nick)
 	if self && n.echoing() && n.onEcho(m, target, text) {
 		return
 	}
@@ -172,7 +192,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 	})
 }
 
-func (n *network) onJoin(nick, name string, self bool) {
+func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 	folded := n.fold(name)
 	ch := n.channels[folded]
 	if self {
@@ -188,6 +208,9 @@ func (n *network) onJoin(nick, name string, self bool) {
 		return
 	}
 	ch.members[nick] = ""
+	if len(m.Params) == 3 && n.hasCap("extended-join") { // JOIN channel account :real name
+		n.setProfile(nick, cleanAccount(m.Params[1]), cleanReal(nick, m.Params[2]))
+	}
 	local, o := ch.local, n.occupant(nick, "")
 	n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
 }
@@ -200,6 +223,7 @@ func (n *network) onNamesEnd(name string) {
 	ch.joined = true
 	n.reportJoined(ch)
 	n.startCatchUp(ch)
+	n.whoOnJoin(ch)
 }
 
 // reportJoined reports a joined channel's state to the core.
@@ -229,7 +253,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 		return
 	}
 	if self {
-		delete(n.channels, folded)
+		n.dropChannel(folded)
 		delete(n.wanted, folded)
 		if ch.joined {
 			local := ch.local
@@ -239,6 +263,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 	}
 	delete(ch.members, nick)
 	n.awayUnlessShared(nick)
+	n.profileUnlessShared(nick)
 	local := ch.local
 	n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, false) })
 }

@@ -42,6 +42,10 @@ func (r *record) take() []string {
 }
 
 func (r *record) Receive(_ context.Context, m bridges.Message) error {
+	if m.To != "" {
+		r.add("receive %s to=%s %q", m.Peer, m.To, m.Body)
+		return nil
+	}
 	r.add("receive %s %q id=%s time=%s", m.Peer, m.Body, m.ID, stamp(m.Time))
 	return nil
 }
@@ -57,6 +61,10 @@ func (r *record) RoomJoinFailed(room string, cond bridges.Condition, text string
 	r.add("join failed %s %s %q", room, cond, text)
 }
 func (r *record) OccupantPresence(room string, o bridges.Occupant) {
+	if o.About != "" {
+		r.add("occupant %s %s %s/%s away=%q about=%q", room, o.Nick, o.Affiliation, o.Role, o.Away, o.About)
+		return
+	}
 	r.add("occupant %s %s %s/%s away=%q", room, o.Nick, o.Affiliation, o.Role, o.Away)
 }
 func (r *record) OccupantLeft(string, string, bridges.LeaveKind, string, string, bool) {}
@@ -127,6 +135,13 @@ func (f *fakeIRC) write(lines ...string) {
 // Tests hand it lines with n.handleLine, as Serve would.
 func testNetwork(t testing.TB, caps ...string) (*network, *fakeIRC, *record) {
 	t.Helper()
+	return testNetworkSaying(t, nil, caps...)
+}
+
+// testNetworkSaying is testNetwork where the server's welcome has more
+// lines (ISUPPORT) before the end of the MOTD.
+func testNetworkSaying(t testing.TB, welcome []string, caps ...string) (*network, *fakeIRC, *record) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +179,9 @@ func testNetwork(t testing.TB, caps ...string) (*network, *fakeIRC, *record) {
 			break
 		}
 	}
-	srv.write(":srv 001 alice :Welcome", ":srv 422 alice :No MOTD")
+	srv.write(":srv 001 alice :Welcome")
+	srv.write(welcome...)
+	srv.write(":srv 422 alice :No MOTD")
 	if err := <-dialed; err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,9 @@ func (n *network) askList() {
 // onListLine takes the lines of a LIST answer; false means the line is
 // not one of them.
 func (n *network) onListLine(m ircmsg.Message) bool {
+	if n.answering != nil {
+		return false // the answer to a user's own labeled LIST: theirs to see
+	}
 	l := &n.list
 	switch m.Command {
 	case "321": // RPL_LISTSTART

@@ -32,10 +32,10 @@ const (
 // lines in memory until it ends. ergo allows 100 lines of 4096 bytes in
 // all; beyond these the rest is cut, with a note saying so.
 const (
-	maxOpenBatches  = 8
-	maxBatchLines   = 256
-	maxBatchBytes   = 64 << 10
-	multilineCutOff = "\n[the rest of this message was too long to pass on]"
+	maxMultilineBatches = 8
+	maxMultilineLines   = 256
+	maxMultilineBytes   = 64 << 10
+	multilineCutOff     = "\n[the rest of this message was too long to pass on]"
 )
 
 // multilineLimits are a server's draft/multiline limits.
@@ -174,13 +174,13 @@ func (n *network) multiline(m ircmsg.Message) bool {
 	return true // anything else in the batch is not part of a message
 }
 
-// openBatch starts a batch; beyond maxOpenBatches it is not taken, and
+// openBatch starts a batch; beyond maxMultilineBatches it is not taken, and
 // its lines arrive as separate messages.
 func (n *network) openBatch(ref string, m ircmsg.Message) {
 	if n.v3.ml.batches == nil {
 		n.v3.ml.batches = map[string]*multilineBatch{}
 	}
-	if len(n.v3.ml.batches) >= maxOpenBatches {
+	if len(n.v3.ml.batches) >= maxMultilineBatches {
 		return
 	}
 	n.v3.ml.batches[ref] = &multilineBatch{start: m, target: m.Params[2]}
@@ -193,7 +193,7 @@ func (b *multilineBatch) add(m ircmsg.Message) {
 	if b.lines > 0 && !concat {
 		text = "\n" + text
 	}
-	if b.cut || b.lines >= maxBatchLines || b.text.Len()+len(text) > maxBatchBytes {
+	if b.cut || b.lines >= maxMultilineLines || b.text.Len()+len(text) > maxMultilineBytes {
 		b.cut = true
 		return
 	}

@@ -33,16 +33,16 @@ func TestParseMultilineLimits(t *testing.T) {
 
 func TestMultilineFromTheNetwork(t *testing.T) {
 	many := []string{"@msgid=big;time=2026-01-01T00:00:00.000Z :bob!b@h BATCH +big draft/multiline #test"}
-	for i := range maxBatchLines + 10 {
+	for i := range maxMultilineLines + 10 {
 		many = append(many, fmt.Sprintf("@batch=big :bob!b@h PRIVMSG #test :line %d", i))
 	}
 	many = append(many, ":bob!b@h BATCH -big")
 	var bigText []string
-	for i := range maxBatchLines {
+	for i := range maxMultilineLines {
 		bigText = append(bigText, fmt.Sprintf("line %d", i))
 	}
 	openMany := []string{}
-	for i := range maxOpenBatches {
+	for i := range maxMultilineBatches {
 		openMany = append(openMany, fmt.Sprintf(":bob!b@h BATCH +o%d draft/multiline #test", i))
 	}
 	tests := []struct {
@@ -184,11 +184,11 @@ func FuzzClientTagsAndBatches(f *testing.F) {
 		rec.take()
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if len(n.v3.ml.batches) > maxOpenBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
+		if len(n.v3.ml.batches) > maxMultilineBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
 			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.v3.ml.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
 		}
 		for _, b := range n.v3.ml.batches {
-			if b.lines > maxBatchLines || b.text.Len() > maxBatchBytes {
+			if b.lines > maxMultilineLines || b.text.Len() > maxMultilineBytes {
 				t.Fatalf("a batch holds %d lines, %d bytes", b.lines, b.text.Len())
 			}
 		}

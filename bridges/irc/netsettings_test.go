@@ -3,6 +3,7 @@ package irc
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -135,30 +136,18 @@ func TestCheckAddressSettings(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !mapsEqual(got, tt.want) {
+			if err != nil || !maps.Equal(got, tt.want) {
 				t.Fatalf("= %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}
 }
 
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 func TestNetworkValuesReplaceRegistration(t *testing.T) {
 	reg := map[string]string{"nick": "alice", "server_password": "old", "on_connect": "JOIN #a", "sasl_user": "al", "sasl_password": "x"}
 	got := networkValues(reg, map[string]string{setNick: "al2", setPass: "new", setAfterConnect: "JOIN #b", setEncodingIn: "KOI8-R"})
 	want := map[string]string{"nick": "al2", "server_password": "new", "on_connect": "JOIN #b", "sasl_user": "al", "sasl_password": "x"}
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		t.Fatalf("networkValues = %v, want %v", got, want)
 	}
 	if reg["nick"] != "alice" {

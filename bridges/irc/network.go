@@ -42,6 +42,10 @@ type network struct {
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
 	v3       clientTagState           // client tags, read marks, multiline batches (signals.go)
+	profiles map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
+	batches  map[string]*batch        // open IRCv3 batches by reference (batch.go); nil when none
+	labels   []pendingLabel           // labeled commands waiting for their answer (labels.go)
+	labelSeq uint64
 	greeted  bool
 	list     channelList // LIST answers, for disco#items (list.go)
 	failed   error       // a permanent failure: the network gave up
@@ -50,6 +54,9 @@ type network struct {
 
 	// text is the encodings of the network and its channels (textcodec.go).
 	text textCodecs
+	// answering collects what the line being handled tells the user, for
+	// the resource whose labeled command it answers; nil for other lines.
+	answering *answer
 }
 
 type channel struct {
@@ -59,6 +66,8 @@ type channel struct {
 	topic   string
 	topicBy string
 	joined  bool
+	// whoPending: the WHO asked on joining has not ended (who.go).
+	whoPending bool
 	// wasJoined survives a lost connection: such a channel is rejoined on
 	// reconnect, however many attempts that takes.
 	wasJoined bool
@@ -286,7 +295,7 @@ func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 func (n *network) handleLine(m ircmsg.Message) {
 	n.mu.Lock()
 	n.text.decode(&m)
-	n.handle(m)
+	n.handleAnswering(m)
 	events, lines, conn := n.events, n.lines, n.conn
 	n.events, n.lines = nil, nil
 	n.mu.Unlock()
@@ -395,7 +404,9 @@ func (n *network) dropBacklog(why error) {
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
 	n.sentLost()
-	n.away = nil
+	n.away, n.profiles = nil, nil
+	n.dropBatches()
+	n.labels = nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {
 		if ch.joined {
@@ -511,6 +522,10 @@ func (n *network) status(st bridges.State, text string) {
 // emitNotice queues a notice for the user from the server's JID (or the
 // gateway's in fixed-server mode).
 func (n *network) emitNotice(text string) {
+	if n.answering != nil { // for the resource that asked (labels.go)
+		n.answering.add(text)
+		return
+	}
 	n.emit(func() { n.notice(text) })
 }
 

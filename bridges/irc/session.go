@@ -153,7 +153,7 @@ func (s *session) Send(ctx context.Context, m bridges.Message) error {
 	case m.Resource != "" && a.Kind == ircaddr.Channel:
 		target = m.Resource // private message to an occupant
 	case a.Kind == ircaddr.Server:
-		return s.raw(ctx, a.Server, m.Body)
+		return s.raw(ctx, a.Server, m.Body, m.Sender)
 	case a.Kind == ircaddr.Channel:
 		return bridges.Errorf(bridges.BadRequest, "join %s to talk in it", a.Target)
 	case a.Kind == ircaddr.Gateway:
@@ -179,8 +179,10 @@ func sendError(err error) error {
 	return &bridges.Error{Condition: bridges.RemoteServerTmout, Text: "not sent to IRC", Cause: err}
 }
 
-// raw sends each line of body as an IRC command: for power users.
-func (s *session) raw(ctx context.Context, server, body string) error {
+// raw sends each line of body as an IRC command: for power users. The
+// answer goes to sender, the resource that sent it, where the server
+// labels answers (labels.go).
+func (s *session) raw(ctx context.Context, server, body, sender string) error {
 	n, err := s.network(server, "")
 	if err != nil {
 		return err
@@ -198,7 +200,7 @@ func (s *session) raw(ctx context.Context, server, body string) error {
 				n.lines = nil
 				return
 			}
-			n.lines = append(n.lines, m)
+			n.lines = append(n.lines, n.labelled(m, sender))
 		}
 	})
 	if cmdErr != nil {
@@ -276,7 +278,7 @@ func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
 	return n.locked(ctx, func() {
 		folded := n.fold(name)
 		delete(n.wanted, folded)
-		delete(n.channels, folded)
+		n.dropChannel(folded)
 		if n.conn != nil {
 			n.queue("PART", name, reasonText(status))
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,15 @@ type ScriptedIRC struct {
 
 	mu   sync.Mutex
 	open []*ScriptedConn
+
+	// Caps are the IRCv3 capabilities it offers ("batch server-time"),
+	// all acknowledged when asked for; none by default. Set before Accept.
+	Caps string
+	// Authenticate plays the server's side of a SASL exchange the client
+	// starts with AUTHENTICATE mech (offer "sasl=..." in Caps): it reads
+	// and answers the rest (up to 903, or an error numeric). Set before
+	// Accept; nil answers 904.
+	Authenticate func(t TB, c *ScriptedConn, mech string)
 }
 
 // StartScriptedIRC listens on loopback until the test ends.
@@ -86,15 +96,28 @@ type ScriptedConn struct {
 
 func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 	t.Helper()
-	user := false
-	for c.Nick == "" || !user {
+	user, capEnd := false, c.srv.Caps == ""
+	for c.Nick == "" || !user || !capEnd {
 		m := c.Read(t, timeout)
 		switch m.Command {
 		case "CAP":
-			if len(m.Params) > 0 && m.Params[0] == "LS" {
-				c.Send(t, ":"+c.srv.Name+" CAP * LS :")
-			} else if len(m.Params) > 1 && m.Params[0] == "REQ" {
+			switch {
+			case len(m.Params) > 0 && m.Params[0] == "LS":
+				c.Send(t, ":"+c.srv.Name+" CAP * LS :"+c.srv.Caps)
+			case len(m.Params) > 1 && m.Params[0] == "REQ" && c.offers(m.Params[1]):
+				c.Send(t, ":"+c.srv.Name+" CAP * ACK :"+m.Params[1])
+			case len(m.Params) > 1 && m.Params[0] == "REQ":
 				c.Send(t, ":"+c.srv.Name+" CAP * NAK :"+m.Params[1])
+			case len(m.Params) > 0 && m.Params[0] == "END":
+				capEnd = true
+			}
+		case "AUTHENTICATE":
+			switch {
+			case len(m.Params) == 0:
+			case c.srv.Authenticate != nil:
+				c.srv.Authenticate(t, c, m.Params[0])
+			default:
+				c.Send(t, ":"+c.srv.Name+" 904 * :SASL authentication failed")
 			}
 		case "NICK":
 			if len(m.Params) > 0 {
@@ -112,6 +135,21 @@ func (c *ScriptedConn) welcome(t TB, timeout time.Duration) {
 		":"+n+" 004 "+nick+" "+n+" scripted-1 io ovimnstlk",
 		":"+n+" 005 "+nick+" CHANTYPES=# PREFIX=(ov)@+ CASEMAPPING=ascii NETWORK=Scripted :are supported by this server",
 		":"+n+" 422 "+nick+" :MOTD File is missing")
+}
+
+// offers reports whether every capability in list is offered.
+func (c *ScriptedConn) offers(list string) bool {
+	var offered []string
+	for _, tok := range strings.Fields(c.srv.Caps) {
+		name, _, _ := strings.Cut(tok, "=") // sasl=PLAIN is offered as sasl
+		offered = append(offered, name)
+	}
+	for _, name := range strings.Fields(list) {
+		if !slices.Contains(offered, name) {
+			return false
+		}
+	}
+	return true
 }
 
 // Send writes lines as they are, each ended with CRLF.

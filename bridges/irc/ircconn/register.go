@@ -139,6 +139,7 @@ type registration struct {
 	saslIn     *ircutils.SASLBuffer
 	saslMechs  string // from 908 RPL_SASLMECHS
 	saslDone   bool   // 903 received
+	triedPlain bool   // PLAIN was tried after SCRAM was refused (sasl_fallback.go)
 
 	nick         string // nick last sent
 	nickAttempts int
@@ -261,6 +262,11 @@ func (r *registration) handle(msg ircmsg.Message) (done bool, err error) {
 			return false, r.write("CAP", "END")
 		}
 	case "902", "904", "905", "906", "907":
+		if msg.Command == "904" {
+			if retried, err := r.plainAfterSCRAM(); retried || err != nil {
+				return false, err
+			}
+		}
 		text := lastParam(msg)
 		if r.saslMechs != "" {
 			text += " (the server offers " + r.saslMechs + ")"

@@ -219,3 +219,52 @@ func TestRegisterSCRAM(t *testing.T) {
 		})
 	}
 }
+
+// TestSCRAMRefusedThenPlain: a server that refuses SCRAM-SHA-256 (904)
+// and also offers PLAIN gets the login once more with PLAIN; not when
+// PLAIN is not offered, when the user insisted on SCRAM, or twice.
+func TestSCRAMRefusedThenPlain(t *testing.T) {
+	plainLogin := "AUTHENTICATE " + b64("\x00acct\x00s3cret")
+	for _, tt := range []struct {
+		name, offered, mech string
+		plainAnswer         string // the server's answer to PLAIN; "" not tried
+		err                 string
+	}{
+		{"PLAIN works", "PLAIN,SCRAM-SHA-256", SASLPlain, ":srv 903 alice :SASL authentication successful", ""},
+		{"PLAIN refused too", "PLAIN,SCRAM-SHA-256", SASLPlain, ":srv 904 alice :SASL authentication failed", "authentication failed"},
+		{"PLAIN not offered", "SCRAM-SHA-256", SASLPlain, "", "SCRAM refused"},
+		{"SCRAM insisted on", "PLAIN,SCRAM-SHA-256", SASLScram, "", "SCRAM refused"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			cfg := baseConfig(s.addr())
+			cfg.SASL, cfg.SASLUser, cfg.SASLPass = tt.mech, "acct", "s3cret"
+			ch := dialAsync(cfg)
+			p := s.accept()
+			t.Cleanup(func() { p.conn.Close() })
+			p.expectHello("", "alice")
+			p.send(":srv CAP * LS :sasl=" + tt.offered)
+			p.expect("CAP REQ sasl")
+			p.send(":srv CAP alice ACK :sasl")
+			p.expect("AUTHENTICATE SCRAM-SHA-256")
+			p.send("AUTHENTICATE +")
+			p.readLine() // client-first
+			p.send(":srv 904 alice :SCRAM refused")
+			if tt.plainAnswer != "" {
+				p.expect("AUTHENTICATE PLAIN")
+				p.send("AUTHENTICATE +")
+				p.expect(plainLogin)
+				p.send(tt.plainAnswer)
+			}
+			if tt.err == "" {
+				p.expect("CAP END")
+				p.welcome("alice")
+				closeQuick(mustDial(t, ch))
+				return
+			}
+			if _, err := waitDial(t, ch); !errors.Is(err, &Error{Kind: KindSASL}) || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Dial = %v, want a SASL error about %q", err, tt.err)
+			}
+		})
+	}
+}
