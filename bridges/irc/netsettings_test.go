@@ -258,3 +258,36 @@ func testBridgeB(b *testing.B) *Bridge {
 	}
 	return br.(*Bridge)
 }
+
+// A topic and a reason are the user's words too: they go out in the
+// channel's encoding; a topic it cannot write is refused, and a leave
+// whose reason it cannot write goes without the reason.
+func TestEncodingsOfTopicsAndReasons(t *testing.T) {
+	n, srv, _ := testNetwork(t)
+	n.text = codecsFor(n.s.b.mapper, map[string]map[string]string{"irc.test": {setEncodingIn: "ISO-8859-1", setEncodingOut: "ISO-8859-1"}}, "irc.test")
+	n.channels[n.fold("#latin")] = &channel{name: "#latin", local: "#latin%irc.test", members: map[string]string{}, joined: true}
+	n.s.networks[n.server] = n
+	ctx := context.Background()
+
+	if err := n.s.SetSubject(ctx, "#latin%irc.test", "café"); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.readLine(); got != "TOPIC #latin caf\xe9" {
+		t.Fatalf("sent %q, want the topic in Latin-1", got)
+	}
+	err := n.s.SetSubject(ctx, "#latin%irc.test", "5 €")
+	var be *bridges.Error
+	if !errors.As(err, &be) || be.Condition != bridges.NotAcceptable {
+		t.Fatalf("unencodable topic: %v, want not-acceptable", err)
+	}
+	var lines []error
+	_ = n.locked(ctx, func() {
+		lines = append(lines, n.queueWithText("#latin", "PART", []string{"#latin"}, "à bientôt"))
+	})
+	if lines[0] != nil {
+		t.Fatal(lines[0])
+	}
+	if got := srv.readLine(); got != "PART #latin :\xe0 bient\xf4t" {
+		t.Fatalf("sent %q, want the reason in Latin-1", got)
+	}
+}

@@ -127,6 +127,22 @@ func (n *network) queue(command string, params ...string) {
 	n.lines = append(n.lines, ircmsg.MakeMessage(nil, "", command, params...))
 }
 
+// queueWithText queues a command about target whose last parameter, text, is
+// the user's words (a topic, a reason): in target's encoding (as message
+// bodies are), refused when that encoding cannot write it.
+func (n *network) queueWithText(target, command string, params []string, text string) error {
+	if text == "" {
+		n.queue(command, params...)
+		return nil
+	}
+	m := ircmsg.MakeMessage(nil, "", command, append(params, text)...)
+	if err := n.text.encode(target, &m); err != nil {
+		return err
+	}
+	n.lines = append(n.lines, m)
+	return nil
+}
+
 func (n *network) run() { n.loop(nil) }
 
 // loop connects and serves until the session ends or the network gives

@@ -279,8 +279,8 @@ func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
 		folded := n.fold(name)
 		delete(n.wanted, folded)
 		n.dropChannel(folded)
-		if n.conn != nil {
-			n.queue("PART", name, reasonText(status))
+		if n.conn != nil && n.queueWithText(name, "PART", []string{name}, reasonText(status)) != nil {
+			n.queue("PART", name) // a reason the channel's encoding cannot write: leave without it
 		}
 	})
 }
@@ -314,11 +314,16 @@ func (s *session) SetSubject(ctx context.Context, local, subject string) error {
 	if err != nil {
 		return err
 	}
-	return n.locked(ctx, func() {
+	var refused error
+	err = n.locked(ctx, func() {
 		if n.conn != nil {
-			n.queue("TOPIC", name, reasonText(subject))
+			refused = n.queueWithText(name, "TOPIC", []string{name}, reasonText(subject))
 		}
 	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 // ChangeNick implements bridges.Rooms: IRC nicks are per network.
@@ -351,7 +356,7 @@ func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, 
 	case affiliation == "outcast":
 		cmd = []string{"MODE", name, "+b", nick + "!*@*"}
 	case role == "none":
-		cmd = []string{"KICK", name, nick, reasonText(reason)}
+		cmd = []string{"KICK", name, nick}
 	case role == "moderator":
 		cmd = []string{"MODE", name, "+o", nick}
 	case role == "participant":
@@ -371,10 +376,14 @@ func (s *session) Moderate(ctx context.Context, local, nick, role, affiliation, 
 			notSent = bridges.Errorf(bridges.RemoteServerTmout, "not connected to %s", n.server)
 			return
 		}
+		if cmd[0] == "KICK" {
+			notSent = n.queueWithText(name, "KICK", cmd[1:], reasonText(reason))
+			return
+		}
 		n.queue(cmd[0], cmd[1:]...)
 		if affiliation == "outcast" && role == "" {
 			// A ban also removes the user, as XEP-0045 expects.
-			n.queue("KICK", name, nick, reasonText(reason))
+			notSent = n.queueWithText(name, "KICK", []string{name, nick}, reasonText(reason))
 		}
 	})
 	if notSent != nil {
