@@ -9,6 +9,7 @@ package bridges
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ferry-xmpp/ferry/internal/netpoll"
@@ -367,4 +368,16 @@ type UndeliveredReporter interface {
 	// ReportUndelivered tells m.Peer that the message m (its body when
 	// the server sent it back, else empty) was not delivered, and why.
 	ReportUndelivered(ctx context.Context, m Message, reason string) error
+}
+
+// ParseBool reads a yes/no value as forms and chat give it: an x:data
+// boolean ("1", "true") or a person's answer ("yes", "off").
+func ParseBool(s string) (value, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "y", "on":
+		return true, true
+	case "0", "false", "no", "n", "off":
+		return false, true
+	}
+	return false, false
 }

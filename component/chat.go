@@ -165,7 +165,7 @@ func (u *user) answer(text string) {
 		}
 		d.vals[f.Var] = v
 	case f.Type == bridges.Boolean:
-		if _, ok := parseBool(text); !ok {
+		if _, ok := bridges.ParseBool(text); !ok {
 			u.say("Please answer yes or no. " + d.question())
 			return
 		}
@@ -232,7 +232,7 @@ func (u *user) say(text string) {
 // chatValue shows a stored value the way a chat user types it.
 func chatValue(f bridges.Field, v string) string {
 	if f.Type == bridges.Boolean {
-		if b, ok := parseBool(v); ok {
+		if b, ok := bridges.ParseBool(v); ok {
 			return yesNo(b)
 		}
 	}

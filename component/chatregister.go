@@ -136,7 +136,7 @@ func (u *user) checkAnswer(f formField, v string, vals map[string]string) (strin
 	}
 	switch {
 	case f.Type == bridges.Boolean:
-		b, ok := parseBool(v)
+		b, ok := bridges.ParseBool(v)
 		if !ok {
 			return "", fmt.Errorf("please answer yes or no")
 		}

@@ -51,7 +51,7 @@ func (t *Transport) commandList() []*command {
 			}},
 		{node: "unregister", chat: "unregister", name: "Unregister", needsAccount: true, form: confirmForm,
 			run: func(u *user, v map[string]string, reply func(*user, outcome, error)) {
-				if ok, _ := parseBool(v["confirm"]); !ok {
+				if ok, _ := bridges.ParseBool(v["confirm"]); !ok {
 					reply(u, outcome{note: "Nothing changed: not confirmed."}, nil)
 					return
 				}
@@ -183,7 +183,7 @@ func saveSettings(u *user, vals map[string]string) (outcome, error) {
 		}
 		v = strings.TrimSpace(v)
 		if f.Type == bridges.Boolean {
-			b, ok := parseBool(v)
+			b, ok := bridges.ParseBool(v)
 			if !ok {
 				return outcome{}, bridges.Errorf(bridges.NotAcceptable, "%s must be yes or no", f.Label)
 			}

@@ -80,7 +80,7 @@ func withAddresses(a bridges.Account, addrs map[string]map[string]string) bridge
 
 // roomSetting is a room's own value of a boolean setting, if it has one.
 func (u *user) roomSetting(local, key string) (value, ok bool) {
-	return parseBool(u.addresses()[addressKey(local)].Settings[key])
+	return bridges.ParseBool(u.addresses()[addressKey(local)].Settings[key])
 }
 
 // persistentRoom reports whether the user stays in the room while none
@@ -249,7 +249,7 @@ func (u *user) checkAddress(local string, fields []bridges.Field, secrets, vals 
 			if strings.TrimSpace(v) == "" {
 				continue
 			}
-			b, ok := parseBool(v)
+			b, ok := bridges.ParseBool(v)
 			if !ok {
 				return nil, bridges.Errorf(bridges.NotAcceptable, "%s: answer yes or no", fl.Label)
 			}

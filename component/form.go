@@ -116,14 +116,3 @@ func formTypeOf(x *xmlnode.Node) string {
 	}
 	return ""
 }
-
-// parseBool reads an x:data boolean ("1", "true") or a chat answer ("yes").
-func parseBool(s string) (value, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "true", "yes", "y", "on":
-		return true, true
-	case "0", "false", "no", "n", "off":
-		return false, true
-	}
-	return false, false
-}

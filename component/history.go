@@ -261,7 +261,7 @@ func mamForm() *xmlnode.Node {
 // off).
 func (u *user) recordHistory() bool {
 	if u.acct != nil {
-		if v, ok := parseBool(u.acct.Settings[settingRecordHistory]); ok {
+		if v, ok := bridges.ParseBool(u.acct.Settings[settingRecordHistory]); ok {
 			return v
 		}
 	}

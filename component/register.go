@@ -267,7 +267,7 @@ func (u *user) mergeValues(values map[string]string) (map[string]string, error) 
 			v = strings.TrimSpace(v)
 		}
 		if f.Type == bridges.Boolean && v != "" {
-			b, ok := parseBool(v)
+			b, ok := bridges.ParseBool(v)
 			if !ok {
 				return nil, bridges.Errorf(bridges.NotAcceptable, "%s must be yes or no", f.Label)
 			}

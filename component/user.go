@@ -152,7 +152,7 @@ func (t *Transport) userError(err error, fallback string) (bridges.Condition, st
 // stayConnected is the account's session policy.
 func (u *user) stayConnected() bool {
 	if u.acct != nil {
-		if v, ok := parseBool(u.acct.Settings[settingStayConnected]); ok {
+		if v, ok := bridges.ParseBool(u.acct.Settings[settingStayConnected]); ok {
 			return v
 		}
 	}

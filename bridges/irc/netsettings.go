@@ -16,7 +16,6 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircaddr"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
-	"github.com/ferry-xmpp/ferry/bridges/irc/ircident"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
 )
 
@@ -167,7 +166,7 @@ func (b *Bridge) checkSetting(f bridges.Field, v string) (string, error) {
 		}
 		return strings.Join(ports, " "), nil
 	case setVerifyCert:
-		on, ok := parseYesNo(v)
+		on, ok := bridges.ParseBool(v)
 		if !ok {
 			return "", bad("answer yes or no")
 		}
@@ -204,18 +203,7 @@ func (b *Bridge) checkSetting(f bridges.Field, v string) (string, error) {
 // get with these settings, with the rules the connection applies.
 func checkIdentity(registered, set map[string]string) error {
 	v := networkValues(registered, set)
-	nick := v["nick"]
-	id := ircident.Identity{Nick: nick, User: nonEmpty(v["username"], nick), Realname: nonEmpty(v["realname"], nick),
-		Password: v["server_password"], SASLUser: nonEmpty(v["sasl_user"], nick), SASLPass: v["sasl_password"]}
-	err := id.Check()
-	if err == nil {
-		_, err = ircident.Commands(v["on_connect"])
-	}
-	var p *ircident.Problem
-	if errors.As(err, &p) {
-		return &bridges.Error{Condition: bridges.NotAcceptable, Text: "Your " + string(p.Field) + " cannot be used on IRC: " + p.Reason + ".", Cause: err}
-	}
-	return err
+	return checkValues(v, v["nick"])
 }
 
 // networkValues are the registration values as one network uses them:
@@ -252,16 +240,6 @@ func parsePorts(s string) ([]string, error) {
 		}
 	}
 	return fields, nil
-}
-
-func parseYesNo(s string) (value, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "1", "true", "yes", "y", "on":
-		return true, true
-	case "0", "false", "no", "n", "off":
-		return false, true
-	}
-	return false, false
 }
 
 // parseFingerprint reads a SHA-256 fingerprint as tools print it (hex,
