@@ -113,7 +113,7 @@ type user struct {
 	// the gateway stops, keeping them for the next start.
 	seats     map[string]string
 	seatsKept bool
-	typing       typingLimiter // the chat states sent lately (signals.go)
+	typing    typingLimiter // the chat states sent lately (signals.go)
 }
 
 // sessionState is the actor's view of the legacy session; the ops lane

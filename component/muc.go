@@ -39,9 +39,9 @@ type room struct {
 	// were in it, after a restart (seats.go) or a lost connection, until
 	// the network confirms; their membership of its history goes on.
 	rejoining bool
-	former    []string // restored: the others' nicks when Ferry stopped (seats.go)
-	readAt    time.Time                 // the network's read mark, until the join completes (readmarker.go)
-	readID    string                    // the read mark last shown
+	former    []string  // restored: the others' nicks when Ferry stopped (seats.go)
+	readAt    time.Time // the network's read mark, until the join completes (readmarker.go)
+	readID    string    // the read mark last shown
 }
 
 // inArchive says the user's membership of the room's history is open.
