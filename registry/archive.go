@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -60,6 +61,11 @@ type ArchiveQuery struct {
 	// Last makes the page end at BeforeID (or the newest message) instead
 	// of starting after AfterID (or at the oldest): paging backwards.
 	Last bool
+	// Public lets the user read the room's whole history, whatever their
+	// memberships: the operator opened the room's network to every
+	// registered user (public history). A room with no history yet then
+	// reads as empty rather than ErrNoAccess.
+	Public bool
 }
 
 // ArchivePage is a page of history; Complete says nothing matching lies
@@ -233,7 +239,7 @@ func (s *SQLite) QueryArchive(ctx context.Context, transport string, q ArchiveQu
 	var room int64
 	err := s.archive.roomID.QueryRowContext(ctx, transport, roomKey(q.Room)).Scan(&room)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ArchivePage{}, ErrNoAccess
+		return noRoom(q)
 	}
 	if err != nil {
 		return ArchivePage{}, fmt.Errorf("registry: archive of %s: %w", q.Room, err)
@@ -309,6 +315,21 @@ func (s *SQLite) QueryArchive(ctx context.Context, transport string, q ArchiveQu
 	return page, nil
 }
 
+// noRoom answers a query on a room that has no history: nothing to read
+// for anyone but on a public room, where it is simply empty (an id asked
+// for is still unknown).
+func noRoom(q ArchiveQuery) (ArchivePage, error) {
+	switch {
+	case !q.Public:
+		return ArchivePage{}, ErrNoAccess
+	case len(q.IDs) > 0:
+		return ArchivePage{}, fmt.Errorf("%w: no message %q in %s", ErrNotFound, q.IDs[0], q.Room)
+	case q.AfterID != "" || q.BeforeID != "":
+		return ArchivePage{}, fmt.Errorf("%w: no message %q in %s", ErrNotFound, cmp.Or(q.AfterID, q.BeforeID), q.Room)
+	}
+	return ArchivePage{Complete: true}, nil
+}
+
 // before reports whether m comes before the position (at, seq).
 func before(m ArchivedMessage, at, seq int64) bool {
 	mat := dbTime(m.At)
@@ -316,13 +337,9 @@ func before(m ArchivedMessage, at, seq int64) bool {
 }
 
 // windows is what the user may read of the room, within q's times,
-// oldest first; ErrNoAccess if they were never in it.
+// oldest first; ErrNoAccess if they were never in it. A public room is
+// one window, whoever asks.
 func (s *SQLite) windows(ctx context.Context, room int64, q ArchiveQuery) ([]window, error) {
-	rows, err := s.archive.periods.QueryContext(ctx, room, q.JID)
-	if err != nil {
-		return nil, fmt.Errorf("registry: memberships in %s: %w", q.Room, err)
-	}
-	defer rows.Close()
 	lo, hi := int64(-1<<63), int64(1<<63-1)
 	if !q.Start.IsZero() {
 		lo = dbTime(q.Start)
@@ -330,6 +347,17 @@ func (s *SQLite) windows(ctx context.Context, room int64, q ArchiveQuery) ([]win
 	if !q.End.IsZero() {
 		hi = dbTime(q.End) + 1 // End is inclusive
 	}
+	if q.Public {
+		if lo >= hi {
+			return nil, nil
+		}
+		return []window{{from: lo, to: hi}}, nil
+	}
+	rows, err := s.archive.periods.QueryContext(ctx, room, q.JID)
+	if err != nil {
+		return nil, fmt.Errorf("registry: memberships in %s: %w", q.Room, err)
+	}
+	defer rows.Close()
 	var wins []window
 	member := false
 	for rows.Next() {
