@@ -493,69 +493,68 @@ JOIN archive_rooms r ON r.id = a.room WHERE r.transport = ?`, transport).Scan(&s
 // writer is never held long from the messages waiting behind it.
 const pruneChunk = 5000
 
-// PruneArchive implements Store: it deletes the transport's messages said
-// before the given time (zero: none by age) and, with keep > 0, all but
-// the newest keep of each room, a chunk per transaction; memberships that
-// ended before the cutoff go too. It returns how many messages it deleted.
-func (s *SQLite) PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM archive_rooms WHERE transport = ?", transport)
+// PruneArchive implements Store: in each room it deletes the messages
+// the retention in force there no longer keeps (the transport's, or what
+// an admin set for the room: SetRoomRetention), a chunk per transaction:
+// those said more than its days before now, and all but its newest
+// messages; memberships that ended before the cutoff go too. It returns
+// how many messages it deleted.
+func (s *SQLite) PruneArchive(ctx context.Context, transport string, now time.Time, keep Retention) (int, error) {
+	rooms, err := s.prunableRooms(ctx, transport, keep)
 	if err != nil {
-		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
-	}
-	var rooms []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
-		}
-		rooms = append(rooms, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
+		return 0, err
 	}
 	total := 0
 	for _, room := range rooms {
-		cutoff := int64(-1 << 63)
-		if !before.IsZero() {
-			cutoff = dbTime(before)
-		}
-		if keep > 0 {
-			// The time of the oldest message kept: everything before it goes.
-			var at int64
-			err := s.r.QueryRowContext(ctx, "SELECT at FROM archive WHERE room = ? ORDER BY at DESC, seq DESC LIMIT 1 OFFSET ?", room, keep-1).Scan(&at)
-			if err == nil {
-				cutoff = max(cutoff, at)
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
-			}
-		}
-		for {
-			var n int64
-			err := s.writeTx(ctx, func(tx *sql.Tx) error {
-				res, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE seq IN
-(SELECT seq FROM archive WHERE room = ? AND at < ? ORDER BY at LIMIT ?)`, room, cutoff, pruneChunk)
-				if err != nil {
-					return err
-				}
-				n, err = res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				_, err = tx.ExecContext(ctx, "DELETE FROM archive_periods WHERE room = ? AND end_at IS NOT NULL AND end_at < ?", room, cutoff)
-				return err
-			})
-			if err != nil {
-				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
-			}
-			total += int(n)
-			if n < pruneChunk {
-				break
-			}
+		n, err := s.pruneRoom(ctx, room.id, now, room.keep)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
 		}
 	}
 	return total, nil
+}
+
+// pruneRoom deletes what keep no longer keeps of one room.
+func (s *SQLite) pruneRoom(ctx context.Context, room int64, now time.Time, keep Retention) (int, error) {
+	cutoff := int64(-1 << 63)
+	if keep.Days > 0 {
+		cutoff = dbTime(now.AddDate(0, 0, -keep.Days))
+	}
+	if keep.Messages > 0 {
+		// The time of the oldest message kept: everything before it goes.
+		var at int64
+		err := s.r.QueryRowContext(ctx, "SELECT at FROM archive WHERE room = ? ORDER BY at DESC, seq DESC LIMIT 1 OFFSET ?", room, keep.Messages-1).Scan(&at)
+		if err == nil {
+			cutoff = max(cutoff, at)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
+	total := 0
+	for {
+		var n int64
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE seq IN
+(SELECT seq FROM archive WHERE room = ? AND at < ? ORDER BY at LIMIT ?)`, room, cutoff, pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM archive_periods WHERE room = ? AND end_at IS NOT NULL AND end_at < ?", room, cutoff)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
 }
 
 // ForgetArchiveMember implements Store: the user's memberships of every

@@ -187,10 +187,10 @@ func TestArchivePruneAndSize(t *testing.T) {
 		t.Fatalf("size %+v, %v", size, err)
 	}
 	// Older than minute 5 goes; then only the newest 10 of each room stay.
-	if n, err := s.PruneArchive(ctx, "irc.gw", at(5), 0); err != nil || n != 5 {
+	if n, err := s.PruneArchive(ctx, "irc.gw", at(5).AddDate(0, 0, 1), Retention{Days: 1}); err != nil || n != 5 {
 		t.Fatalf("pruned %d, %v; want 5", n, err)
 	}
-	if n, err := s.PruneArchive(ctx, "irc.gw", time.Time{}, 10); err != nil || n != 15 {
+	if n, err := s.PruneArchive(ctx, "irc.gw", at(100), Retention{Messages: 10}); err != nil || n != 15 {
 		t.Fatalf("pruned %d, %v; want 15", n, err)
 	}
 	p, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: "#chan%irc.example.net", JID: "bob@x", Max: 100})
