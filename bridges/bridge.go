@@ -95,6 +95,11 @@ type Descriptor struct {
 	// lines older than HistoryDays go, and all but each room's newest
 	// HistoryMessages; 0 keeps them.
 	HistoryDays, HistoryMessages int
+	// PublicHistory, when set, reports whether every registered user may
+	// read the whole history of a room (its local part), not only what
+	// was said while they were in it: the operator opened the room's
+	// network to all (IRC public_history). nil: no room is.
+	PublicHistory func(room string) bool
 	// QuickFields are the vars of the fields, in order, that the words
 	// typed after "register" in a chat fill: "register NICK [SERVER]",
 	// "register +12015550123". The last one takes the rest of the line.

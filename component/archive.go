@@ -32,7 +32,9 @@ type Archive interface {
 	QueryArchive(ctx context.Context, transport string, q registry.ArchiveQuery) (registry.ArchivePage, error)
 	CloseArchivePeriods(ctx context.Context, transport string, at time.Time) (int, error)
 	ArchiveStats(ctx context.Context, transport string) (registry.ArchiveSize, error)
-	PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error)
+	PruneArchive(ctx context.Context, transport string, now time.Time, keep registry.Retention) (int, error)
+	SetRoomRetention(ctx context.Context, transport string, r registry.RoomRetention) error
+	RoomRetentions(ctx context.Context, transport string) ([]registry.RoomRetention, error)
 	ForgetArchiveMember(ctx context.Context, transport, jid string) error
 }
 
@@ -59,6 +61,9 @@ type archiver struct {
 	log    *slog.Logger
 	sup    *supervise.Supervisor
 	group  *serial.Group[registry.ArchiveWrite]
+	// wake asks the pruner for a round now: an admin changed a room's
+	// retention (room-retention).
+	wake chan struct{}
 
 	mu    sync.Mutex
 	rooms map[string]*heard // folded room local part -> what it heard lately
@@ -92,16 +97,14 @@ type line struct {
 }
 
 // Retention is how much history a transport keeps; zero keeps it all.
-type Retention struct {
-	Days     int // messages older than this many days go
-	Messages int // all but each room's newest Messages go
-}
+// An admin may give a room its own (room-retention).
+type Retention = registry.Retention
 
 // pruneEvery is how often old history is deleted.
 const pruneEvery = time.Hour
 
 func newArchiver(store Archive, keep Retention, domain string, now func() time.Time, log *slog.Logger, sup *supervise.Supervisor) *archiver {
-	a := &archiver{db: store, keep: keep, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}}
+	a := &archiver{db: store, keep: keep, domain: domain, now: now, log: log, sup: sup, rooms: map[string]*heard{}, wake: make(chan struct{}, 1)}
 	a.group = serial.NewLingeringGroup(archiveBatch, archiveLinger, a.commit)
 	return a
 }
@@ -255,12 +258,11 @@ func (a *archiver) commit(batch []registry.ArchiveWrite) {
 	a.sup.MarkDown("archive "+a.domain, "")
 }
 
-// pruneLoop deletes history beyond the retention at start and then every
-// pruneEvery, until ctx ends; with no retention it returns at once.
+// pruneLoop deletes history beyond the retention at start, then every
+// pruneEvery and when woken (pruneSoon), until ctx ends. It runs without
+// a transport retention too: an admin may give a room one at any time;
+// a round then reads only which rooms have one.
 func (a *archiver) pruneLoop(ctx context.Context) error {
-	if a.keep == (Retention{}) {
-		return nil
-	}
 	tick := time.NewTicker(pruneEvery)
 	defer tick.Stop()
 	for {
@@ -269,18 +271,25 @@ func (a *archiver) pruneLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-a.wake:
 		}
+	}
+}
+
+// pruneSoon asks the pruner for a round now, without waiting for it; a
+// round already asked for does.
+func (a *archiver) pruneSoon() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
 	}
 }
 
 // prune deletes what the retention no longer keeps; failures are logged
 // and tried again on the next round.
 func (a *archiver) prune(ctx context.Context) {
-	var before time.Time
-	if a.keep.Days > 0 {
-		before = a.now().AddDate(0, 0, -a.keep.Days)
-	}
-	n, err := a.db.PruneArchive(ctx, a.domain, before, a.keep.Messages)
+	a.group.Sync() // what is queued is pruned like the rest
+	n, err := a.db.PruneArchive(ctx, a.domain, a.now(), a.keep)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		a.log.Error("pruning room history", "error", err)

@@ -74,6 +74,7 @@ func (t *Transport) commandList() []*command {
 		{node: "delete-user", chat: "delete", name: "Delete a user", admin: true, form: jidForm, run: deleteUser},
 		{node: "stats", chat: "stats", name: "Statistics", admin: true, run: now(stats)},
 		{node: "history-size", chat: "history", name: "Room history size", admin: true, run: now(historySize)},
+		{node: "room-retention", chat: "retention", name: "Room history retention", admin: true, form: retentionForm, run: now(setRoomRetention)},
 	}
 }
 
@@ -372,5 +373,9 @@ func historySize(u *user, _ map[string]string) (outcome, error) {
 	default:
 		note += "\nKept: forever (history_days and history_messages are not set)"
 	}
-	return outcome{note: note}, nil
+	rooms, err := u.roomRetentionsText(ctx)
+	if err != nil {
+		return outcome{}, &bridges.Error{Condition: bridges.InternalServer, Text: "could not read the rooms' retentions", Cause: err}
+	}
+	return outcome{note: note + rooms}, nil
 }

@@ -13,7 +13,8 @@ import (
 
 // Room history as users read it: the lines sent on join (XEP-0045
 // <history/>) and MAM queries on the room (XEP-0313), both limited to
-// what was said while the user was in the room through Ferry.
+// what was said while the user was in the room through Ferry, or, on a
+// network the operator made public, the whole of it.
 
 const (
 	nsMAM    = "urn:xmpp:mam:2"
@@ -74,7 +75,8 @@ func (u *user) sendHistory(r *room, full string) {
 	}
 	ctx, cancel := context.WithTimeout(u.t.ctx, readTimeout)
 	defer cancel()
-	page, err := u.t.archive.query(ctx, registry.ArchiveQuery{Room: r.local, JID: u.jid, Start: req.since, Max: limit, Last: true, NoSubjects: true})
+	page, err := u.t.archive.query(ctx, registry.ArchiveQuery{Room: r.local, JID: u.jid, Start: req.since, Max: limit, Last: true, NoSubjects: true,
+		Public: u.publicHistory(r.local)})
 	if err != nil {
 		if !errors.Is(err, registry.ErrNoAccess) {
 			u.t.log.Error("reading room history", "user", u.jid, "room", r.local, "error", err)
@@ -167,7 +169,7 @@ func (u *user) mamQuery(n, q *xmlnode.Node, full, local string) {
 
 // mamRequest reads a query's form and RSM set.
 func (u *user) mamRequest(q *xmlnode.Node, local string) (registry.ArchiveQuery, error) {
-	aq := registry.ArchiveQuery{Room: local, JID: u.jid, Max: mamPageSize}
+	aq := registry.ArchiveQuery{Room: local, JID: u.jid, Max: mamPageSize, Public: u.publicHistory(local)}
 	if x := q.Child(nsData, "x"); x != nil {
 		for _, f := range x.ChildrenNamed(nsData, "field") {
 			values := f.ChildrenNamed(nsData, "value")
@@ -255,6 +257,14 @@ func mamForm() *xmlnode.Node {
 		x.Add(xmlnode.New(nsData, "field").SetAttr("var", f.name).SetAttr("type", f.typ))
 	}
 	return xmlnode.New(nsMAM, "query").Add(x)
+}
+
+// publicHistory reports whether the user may read the room's whole
+// history: the operator made the room's network public, the user is
+// registered, and they did not turn history off for the room.
+func (u *user) publicHistory(local string) bool {
+	public := u.t.desc.PublicHistory
+	return public != nil && u.acct != nil && public(local) && u.recordHistoryIn(local)
 }
 
 // recordHistory is the user's record_history setting (on unless turned

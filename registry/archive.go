@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -60,6 +61,11 @@ type ArchiveQuery struct {
 	// Last makes the page end at BeforeID (or the newest message) instead
 	// of starting after AfterID (or at the oldest): paging backwards.
 	Last bool
+	// Public lets the user read the room's whole history, whatever their
+	// memberships: the operator opened the room's network to every
+	// registered user (public history). A room with no history yet then
+	// reads as empty rather than ErrNoAccess.
+	Public bool
 }
 
 // ArchivePage is a page of history; Complete says nothing matching lies
@@ -233,7 +239,7 @@ func (s *SQLite) QueryArchive(ctx context.Context, transport string, q ArchiveQu
 	var room int64
 	err := s.archive.roomID.QueryRowContext(ctx, transport, roomKey(q.Room)).Scan(&room)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ArchivePage{}, ErrNoAccess
+		return noRoom(q)
 	}
 	if err != nil {
 		return ArchivePage{}, fmt.Errorf("registry: archive of %s: %w", q.Room, err)
@@ -309,6 +315,21 @@ func (s *SQLite) QueryArchive(ctx context.Context, transport string, q ArchiveQu
 	return page, nil
 }
 
+// noRoom answers a query on a room that has no history: nothing to read
+// for anyone but on a public room, where it is simply empty (an id asked
+// for is still unknown).
+func noRoom(q ArchiveQuery) (ArchivePage, error) {
+	switch {
+	case !q.Public:
+		return ArchivePage{}, ErrNoAccess
+	case len(q.IDs) > 0:
+		return ArchivePage{}, fmt.Errorf("%w: no message %q in %s", ErrNotFound, q.IDs[0], q.Room)
+	case q.AfterID != "" || q.BeforeID != "":
+		return ArchivePage{}, fmt.Errorf("%w: no message %q in %s", ErrNotFound, cmp.Or(q.AfterID, q.BeforeID), q.Room)
+	}
+	return ArchivePage{Complete: true}, nil
+}
+
 // before reports whether m comes before the position (at, seq).
 func before(m ArchivedMessage, at, seq int64) bool {
 	mat := dbTime(m.At)
@@ -316,13 +337,9 @@ func before(m ArchivedMessage, at, seq int64) bool {
 }
 
 // windows is what the user may read of the room, within q's times,
-// oldest first; ErrNoAccess if they were never in it.
+// oldest first; ErrNoAccess if they were never in it. A public room is
+// one window, whoever asks.
 func (s *SQLite) windows(ctx context.Context, room int64, q ArchiveQuery) ([]window, error) {
-	rows, err := s.archive.periods.QueryContext(ctx, room, q.JID)
-	if err != nil {
-		return nil, fmt.Errorf("registry: memberships in %s: %w", q.Room, err)
-	}
-	defer rows.Close()
 	lo, hi := int64(-1<<63), int64(1<<63-1)
 	if !q.Start.IsZero() {
 		lo = dbTime(q.Start)
@@ -330,6 +347,17 @@ func (s *SQLite) windows(ctx context.Context, room int64, q ArchiveQuery) ([]win
 	if !q.End.IsZero() {
 		hi = dbTime(q.End) + 1 // End is inclusive
 	}
+	if q.Public {
+		if lo >= hi {
+			return nil, nil
+		}
+		return []window{{from: lo, to: hi}}, nil
+	}
+	rows, err := s.archive.periods.QueryContext(ctx, room, q.JID)
+	if err != nil {
+		return nil, fmt.Errorf("registry: memberships in %s: %w", q.Room, err)
+	}
+	defer rows.Close()
 	var wins []window
 	member := false
 	for rows.Next() {
@@ -465,69 +493,68 @@ JOIN archive_rooms r ON r.id = a.room WHERE r.transport = ?`, transport).Scan(&s
 // writer is never held long from the messages waiting behind it.
 const pruneChunk = 5000
 
-// PruneArchive implements Store: it deletes the transport's messages said
-// before the given time (zero: none by age) and, with keep > 0, all but
-// the newest keep of each room, a chunk per transaction; memberships that
-// ended before the cutoff go too. It returns how many messages it deleted.
-func (s *SQLite) PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM archive_rooms WHERE transport = ?", transport)
+// PruneArchive implements Store: in each room it deletes the messages
+// the retention in force there no longer keeps (the transport's, or what
+// an admin set for the room: SetRoomRetention), a chunk per transaction:
+// those said more than its days before now, and all but its newest
+// messages; memberships that ended before the cutoff go too. It returns
+// how many messages it deleted.
+func (s *SQLite) PruneArchive(ctx context.Context, transport string, now time.Time, keep Retention) (int, error) {
+	rooms, err := s.prunableRooms(ctx, transport, keep)
 	if err != nil {
-		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
-	}
-	var rooms []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
-		}
-		rooms = append(rooms, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("registry: pruning %s: %w", transport, err)
+		return 0, err
 	}
 	total := 0
 	for _, room := range rooms {
-		cutoff := int64(-1 << 63)
-		if !before.IsZero() {
-			cutoff = dbTime(before)
-		}
-		if keep > 0 {
-			// The time of the oldest message kept: everything before it goes.
-			var at int64
-			err := s.r.QueryRowContext(ctx, "SELECT at FROM archive WHERE room = ? ORDER BY at DESC, seq DESC LIMIT 1 OFFSET ?", room, keep-1).Scan(&at)
-			if err == nil {
-				cutoff = max(cutoff, at)
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
-			}
-		}
-		for {
-			var n int64
-			err := s.writeTx(ctx, func(tx *sql.Tx) error {
-				res, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE seq IN
-(SELECT seq FROM archive WHERE room = ? AND at < ? ORDER BY at LIMIT ?)`, room, cutoff, pruneChunk)
-				if err != nil {
-					return err
-				}
-				n, err = res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				_, err = tx.ExecContext(ctx, "DELETE FROM archive_periods WHERE room = ? AND end_at IS NOT NULL AND end_at < ?", room, cutoff)
-				return err
-			})
-			if err != nil {
-				return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
-			}
-			total += int(n)
-			if n < pruneChunk {
-				break
-			}
+		n, err := s.pruneRoom(ctx, room.id, now, room.keep)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("registry: pruning %s: %w", transport, err)
 		}
 	}
 	return total, nil
+}
+
+// pruneRoom deletes what keep no longer keeps of one room.
+func (s *SQLite) pruneRoom(ctx context.Context, room int64, now time.Time, keep Retention) (int, error) {
+	cutoff := int64(-1 << 63)
+	if keep.Days > 0 {
+		cutoff = dbTime(now.AddDate(0, 0, -keep.Days))
+	}
+	if keep.Messages > 0 {
+		// The time of the oldest message kept: everything before it goes.
+		var at int64
+		err := s.r.QueryRowContext(ctx, "SELECT at FROM archive WHERE room = ? ORDER BY at DESC, seq DESC LIMIT 1 OFFSET ?", room, keep.Messages-1).Scan(&at)
+		if err == nil {
+			cutoff = max(cutoff, at)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
+	total := 0
+	for {
+		var n int64
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM archive WHERE seq IN
+(SELECT seq FROM archive WHERE room = ? AND at < ? ORDER BY at LIMIT ?)`, room, cutoff, pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, "DELETE FROM archive_periods WHERE room = ? AND end_at IS NOT NULL AND end_at < ?", room, cutoff)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
 }
 
 // ForgetArchiveMember implements Store: the user's memberships of every

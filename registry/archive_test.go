@@ -93,6 +93,15 @@ func TestArchiveQueries(t *testing.T) {
 		{"with", ArchiveQuery{JID: "alice@x", With: "carol", Max: 3}, []string{"m1", "m3", "m5"}, false},
 		{"ids he may read", ArchiveQuery{JID: "bob@x", IDs: []string{"m1", "m7", "m26", "m6"}, Max: 10}, []string{"m6", "m7"}, true},
 		{"a room spelled otherwise", ArchiveQuery{Room: "#chan%IRC.example.net", JID: "bob@x", Max: 1}, seq(5, 6), false},
+		// Public history: everything, whoever asks, paged and filtered
+		// as any other query.
+		{"public, a stranger", ArchiveQuery{JID: "eve@x", Public: true, Max: 100}, seq(0, 30), true},
+		{"public, bob before he came", ArchiveQuery{JID: "bob@x", Public: true, End: at(4), Max: 100}, seq(0, 5), true},
+		{"public, last page", ArchiveQuery{JID: "eve@x", Public: true, Last: true, BeforeID: "m12", Max: 3}, seq(9, 12), false},
+		{"public, alice's gap", ArchiveQuery{JID: "alice@x", Public: true, AfterID: "m9", Max: 2}, seq(10, 12), false},
+		{"public, ids", ArchiveQuery{JID: "eve@x", Public: true, IDs: []string{"m12", "m1"}, Max: 10}, []string{"m1", "m12"}, true},
+		{"public, empty times", ArchiveQuery{JID: "eve@x", Public: true, Start: at(9), End: at(8), Max: 10}, nil, true},
+		{"public, a room without history", ArchiveQuery{Room: "#new%irc.example.net", JID: "eve@x", Public: true, Max: 10}, nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -125,6 +134,9 @@ func TestArchiveRefusals(t *testing.T) {
 		{"other transport", "irc2.gw", ArchiveQuery{Room: room, JID: "alice@x", Max: 10}, ErrNoAccess},
 		{"unknown after-id", "irc.gw", ArchiveQuery{Room: room, JID: "alice@x", AfterID: "nope", Max: 10}, ErrNotFound},
 		{"unknown id", "irc.gw", ArchiveQuery{Room: room, JID: "alice@x", IDs: []string{"m1", "nope"}, Max: 10}, ErrNotFound},
+		{"public, unknown id", "irc.gw", ArchiveQuery{Room: room, JID: "eve@x", Public: true, IDs: []string{"nope"}, Max: 10}, ErrNotFound},
+		{"public, id in a room without history", "irc.gw", ArchiveQuery{Room: "#new%n", JID: "eve@x", Public: true, IDs: []string{"m1"}, Max: 10}, ErrNotFound},
+		{"public, after-id in a room without history", "irc.gw", ArchiveQuery{Room: "#new%n", JID: "eve@x", Public: true, AfterID: "m1", Max: 10}, ErrNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -175,10 +187,10 @@ func TestArchivePruneAndSize(t *testing.T) {
 		t.Fatalf("size %+v, %v", size, err)
 	}
 	// Older than minute 5 goes; then only the newest 10 of each room stay.
-	if n, err := s.PruneArchive(ctx, "irc.gw", at(5), 0); err != nil || n != 5 {
+	if n, err := s.PruneArchive(ctx, "irc.gw", at(5).AddDate(0, 0, 1), Retention{Days: 1}); err != nil || n != 5 {
 		t.Fatalf("pruned %d, %v; want 5", n, err)
 	}
-	if n, err := s.PruneArchive(ctx, "irc.gw", time.Time{}, 10); err != nil || n != 15 {
+	if n, err := s.PruneArchive(ctx, "irc.gw", at(100), Retention{Messages: 10}); err != nil || n != 15 {
 		t.Fatalf("pruned %d, %v; want 15", n, err)
 	}
 	p, err := s.QueryArchive(ctx, "irc.gw", ArchiveQuery{Room: "#chan%irc.example.net", JID: "bob@x", Max: 100})

@@ -26,6 +26,8 @@ var (
 	schemaV6 string
 	//go:embed schema/0007_room_seats.sql
 	schemaV7 string
+	//go:embed schema/0008_room_retention.sql
+	schemaV8 string
 )
 
 // migrations[i] upgrades a database from version i to i+1. The slice is
@@ -39,11 +41,12 @@ var migrations = []string{
 	schemaV5,
 	schemaV6,
 	schemaV7,
+	schemaV8,
 }
 
 // SchemaVersion is the newest schema this ferry knows; PRAGMA user_version
 // of an up-to-date database equals it.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // ErrNeedsMigration is returned by Open for a database whose schema is
 // older than SchemaVersion when Options.AutoMigrate is off. Upgrading is

@@ -54,7 +54,7 @@ func TestOpenCreatesLatestSchema(t *testing.T) {
 	}
 	want := []string{"accounts", "accounts_binding", "address_settings", "archive", "archive_periods", "archive_room_at", "archive_rooms", "dead_letters", "dead_letters_transport_created",
 		"jobs", "jobs_account", "jobs_due", "jobs_ref", "jobs_state_updated",
-		"message_ids", "message_ids_xmpp_id", "notices_seen", "outbox", "outbox_transport_id", "room_seats"}
+		"message_ids", "message_ids_xmpp_id", "notices_seen", "outbox", "outbox_transport_id", "room_retention", "room_seats"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("schema objects = %v, want %v", names, want)
 	}

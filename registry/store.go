@@ -217,10 +217,15 @@ type Store interface {
 	// ArchiveStats says how many rooms and messages the transport's
 	// history holds, and the oldest message's time.
 	ArchiveStats(ctx context.Context, transport string) (ArchiveSize, error)
-	// PruneArchive deletes messages said before the given time (zero:
-	// none by age) and, with keep > 0, all but each room's newest keep;
-	// it returns how many it deleted.
-	PruneArchive(ctx context.Context, transport string, before time.Time, keep int) (int, error)
+	// PruneArchive deletes, in each room, what the retention in force
+	// there no longer keeps at now: keep, or the room's own
+	// (SetRoomRetention); it returns how many messages it deleted.
+	PruneArchive(ctx context.Context, transport string, now time.Time, keep Retention) (int, error)
+	// SetRoomRetention gives one room a retention of its own over the
+	// transport's (neither bound: the transport's again).
+	SetRoomRetention(ctx context.Context, transport string, r RoomRetention) error
+	// RoomRetentions lists the rooms given a retention, by room.
+	RoomRetentions(ctx context.Context, transport string) ([]RoomRetention, error)
 	// ForgetArchiveMember deletes a user's memberships: nothing said
 	// before is theirs to read any more.
 	ForgetArchiveMember(ctx context.Context, transport, jid string) error

@@ -121,7 +121,15 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		HistoryDays:  b.opts.HistoryDays,
 		// Per room.
 		HistoryMessages: b.opts.HistoryMessages,
+		PublicHistory:   b.publicHistory,
 	}
+}
+
+// publicHistory reports whether the operator opened the history of the
+// room's network to every registered user.
+func (b *Bridge) publicHistory(room string) bool {
+	a, err := b.mapper.Parse(room, ircaddr.DefaultChanTypes)
+	return err == nil && a.Kind == ircaddr.Channel && b.opts.publicHistory(a.Server)
 }
 
 // CheckField checks one answer of the chat registration as it is given.

@@ -34,7 +34,12 @@ type Options struct {
 	// HistoryDays and HistoryMessages bound how much room history is
 	// kept (by age, and per room); 0 keeps everything.
 	HistoryDays, HistoryMessages int
-	Burst                        int
+	// PublicHistory opens the whole history of every network's channels
+	// to every registered user (a network's own public_history opens
+	// that network's alone); off, users read only what was said while
+	// they were in a channel.
+	PublicHistory bool
+	Burst         int
 	// Rate is lines per second after the burst; 0 switches pacing off
 	// (for a network of the operator's own that trusts the gateway).
 	Rate         float64
@@ -62,6 +67,9 @@ type Network struct {
 	TLS      bool
 	RootCAs  *x509.CertPool // from ca_file; nil = system roots
 	Password string         // server password for everyone (rare)
+	// PublicHistory opens the whole history of this network's channels
+	// to every registered user (see Options.PublicHistory).
+	PublicHistory bool
 	// UserNamed is a server a user named (allow_other_servers), not one
 	// the operator listed: its addresses are vetted (Options.Hosts).
 	UserNamed bool
@@ -114,6 +122,8 @@ func parseOptions(raw map[string]any) (Options, error) {
 			p.Int(key, v, 0, 100000, &o.HistoryDays)
 		case "history_messages":
 			p.Int(key, v, 0, 1000000000, &o.HistoryMessages)
+		case "public_history":
+			p.Bool(key, v, &o.PublicHistory)
 		case "burst":
 			p.Int(key, v, 1, 100, &o.Burst)
 		case "rate":
@@ -178,10 +188,10 @@ func parseOptions(raw map[string]any) (Options, error) {
 // optionKeys and networkKeys are the keys parseOptions and parseNetwork
 // know, for "did you mean" hints (a test keeps them in step).
 var (
-	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "history_days", "history_messages", "burst", "rate",
+	optionKeys = []string{"fixed_server", "allow_other_servers", "require_registration", "history_lines", "history_days", "history_messages", "public_history", "burst", "rate",
 		"ping_interval", "ping_timeout", "reconnect_min", "reconnect_max", "network", "user_hash_key", "identd_listen", "ident",
 		"max_networks_per_user", "max_connections_per_network"}
-	networkKeys = []string{"name", "address", "tls", "password", "ca_file",
+	networkKeys = []string{"name", "address", "tls", "password", "ca_file", "public_history",
 		"webirc_password", "webirc_gateway", "webirc_ip", "webirc_host_suffix", "max_connections", "banner"}
 )
 
@@ -201,6 +211,8 @@ func parseNetwork(p *options.Problems, prefix string, m map[string]any) (Network
 			p.Bool(prefix+key, v, &n.TLS)
 		case "password":
 			p.String(prefix+key, v, &n.Password)
+		case "public_history":
+			p.Bool(prefix+key, v, &n.PublicHistory)
 		case "ca_file":
 			path, _ := v.(string)
 			pem, err := os.ReadFile(path)
@@ -250,6 +262,12 @@ func (o Options) network(server string) (Network, bool) {
 	}
 	return Network{Name: server, Address: defaultAddress(server, true), TLS: true, UserNamed: true,
 		Operator: NetworkOperator{MaxConnections: o.Operator.MaxConnections}}, true
+}
+
+// publicHistory reports whether the history of channels on server is
+// open to every registered user.
+func (o Options) publicHistory(server string) bool {
+	return o.PublicHistory || o.Networks[server].PublicHistory
 }
 
 func defaultAddress(host string, useTLS bool) string {

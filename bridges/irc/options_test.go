@@ -163,3 +163,41 @@ func TestUserNamedServersAreVetted(t *testing.T) {
 		t.Errorf("bad allowed_private_hosts: %v", err)
 	}
 }
+
+// public_history opens a listed network's channels, or with the
+// transport-wide key every network's; never a nick's conversation.
+func TestPublicHistory(t *testing.T) {
+	nets := []any{
+		map[string]any{"name": "open.test", "address": "127.0.0.1:6667", "tls": false, "public_history": true},
+		map[string]any{"name": "closed.test", "address": "127.0.0.1:6668", "tls": false},
+	}
+	cases := []struct {
+		name string
+		raw  map[string]any
+		room string
+		want bool
+	}{
+		{"a public network's channel", map[string]any{"network": nets}, "#chan%open.test", true},
+		{"another network's channel", map[string]any{"network": nets}, "#chan%closed.test", false},
+		{"a nick on a public network", map[string]any{"network": nets}, "nick%open.test", false},
+		{"not an address", map[string]any{"network": nets}, "%%", false},
+		{"off by default", nil, "#chan%irc.example.net", false},
+		{"every network", map[string]any{"public_history": true}, "#chan%irc.example.net", true},
+		{"every network, listed ones too", map[string]any{"public_history": true, "network": nets}, "#chan%closed.test", true},
+		{"the fixed server", map[string]any{"fixed_server": "irc.test", "public_history": true}, "#chan", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := Factory("irc.gw", c.raw, bridges.Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Describe().PublicHistory(c.room); got != c.want {
+				t.Errorf("PublicHistory(%q) = %v, want %v", c.room, got, c.want)
+			}
+		})
+	}
+	if _, err := parseOptions(map[string]any{"public_history": "yes please"}); err == nil || !strings.Contains(err.Error(), "public_history") {
+		t.Errorf("a bad public_history: %v", err)
+	}
+}

@@ -22,6 +22,10 @@ type Network struct {
 	// cannot send a message again (bridges.Descriptor), as IRC does. Set
 	// it before the bridge is made.
 	VolatileInbound bool
+	// PublicHistory is the bridge's bridges.Descriptor.PublicHistory: the
+	// rooms whose whole history every registered user may read. Set it
+	// before the bridge is made.
+	PublicHistory func(room string) bool
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -84,6 +88,7 @@ func (b *Bridge) Describe() bridges.Descriptor {
 		// Configurable so tests cover both session policies.
 		StayConnected:   b.stayConnected,
 		VolatileInbound: b.net.VolatileInbound,
+		PublicHistory:   b.net.PublicHistory,
 		HistoryLines:    20,
 	}
 }
