@@ -5,9 +5,10 @@
 // a stack of several kilobytes: with one connection per puppeted user,
 // that is most of what an idle user costs. A Poller watches many sockets
 // from one goroutine instead (epoll on Linux) and calls a function when
-// one becomes readable; the owner then reads it without blocking until
-// it would block (ReadNonblocking), and re-arms the watch. A watch fires
-// once per arming, so the owner's reads never race each other.
+// data arrives on one; the owner then reads it without blocking until it
+// would block (ReadNonblocking). Calls can come while the owner is still
+// reading: it counts them and reads again, so that one goroutine at a time
+// reads a socket.
 package netpoll
 
 import (

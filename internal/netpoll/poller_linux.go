@@ -5,6 +5,7 @@ package netpoll
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 
@@ -12,9 +13,16 @@ import (
 )
 
 // Poller watches sockets for something to read, from one goroutine.
+//
+// The epoll instance is itself waited on through Go's own poller (an
+// epoll descriptor is readable while it has events), so the poller's
+// goroutine parks like any goroutine waiting for a socket instead of
+// holding a thread in epoll_wait; the read jobs it starts then usually run
+// on the same thread, without waking another.
 type Poller struct {
-	epfd   int
-	wakefd int // an eventfd that ends the loop
+	epfd int
+	file *os.File // epfd, registered with Go's poller
+	raw  syscall.RawConn
 
 	mu      sync.Mutex
 	watches map[int32]*Watch // by file descriptor
@@ -33,24 +41,28 @@ type Watch struct {
 // maxEvents is how many ready sockets one wait returns.
 const maxEvents = 256
 
+// watchEvents asks for a ready call at each arrival of data (or the
+// peer's close): edge-triggered, so a socket being read needs no call to
+// re-arm it, and data that arrives meanwhile calls ready again.
+const watchEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+
 // Open starts a poller and its goroutine.
 func Open() (*Poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("netpoll: %w", err)
+	}
+	file := os.NewFile(uintptr(epfd), "netpoll")
+	raw, err := file.SyscallConn()
 	if err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("netpoll: eventfd: %w", err)
+		file.Close()
+		return nil, fmt.Errorf("netpoll: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return nil, fmt.Errorf("netpoll: epoll_ctl: %w", err)
-	}
-	p := &Poller{epfd: epfd, wakefd: wakefd, watches: map[int32]*Watch{}, done: make(chan struct{})}
+	p := &Poller{epfd: epfd, file: file, raw: raw, watches: map[int32]*Watch{}, done: make(chan struct{})}
 	go p.loop()
 	return p, nil
 }
@@ -59,28 +71,24 @@ func Open() (*Poller, error) {
 // for the loop to end.
 func (p *Poller) Close() error {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		<-p.done
-		return nil
-	}
+	already := p.closed
 	p.closed = true
 	p.mu.Unlock()
-	var one = [8]byte{1}
-	if _, err := unix.Write(p.wakefd, one[:]); err != nil {
-		return fmt.Errorf("netpoll: waking the loop: %w", err)
+	if !already {
+		if err := p.file.Close(); err != nil { // ends the loop's wait
+			return fmt.Errorf("netpoll: %w", err)
+		}
 	}
 	<-p.done
-	unix.Close(p.epfd)
-	unix.Close(p.wakefd)
 	return nil
 }
 
-// Watch starts watching c, disarmed: after each Rearm, ready is called
-// once, on the poller's goroutine, when c has something to read (or was
-// closed by its peer). ready must not block: it hands the reading
-// to another goroutine. A ready call may come for nothing (a socket
-// number reused after a close): reads must not block.
+// Watch starts watching c, disarmed: after Arm, ready is called on the
+// poller's goroutine each time data arrives on c (or its peer closes it).
+// ready must not block: it hands the reading to another goroutine, which
+// reads until ErrWouldBlock. A ready call may come for nothing (data read
+// already, or a socket number reused after a close): reads must not
+// block.
 func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -97,7 +105,7 @@ func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) {
 			return
 		}
 		p.watches[w.fd] = w
-		ev := unix.EpollEvent{Events: unix.EPOLLONESHOT, Fd: w.fd} // nothing asked for yet
+		ev := unix.EpollEvent{Events: unix.EPOLLET, Fd: w.fd} // nothing asked for yet
 		if cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); cerr != nil {
 			delete(p.watches, w.fd)
 			cerr = fmt.Errorf("netpoll: epoll_ctl add: %w", cerr)
@@ -109,12 +117,17 @@ func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) {
 	return w, cerr
 }
 
-// Rearm asks for the next ready call. Call it once the socket was read
-// until ErrWouldBlock.
-func (w *Watch) Rearm() error {
+// Arm starts the ready calls. Data already waiting counts as an arrival.
+func (w *Watch) Arm() error {
 	var cerr error
 	err := w.raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: w.fd}
+		w.p.mu.Lock()
+		defer w.p.mu.Unlock()
+		if w.p.closed {
+			cerr = errors.New("netpoll: poller closed")
+			return
+		}
+		ev := unix.EpollEvent{Events: watchEvents, Fd: w.fd}
 		cerr = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 	})
 	if err != nil {
@@ -126,17 +139,21 @@ func (w *Watch) Rearm() error {
 	return nil
 }
 
-// Stop ends the watch; call it before closing the socket. No ready call
-// starts after Stop returns.
+// Stop ends the watch; call it before closing the socket, or after (the
+// kernel forgets a closed socket by itself). No ready call starts after
+// Stop returns.
 func (w *Watch) Stop() {
-	_ = w.raw.Control(func(fd uintptr) {
-		_ = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-	})
 	w.p.mu.Lock()
-	if w.p.watches[w.fd] == w {
-		delete(w.p.watches, w.fd)
+	defer w.p.mu.Unlock()
+	if w.p.watches[w.fd] != w {
+		return
 	}
-	w.p.mu.Unlock()
+	delete(w.p.watches, w.fd)
+	if !w.p.closed {
+		_ = w.raw.Control(func(fd uintptr) {
+			_ = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+		})
+	}
 }
 
 // Len is how many sockets are watched.
@@ -150,12 +167,19 @@ func (p *Poller) loop() {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, maxEvents)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err == unix.EINTR {
-			continue
-		}
+		var (
+			n    int
+			werr error
+		)
+		err := p.raw.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			return werr != unix.EINTR && (n > 0 || werr != nil) // nothing yet: park until Go's poller says
+		})
 		if err != nil {
-			panic(fmt.Sprintf("netpoll: epoll_wait: %v", err)) // a bad descriptor: a bug here, not a peer's doing
+			return // closed
+		}
+		if werr != nil {
+			panic(fmt.Sprintf("netpoll: epoll_wait: %v", werr)) // a bad descriptor: a bug here, not a peer's doing
 		}
 		if !p.dispatch(events[:n]) {
 			return

@@ -19,8 +19,8 @@ func (p *Poller) Close() error { return nil }
 // Watch fails: there is no poller here.
 func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) { return nil, ErrUnsupported }
 
-// Rearm fails: there is no poller here.
-func (w *Watch) Rearm() error { return ErrUnsupported }
+// Arm fails: there is no poller here.
+func (w *Watch) Arm() error { return ErrUnsupported }
 
 // Stop does nothing.
 func (w *Watch) Stop() {}

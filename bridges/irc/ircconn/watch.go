@@ -41,6 +41,9 @@ func (c *Conn) Watch(p *netpoll.Poller, handle func(ircmsg.Message), ended func(
 	}
 	c.watch = w
 	c.watching.Store(true)
+	if err := w.Arm(); err != nil {
+		c.fail(&Error{Kind: KindIO, Text: "watching the socket", Err: err}) // the read job below tells the owner
+	}
 	c.kick() // the welcome burst, and whatever came since
 	return nil
 }
@@ -53,8 +56,9 @@ func (c *Conn) kick() {
 	}
 }
 
-// readJob reads what the server sent until the socket is empty, then
-// re-arms the watch; it ends the connection's life when reading fails.
+// readJob reads what the server sent until the socket is empty, and again
+// while ready calls came meanwhile; it ends the connection's life when
+// reading fails.
 func (c *Conn) readJob() {
 	c.alive.Stop() // handling may block: that is not the server's silence
 	for {
@@ -69,9 +73,6 @@ func (c *Conn) readJob() {
 	}
 	// From here on another job may run: touch only what is safe to share.
 	c.startKeepalive()
-	if err := c.watch.Rearm(); err != nil && c.Err() == nil {
-		c.fail(&Error{Kind: KindIO, Text: "watching the socket", Err: err})
-	}
 }
 
 // readAvailable delivers the welcome burst, then reads and handles lines
