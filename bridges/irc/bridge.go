@@ -48,6 +48,8 @@ type Bridge struct {
 	store registry.Store
 	// poller watches idle connections (nil: a goroutine reads each).
 	poller *netpoll.Poller
+	// isupports lets the connections to one server share their ISupport.
+	isupports sharedISupports
 }
 
 // Factory builds the bridge from [transport.options].

@@ -300,7 +300,7 @@ func (n *network) ended(err error) {
 //go:noinline
 func (n *network) connected(ctx context.Context, conn *ircconn.Conn) {
 	_ = n.locked(ctx, func() {
-		n.conn, n.is = conn, conn.ISupport()
+		n.conn, n.is = conn, n.s.b.isupports.share(n.server, conn)
 		n.status(bridges.Connected, "Connected to "+n.server+" as "+conn.Nick())
 		n.greet(conn)
 		n.afterConnect(ctx)

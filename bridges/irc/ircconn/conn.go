@@ -596,3 +596,17 @@ func (c *Conn) TrySend(m ircmsg.Message) error {
 	}
 	return nil
 }
+
+// AdoptISupport makes the connection hold is instead of its own ISupport
+// when both say the same (is being what another connection to the same
+// server was told), so that the connections to one server share one
+// value; false when they differ.
+func (c *Conn) AdoptISupport(is ISupport) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.isupport.same(is) {
+		return false
+	}
+	c.isupport = is
+	return true
+}

@@ -185,3 +185,10 @@ func unescapeISupport(v string) string {
 	}
 	return b.String()
 }
+
+// same reports whether is and other say the same.
+func (is ISupport) same(other ISupport) bool {
+	return is.ChanTypes == other.ChanTypes && is.PrefixModes == other.PrefixModes && is.Prefixes == other.Prefixes &&
+		is.CaseMapping == other.CaseMapping && is.Network == other.Network && is.NickLen == other.NickLen &&
+		is.ChannelLen == other.ChannelLen && is.TopicLen == other.TopicLen && maps.Equal(is.raw, other.raw)
+}

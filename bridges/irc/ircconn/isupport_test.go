@@ -2,6 +2,7 @@ package ircconn
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -68,5 +69,30 @@ func TestErrorText(t *testing.T) {
 	closed := &Error{Kind: KindClosed, Err: ErrClosed}
 	if closed.Error() != "irc: connection closed" || !errors.Is(closed, ErrClosed) {
 		t.Errorf("%q", closed)
+	}
+}
+
+// A connection told what another was told takes the other's value, so
+// that the connections to one server share one ISupport.
+func TestAdoptISupport(t *testing.T) {
+	told := func(tokens ...string) ISupport {
+		is := DefaultISupport().clone()
+		is.apply(tokens)
+		return is
+	}
+	first := told("CASEMAPPING=ascii", "NICKLEN=9", "NETWORK=Ferry")
+	c := &Conn{isupport: told("CASEMAPPING=ascii", "NICKLEN=9", "NETWORK=Ferry")}
+	if !c.AdoptISupport(first) {
+		t.Fatal("the same tokens were not adopted")
+	}
+	if reflect.ValueOf(c.ISupport().raw).UnsafePointer() != reflect.ValueOf(first.raw).UnsafePointer() {
+		t.Fatal("adopted, but the connection holds its own tokens")
+	}
+	other := &Conn{isupport: told("CASEMAPPING=ascii", "NICKLEN=30", "NETWORK=Ferry")}
+	if other.AdoptISupport(first) || other.ISupport().NickLen != 30 {
+		t.Fatalf("a different ISupport was adopted: %+v", other.ISupport())
+	}
+	if (&Conn{isupport: told("CASEMAPPING=ascii", "NICKLEN=9", "NETWORK=Ferry", "EXCEPTS")}).AdoptISupport(first) {
+		t.Fatal("an ISupport with one more token was adopted")
 	}
 }
