@@ -71,9 +71,10 @@ func Wrap(c net.Conn) *Conn {
 // SyscallConn returns the socket's raw connection, for Poller.Watch.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
-// SetNonblocking makes Read return ErrWouldBlock instead of waiting. Call
-// it before the first non-blocking read, from the goroutine that reads.
-func (c *Conn) SetNonblocking() { c.nonblocking = true }
+// SetNonblocking makes Read return ErrWouldBlock instead of waiting (on)
+// or wait as net.Conn does (off). Call it from the goroutine that reads,
+// between reads.
+func (c *Conn) SetNonblocking(on bool) { c.nonblocking = on }
 
 // Read reads as net.Conn does, or without waiting after SetNonblocking.
 func (c *Conn) Read(b []byte) (int, error) {

@@ -107,7 +107,7 @@ func TestReadyOnArrival(t *testing.T) {
 	waitReady(t, ready)
 
 	wc := Wrap(c)
-	wc.SetNonblocking()
+	wc.SetNonblocking(true)
 	readAll := func() string {
 		buf := make([]byte, 16)
 		var got []byte
@@ -144,7 +144,7 @@ func TestPeerCloseIsReady(t *testing.T) {
 	s.Close()
 	waitReady(t, ready)
 	wc := Wrap(c)
-	wc.SetNonblocking()
+	wc.SetNonblocking(true)
 	if _, err := wc.Read(make([]byte, 4)); err != io.EOF {
 		t.Fatalf("read after the peer closed: %v, want EOF", err)
 	}
@@ -218,7 +218,7 @@ func TestTLSOverNonblocking(t *testing.T) {
 	}
 	ready := make(chan struct{}, 1)
 	watch(t, p, c, signal(ready))
-	wc.SetNonblocking()
+	wc.SetNonblocking(true)
 	buf := make([]byte, 64)
 	for _, msg := range []string{"first", "second"} {
 		if _, err := cli.Read(buf); !errors.Is(err, ErrWouldBlock) {

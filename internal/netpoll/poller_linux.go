@@ -118,7 +118,13 @@ func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) {
 }
 
 // Arm starts the ready calls. Data already waiting counts as an arrival.
-func (w *Watch) Arm() error {
+func (w *Watch) Arm() error { return w.set(watchEvents) }
+
+// Disarm stops the ready calls until the next Arm (while the owner waits
+// on the socket itself).
+func (w *Watch) Disarm() error { return w.set(unix.EPOLLET) }
+
+func (w *Watch) set(events uint32) error {
 	var cerr error
 	err := w.raw.Control(func(fd uintptr) {
 		w.p.mu.Lock()
@@ -127,7 +133,7 @@ func (w *Watch) Arm() error {
 			cerr = errors.New("netpoll: poller closed")
 			return
 		}
-		ev := unix.EpollEvent{Events: watchEvents, Fd: w.fd}
+		ev := unix.EpollEvent{Events: events, Fd: w.fd}
 		cerr = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 	})
 	if err != nil {

@@ -22,6 +22,9 @@ func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) { return ni
 // Arm fails: there is no poller here.
 func (w *Watch) Arm() error { return ErrUnsupported }
 
+// Disarm fails: there is no poller here.
+func (w *Watch) Disarm() error { return ErrUnsupported }
+
 // Stop does nothing.
 func (w *Watch) Stop() {}
 

@@ -3,6 +3,7 @@ package ircconn
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -34,7 +35,7 @@ func (c *Conn) Watch(p *netpoll.Poller, handle func(ircmsg.Message), ended func(
 	c.alive = time.AfterFunc(time.Hour, c.quiet)
 	c.alive.Stop()
 	c.serving.Store(true)
-	c.pc.SetNonblocking()
+	c.pc.SetNonblocking(true)
 	w, err := p.Watch(c.pc, c.kick)
 	if err != nil {
 		return fmt.Errorf("ircconn: watching %s: %w", c.cfg.Addr, err)
@@ -56,17 +57,27 @@ func (c *Conn) kick() {
 	}
 }
 
-// readJob reads what the server sent until the socket is empty, and again
-// while ready calls came meanwhile; it ends the connection's life when
-// reading fails.
+// hotFor is how long a read job keeps waiting on a connection that has
+// just spoken before it gives the connection back to the poller. While
+// lines keep coming, the runtime wakes the job directly, as it would a
+// goroutine per connection, instead of the poller then the job: half the
+// hand-offs per line. An idle connection still costs no goroutine.
+const hotFor = time.Second
+
+// readJob reads what the server sent, and goes on waiting for more until
+// the connection has been quiet for hotFor, then gives it back to the
+// poller (and reads again if ready calls came meanwhile); it ends the
+// connection's life when reading fails.
 func (c *Conn) readJob() {
 	c.alive.Stop() // handling may block: that is not the server's silence
 	for {
 		n := c.kicks.Load()
+		c.hot(true)
 		if c.readAvailable() {
 			c.finish()
 			return
 		}
+		c.hot(false)
 		if c.kicks.Add(-n) == 0 {
 			break
 		}
@@ -75,8 +86,26 @@ func (c *Conn) readJob() {
 	c.startKeepalive()
 }
 
+// hot switches between waiting on the socket in the job (reads block up
+// to hotFor; the poller's calls off) and leaving it to the poller (reads
+// never block; data that came meanwhile calls ready at once).
+func (c *Conn) hot(on bool) {
+	if on {
+		_ = c.watch.Disarm()
+		_ = c.nc.SetReadDeadline(time.Now().Add(hotFor))
+		c.pc.SetNonblocking(false)
+		return
+	}
+	c.pc.SetNonblocking(true)
+	_ = c.nc.SetReadDeadline(time.Time{})
+	if err := c.watch.Arm(); err != nil && c.Err() == nil {
+		c.fail(&Error{Kind: KindIO, Text: "watching the socket", Err: err})
+	}
+}
+
 // readAvailable delivers the welcome burst, then reads and handles lines
-// until the socket would block; true once the connection has ended.
+// until the socket would block or its read deadline passes; true once the
+// connection has ended.
 func (c *Conn) readAvailable() (ended bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -96,7 +125,7 @@ func (c *Conn) readAvailable() (ended bool) {
 	}()
 	for {
 		line, err := c.reader.readLine()
-		if errors.Is(err, netpoll.ErrWouldBlock) {
+		if errors.Is(err, netpoll.ErrWouldBlock) || errors.Is(err, os.ErrDeadlineExceeded) {
 			c.reader.release()
 			return c.Err() != nil
 		}
