@@ -90,15 +90,7 @@ func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
 	bob := s.irc.Connect(t, "bob")
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
-	c := ircLogin(t, s, "alice", "echo")
-	if r := ergoRegister(t, c, "alice"); r.Attr["type"] != "result" {
-		t.Fatalf("registration: %s", r.XML)
-	}
-	acceptTransport(t, c, ircDomain)
-	c.SendRaw(t, `<presence to="`+ergoRoom+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
-	c.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
-		return strings.HasPrefix(st.Attr["from"], ergoRoom) && strings.Contains(st.XML, "<subject")
-	})
+	c := aliceInErgoRoom(t, s, "echo")
 
 	c.SendRaw(t, `<message to="`+ergoRoom+`" type="groupchat" id="x1"><body>hello ergo</body><origin-id xmlns="`+nsSID+`" id="o1"/></message>`)
 	bob.Expect(t, wait, privmsg("#test", "hello ergo"))
@@ -152,4 +144,20 @@ func TestErgoEchoServerTimeAndMsgid(t *testing.T) {
 	if back.Child("", "show") != nil || back.Attr("type") != "" {
 		t.Errorf("back presence: %s", back)
 	}
+}
+
+// aliceInErgoRoom logs alice in with resource, registers her on ergo and
+// joins her to ergoRoom, waiting for its subject.
+func aliceInErgoRoom(t *testing.T, s *ircSetup, resource string) *testenv.Client {
+	t.Helper()
+	c := ircLogin(t, s, "alice", resource)
+	if r := ergoRegister(t, c, "alice"); r.Attr["type"] != "result" {
+		t.Fatalf("registration: %s", r.XML)
+	}
+	acceptTransport(t, c, ircDomain)
+	c.SendRaw(t, `<presence to="`+ergoRoom+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
+	c.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
+		return strings.HasPrefix(st.Attr["from"], ergoRoom) && strings.Contains(st.XML, "<subject")
+	})
+	return c
 }

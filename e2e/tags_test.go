@@ -40,15 +40,7 @@ func ergoWithBob(t *testing.T) (*testenv.Client, *testenv.IRCClient) {
 	bob.Expect(t, wait, command("CAP"))
 	bob.Send(t, "JOIN #test")
 	bob.Expect(t, wait, command("366"))
-	c := ircLogin(t, s, "alice", "tags")
-	if r := ergoRegister(t, c, "alice"); r.Attr["type"] != "result" {
-		t.Fatalf("registration: %s", r.XML)
-	}
-	acceptTransport(t, c, ircDomain)
-	c.SendRaw(t, `<presence to="`+ergoRoom+`/alice"><x xmlns="http://jabber.org/protocol/muc"/></presence>`)
-	c.Expect(t, 2*wait, func(st *testenv.Stanza) bool {
-		return strings.HasPrefix(st.Attr["from"], ergoRoom) && strings.Contains(st.XML, "<subject")
-	})
+	c := aliceInErgoRoom(t, s, "tags")
 	return c, bob
 }
 

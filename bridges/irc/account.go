@@ -172,17 +172,7 @@ func (n *network) inAnyChannel(nick string) bool {
 
 // profileGone forgets a nick that quit, and moves one that changed.
 func (n *network) profileGone(nick, newNick string) {
-	folded := n.fold(nick)
-	packed, ok := n.profiles[folded]
-	if !ok {
-		return
-	}
-	delete(n.profiles, folded)
-	if newNick != "" {
-		n.profiles[n.fold(newNick)] = packed
-	} else if len(n.profiles) == 0 {
-		n.profiles = nil
-	}
+	n.profiles = n.moveNick(n.profiles, nick, newNick)
 }
 
 // hasCap reports whether the live connection acknowledged a capability.

@@ -50,15 +50,23 @@ func (n *network) awayUnlessShared(nick string) {
 
 // awayGone forgets a nick that quit, and moves one that changed.
 func (n *network) awayGone(nick, newNick string) {
+	n.away = n.moveNick(n.away, nick, newNick)
+}
+
+// moveNick updates a table kept by casefolded nick: nick's entry is
+// forgotten (newNick "", a quit) or moved to newNick (a nick change); a
+// table left empty becomes nil, so a quiet network holds none.
+func (n *network) moveNick(m map[string]string, nick, newNick string) map[string]string {
 	folded := n.fold(nick)
-	text, ok := n.away[folded]
+	v, ok := m[folded]
 	if !ok {
-		return
+		return m
 	}
-	delete(n.away, folded)
+	delete(m, folded)
 	if newNick != "" {
-		n.away[n.fold(newNick)] = text
-	} else if len(n.away) == 0 {
-		n.away = nil
+		m[n.fold(newNick)] = v
+	} else if len(m) == 0 {
+		return nil
 	}
+	return m
 }
