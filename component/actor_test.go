@@ -15,7 +15,7 @@ import (
 )
 
 // Strangers (neither registered nor in a room) get their answers and
-// leave nothing behind: no actor, no goroutine.
+// leave nothing behind: no actor, no goroutine, no parsed address.
 func TestStrangersLeaveNoState(t *testing.T) {
 	h := startHarness(t, testbridge.NewNetwork(), nil)
 	before := runtime.NumGoroutine()
@@ -50,6 +50,9 @@ func TestStrangersLeaveNoState(t *testing.T) {
 			t.Fatalf("%d strangers' actors kept", left)
 		}
 		time.Sleep(time.Millisecond) // retiring follows the answer at once; nothing to wait on
+	}
+	if k := h.tr.jids.size(); k != 0 {
+		t.Fatalf("%d strangers' addresses remembered", k)
 	}
 	// What remains are at most the pooled goroutines waiting for work
 	// (internal/serial keeps a few hundred for a few seconds).

@@ -8,9 +8,10 @@ import (
 
 // jidCache remembers the addresses of recent stanzas, parsed: the same few
 // users and puppets write again and again, and parsing runs PRECIS on every
-// part, which costs more than the rest of routing a message. Only valid
-// addresses are kept; when full, the cache starts over (a storm of new
-// senders costs what it did before, never more memory).
+// part, which costs more than the rest of routing a message. Only what
+// the actor has remembered is kept — the addresses of users it keeps state
+// for — so a storm of strangers leaves nothing behind; when full, the
+// cache starts over with a new map (clearing one keeps its buckets).
 type jidCache struct {
 	mu sync.Mutex
 	m  map[string]jid.JID
@@ -21,7 +22,7 @@ const jidCacheSize = 4096
 
 func newJIDCache() *jidCache { return &jidCache{m: make(map[string]jid.JID)} }
 
-// parse is jid.Parse, from memory when s was parsed before.
+// parse is jid.Parse, from memory when s was remembered.
 func (c *jidCache) parse(s string) (jid.JID, error) {
 	c.mu.Lock()
 	j, ok := c.m[s]
@@ -29,15 +30,25 @@ func (c *jidCache) parse(s string) (jid.JID, error) {
 	if ok {
 		return j, nil
 	}
-	j, err := jid.Parse(s)
-	if err != nil {
-		return j, err
-	}
+	return jid.Parse(s)
+}
+
+// remember keeps j, which s parsed to, for the next parse of s.
+func (c *jidCache) remember(s string, j jid.JID) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[s]; ok {
+		return
+	}
 	if len(c.m) >= jidCacheSize {
-		clear(c.m)
+		c.m = make(map[string]jid.JID)
 	}
 	c.m[s] = j
-	c.mu.Unlock()
-	return j, nil
+}
+
+// size is how many addresses are remembered.
+func (c *jidCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }

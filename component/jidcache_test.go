@@ -12,21 +12,43 @@ import (
 func TestJIDCacheAgreesWithParse(t *testing.T) {
 	c := newJIDCache()
 	for _, s := range []string{"Alice@Example.ORG/Phone", "alice@example.org/Phone", "room@gw/ Nick", "@bad", "a@b/c", "a@b/c", "x@[::1]"} {
-		for round := 0; round < 2; round++ { // parsed, then remembered
+		for round := 0; round < 2; round++ { // parsed, then from memory
 			got, gotErr := c.parse(s)
 			want, wantErr := jid.Parse(s)
 			if (gotErr != nil) != (wantErr != nil) || got.String() != want.String() {
 				t.Errorf("%q (round %d): cache %v %v, jid.Parse %v %v", s, round, got, gotErr, want, wantErr)
 			}
+			if gotErr == nil {
+				c.remember(s, got)
+			}
 		}
 	}
+	if c.size() == 0 {
+		t.Fatal("nothing remembered")
+	}
 	for i := 0; i < 3*jidCacheSize; i++ {
-		if _, err := c.parse(fmt.Sprintf("u%d@x.test/r", i)); err != nil {
+		s := fmt.Sprintf("u%d@x.test/r", i)
+		j, err := c.parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.remember(s, j)
+	}
+	if n := c.size(); n > jidCacheSize {
+		t.Fatalf("%d addresses remembered", n)
+	}
+}
+
+// Parsing alone remembers nothing: only the actor decides what to keep.
+func TestJIDCacheParseKeepsNothing(t *testing.T) {
+	c := newJIDCache()
+	for i := 0; i < 100; i++ {
+		if _, err := c.parse(fmt.Sprintf("s%d@remote.test/r", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(c.m) > jidCacheSize {
-		t.Fatalf("%d addresses remembered", len(c.m))
+	if n := c.size(); n != 0 {
+		t.Fatalf("%d addresses kept", n)
 	}
 }
 
@@ -39,6 +61,8 @@ func BenchmarkJIDParse(b *testing.B) {
 	})
 	b.Run("cache", func(b *testing.B) {
 		c := newJIDCache()
+		j, _ := jid.Parse(s)
+		c.remember(s, j)
 		for b.Loop() {
 			_, _ = c.parse(s)
 		}

@@ -48,7 +48,7 @@ func (t *Transport) route(n *xmlnode.Node) {
 		limit = presenceLimit
 	}
 	bare := from.Bare().String()
-	if t.postNow(bare, func(u *user) { u.handle(n, from, to) }, limit) {
+	if t.postNow(bare, func(u *user) { u.handle(n, from, to); u.rememberAddresses(n, from, to) }, limit) {
 		return
 	}
 	t.refusals.refused(t.log, bare, n.Local)
@@ -101,4 +101,15 @@ func (t *Transport) discoInfo() *xmlnode.Node {
 		q.Add(xmlnode.New(nsDiscoInfo, "feature").SetAttr("var", f))
 	}
 	return q
+}
+
+// rememberAddresses keeps a stanza's parsed addresses for the next stanza
+// of a user whose state the actor keeps (registered, or in a room); a
+// stranger's are parsed again next time rather than kept.
+func (u *user) rememberAddresses(n *xmlnode.Node, from, to jid.JID) {
+	if u.acct == nil && len(u.rooms) == 0 {
+		return
+	}
+	u.t.jids.remember(n.Attr("from"), from)
+	u.t.jids.remember(n.Attr("to"), to)
 }
