@@ -57,12 +57,20 @@ func parseHistory(n *xmlnode.Node, now time.Time) historyRequest {
 	return req
 }
 
+// forgetHistory drops a resource's history request.
+func (r *room) forgetHistory(full string) {
+	delete(r.history, full)
+	if len(r.history) == 0 {
+		r.history = nil // an emptied map keeps its memory, in every room of every user
+	}
+}
+
 // sendHistory sends one joining resource the room's last lines it may
 // read, oldest first, each with its original time (XEP-0203): between its
 // own presence and the subject, as XEP-0045 orders them.
 func (u *user) sendHistory(r *room, full string) {
 	req, asked := r.history[full]
-	delete(r.history, full)
+	r.forgetHistory(full)
 	if !asked {
 		return // not a join (<x xmlns='http://jabber.org/protocol/muc'/>)
 	}

@@ -354,3 +354,20 @@ func TestRoomSubjectArchivedOnce(t *testing.T) {
 		t.Errorf("history on join %v, want only the line", hist)
 	}
 }
+
+// A resource's history request goes once it is answered or the resource
+// leaves, and the room then holds no map for it (every user's every room
+// would keep one).
+func TestRoomForgetsHistoryRequests(t *testing.T) {
+	r := &room{resources: map[string]string{"a@x/1": "a", "a@x/2": "a"},
+		history: map[string]historyRequest{"a@x/1": {}, "a@x/2": {}}}
+	r.dropResource("a@x/1")
+	if _, kept := r.history["a@x/1"]; kept || len(r.history) != 1 {
+		t.Fatalf("after one left: %v", r.history)
+	}
+	r.forgetHistory("a@x/2")
+	if r.history != nil {
+		t.Fatalf("after both: %v, want no map", r.history)
+	}
+	r.forgetHistory("a@x/3") // nothing asked: no change, no panic
+}

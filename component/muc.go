@@ -47,6 +47,13 @@ type room struct {
 // inArchive says the user's membership of the room's history is open.
 func (r *room) inArchive() bool { return r.joined || r.rejoining }
 
+// dropResource forgets a resource that left, with the history it asked
+// for if the join had not completed.
+func (r *room) dropResource(full string) {
+	delete(r.resources, full)
+	r.forgetHistory(full)
+}
+
 // occupantByResource finds an occupant by the resourcepart clients use
 // for them (the nick, or its escaped form: occupantResource); an unknown
 // one comes back with the resourcepart as its nick.
@@ -168,13 +175,13 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 	bye := u.selfPresence(r, full, "unavailable", nil)
 	u.roomsChanged = true
 	if len(r.resources) > 1 {
-		delete(r.resources, full)
+		r.dropResource(full)
 		u.send(bye)
 		return
 	}
 	if r.joined && u.persistentRoom(local) {
 		// configure: persistent keeps the user on the network's room.
-		delete(r.resources, full)
+		r.dropResource(full)
 		u.send(bye)
 		return
 	}
