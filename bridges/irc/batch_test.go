@@ -52,7 +52,7 @@ func TestBatches(t *testing.T) {
 		{"hostile: garbage", []string{"BATCH", "BATCH +", "BATCH -nope", "BATCH +x", "@batch=x :bob!b@h AWAY :hi"},
 			[]string{`occupant #c%irc.test bob none/participant away="hi"`, `occupant #d%irc.test bob none/participant away="hi"`}, 0},
 		{"hostile: too many open", append(many(func(i int) string { return fmt.Sprintf("BATCH +b%d netsplit x", i) }, maxOpenBatches+1),
-			"@batch=b16 :carol!c@h AWAY :here"),
+			fmt.Sprintf("@batch=b%d :carol!c@h AWAY :here", maxOpenBatches)),
 			[]string{`occupant #c%irc.test carol none/participant away="here"`}, maxOpenBatches},
 		{"hostile: endless", append([]string{"BATCH +e netsplit x"},
 			many(func(i int) string { return fmt.Sprintf("@batch=e :n%d!u@h QUIT :x", i) }, maxBatchLines)...),

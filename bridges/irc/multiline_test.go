@@ -42,7 +42,7 @@ func TestMultilineFromTheNetwork(t *testing.T) {
 		bigText = append(bigText, fmt.Sprintf("line %d", i))
 	}
 	openMany := []string{}
-	for i := range maxMultilineBatches {
+	for i := range maxOpenBatches {
 		openMany = append(openMany, fmt.Sprintf(":bob!b@h BATCH +o%d draft/multiline #test", i))
 	}
 	tests := []struct {
@@ -184,12 +184,12 @@ func FuzzClientTagsAndBatches(f *testing.F) {
 		rec.take()
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if len(n.v3.ml.batches) > maxMultilineBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
-			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.v3.ml.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
+		if len(n.batches) > maxOpenBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
+			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
 		}
-		for _, b := range n.v3.ml.batches {
-			if b.lines > maxMultilineLines || b.text.Len() > maxMultilineBytes {
-				t.Fatalf("a batch holds %d lines, %d bytes", b.lines, b.text.Len())
+		for _, b := range n.batches {
+			if ml, ok := b.kind.(*multilineBatch); ok && (ml.lines > maxMultilineLines || ml.text.Len() > maxMultilineBytes) {
+				t.Fatalf("a batch holds %d lines, %d bytes", ml.lines, ml.text.Len())
 			}
 		}
 	})
