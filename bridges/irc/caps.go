@@ -16,7 +16,7 @@ package irc
 //     services accounts and real names, in their occupant status
 //     (account.go);
 //   - chghost, userhost-in-names, invite-notify: members.go;
-//   - batch: netsplits and netjoins as one room notice (batch.go);
+//   - batch: netsplits and netjoins as one room notice (netsplit.go);
 //   - labeled-response: the answer to a user's command goes to the
 //     resource that sent it (labels.go);
 //   - draft/read-marker: where the user read up to, shared with their other

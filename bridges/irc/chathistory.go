@@ -22,8 +22,8 @@ import (
 // cannot replay (ngIRCd), or stops answering, the user is told which
 // stretch may be missing (RoomGap) instead.
 //
-// Only chathistory batches are handled here; lines of other batches go
-// through the ordinary handlers.
+// A page is one kind of batch in the connection's table (batch.go),
+// whose rules bound it like any other.
 
 const (
 	// historyPage is the most lines asked for at once, below the server's
@@ -53,11 +53,13 @@ type catchUp struct {
 	started time.Time
 	limit   int
 	pages   int
-	batch   string // the reference of the chathistory batch being received
-	got     int    // lines in the page so far
-	replay  []heard
-	held    []heard
-	live    map[string]bool // msgids of the held lines
+	// answered: the page asked for is being received (a chathistory
+	// batch of the connection's batch table, batch.go)
+	answered bool
+	got      int // lines in the page so far
+	replay   []heard
+	held     []heard
+	live     map[string]bool // msgids of the held lines
 }
 
 // heard is a channel line waiting to be reported.
@@ -135,51 +137,66 @@ func (n *network) askHistory(ch *channel) {
 		after = "msgid=" + c.afterID
 	}
 	c.pages++
-	c.batch, c.got = "", 0
+	c.answered, c.got = false, 0
 	n.queue("CHATHISTORY", "AFTER", ch.name, after, strconv.Itoa(c.limit))
 }
 
-// onHistoryLine takes the lines of a chathistory batch (and the batch's
-// start and end, and the server's refusal); false means the line is not
-// one of those.
-func (n *network) onHistoryLine(m ircmsg.Message) bool {
-	if ok, ref := m.GetTag("batch"); ok {
-		if ch := n.catchingBatch(ref); ch != nil {
-			n.replayed(ch, m)
-			return true
-		}
-		return false
+// historyPage is the kind of the chathistory batch BATCH +ref
+// chathistory channel opens (batch.go), when that channel waits for a
+// page of its catch-up; nil otherwise, and the batch's lines are handled
+// as plain lines.
+func (n *network) historyPage(target string) batchKind {
+	ch := n.channels[n.fold(target)]
+	if ch == nil || ch.catching == nil || ch.catching.answered {
+		return nil
 	}
-	switch {
-	case m.Command == "BATCH" && len(m.Params) >= 3 && strings.HasPrefix(m.Params[0], "+") && m.Params[1] == "chathistory":
-		if ch := n.channels[n.fold(m.Params[2])]; ch != nil && ch.catching != nil && ch.catching.batch == "" {
-			ch.catching.batch = m.Params[0][1:]
-			return true
-		}
-	case m.Command == "BATCH" && len(m.Params) >= 1 && strings.HasPrefix(m.Params[0], "-"):
-		if ch := n.catchingBatch(m.Params[0][1:]); ch != nil {
-			n.pageDone(ch)
-			return true
-		}
-	case m.Command == "FAIL" && len(m.Params) >= 1 && strings.EqualFold(m.Params[0], "CHATHISTORY"):
-		for _, ch := range n.channels {
-			if ch.catching != nil && ch.catching.batch == "" {
-				n.giveUpCatchUp(ch)
-			}
-		}
-		return true
-	}
-	return false
+	ch.catching.answered = true
+	return &page{ch: ch, c: ch.catching}
 }
 
-// catchingBatch is the channel whose chathistory batch has reference ref.
-func (n *network) catchingBatch(ref string) *channel {
+// page is one page of a channel's catch-up being replayed.
+type page struct {
+	ch *channel
+	c  *catchUp
+}
+
+// current reports the catch-up the page belongs to is still under way:
+// not given up, the channel not left.
+func (p *page) current(n *network) bool {
+	return p.ch.catching == p.c && n.channels[n.fold(p.ch.name)] == p.ch
+}
+
+// line keeps a replayed line. Once the catch-up is over (given up, the
+// channel left), the rest of the page is handled as plain lines, as it
+// is after a page is cut (batch.go): nothing is lost.
+func (p *page) line(n *network, m ircmsg.Message) bool {
+	if !p.current(n) {
+		return false
+	}
+	n.replayed(p.ch, m)
+	return true
+}
+
+// end reports the page and goes on. A lost connection abandons the
+// catch-up instead (channelLost).
+func (p *page) end(n *network, how batchEnd) {
+	if how != batchLost && p.current(n) {
+		n.pageDone(p.ch, how == batchCut)
+	}
+}
+
+// onHistoryRefused gives up the catch-ups waiting for a page when the
+// server refuses CHATHISTORY; false means the line is not that refusal.
+func (n *network) onHistoryRefused(m ircmsg.Message) bool {
+	if m.Command != "FAIL" || len(m.Params) == 0 || !strings.EqualFold(m.Params[0], "CHATHISTORY") {
+		return false
+	}
 	for _, ch := range n.channels {
-		if ch.catching != nil && ch.catching.batch == ref && ref != "" {
-			return ch
+		if ch.catching != nil && !ch.catching.answered {
+			n.giveUpCatchUp(ch)
 		}
 	}
-	return nil
+	return true
 }
 
 // replayed keeps one line of the replay, unless it was held live
@@ -210,8 +227,10 @@ func (n *network) replayed(ch *channel, m ircmsg.Message) {
 }
 
 // pageDone reports a page of the replay and asks for the next one, or
-// ends the catch-up when the page was the last.
-func (n *network) pageDone(ch *channel) {
+// ends the catch-up when the page was the last. A page cut short
+// (batch.go: the server did not end it) is the last, followed by the gap
+// after what it held.
+func (n *network) pageDone(ch *channel, cut bool) {
 	c := ch.catching
 	full := c.got >= c.limit // there may be more after it
 	for _, h := range c.replay {
@@ -219,12 +238,12 @@ func (n *network) pageDone(ch *channel) {
 	}
 	c.replay = c.replay[:0]
 	switch {
-	case full && c.pages < historyPages:
-		n.askHistory(ch)
-	case full:
-		// More was said than one catch-up fetches: say so.
+	case cut || full && c.pages >= historyPages:
+		// More was said than this catch-up fetched: say so.
 		n.reportGap(ch, c.at)
 		n.endCatchUp(ch)
+	case full:
+		n.askHistory(ch)
 	default:
 		n.endCatchUp(ch)
 	}

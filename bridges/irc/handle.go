@@ -20,20 +20,15 @@ func (n *network) handle(m ircmsg.Message) {
 		}
 		return ""
 	}
-	if n.multiline(m) {
-		return // a line of a draft/multiline batch (multiline.go)
+	if n.batchLine(m) {
+		return // BATCH, or a line its batch takes (batch.go)
 	}
-	if n.onHistoryLine(m) || n.onListLine(m) {
+	if n.onHistoryRefused(m) || n.onListLine(m) {
 		return
 	}
 	nick := m.Nick()
 	self := n.fold(nick) == n.fold(n.conn.Nick())
-	if n.batches != nil {
-		n.inBatch(m, nick)
-	}
 	switch m.Command {
-	case "BATCH":
-		n.onBatch(m)
 	case "PRIVMSG", "NOTICE":
 		n.onMessage(m, nick, p(0), p(1), self)
 	case "TAGMSG":

@@ -108,12 +108,8 @@ func (n *network) answerOf(m ircmsg.Message) (a *answer, single bool) {
 			}
 		}
 	}
-	if n.batches != nil {
-		if ok, ref := m.GetTag("batch"); ok {
-			if b := n.batches[ref]; b != nil && b.answer != nil {
-				return b.answer, false
-			}
-		}
+	if b := n.openBatch(m); b != nil && b.answer != nil {
+		return b.answer, false
 	}
 	return nil, false
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/ergochat/irc-go/ircmsg"
 
-	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
 )
 
@@ -16,26 +15,27 @@ import (
 // which servers that have it relay as one message (and echo as one). A
 // multi-line body from XMPP goes as one batch when the server takes it
 // within its limits, else as separate lines as before; a batch from the
-// server becomes one XMPP message. Other batch types (netsplits, history)
-// are left to whoever handles them: only draft/multiline batches are
-// taken here.
+// server becomes one XMPP message. Receiving is one kind of batch in the
+// connection's table (batch.go), which bounds how many are open, how many
+// lines each gets and how long it may stay open.
 
 const (
 	capBatch      = "batch"
 	capMultiline  = "draft/multiline"
 	multilineType = "draft/multiline"
-	tagBatch      = "batch"
 	tagConcat     = "draft/multiline-concat"
 )
 
-// Bounds on what a server may send in batches: an open batch holds
-// lines in memory until it ends. ergo allows 100 lines of 4096 bytes in
-// all; beyond these the rest is cut, with a note saying so.
+// Bounds on the message a batch assembles: it is held in memory until
+// the batch ends. ergo allows 100 lines of 4096 bytes in all; beyond
+// these the rest is cut, with a note saying so. A batch that is cut by
+// the table's rules (batch.go: never ended, too many lines, nested in one
+// that ended, the connection lost) hands on what arrived with the same
+// note: a message is never dropped silently.
 const (
-	maxMultilineBatches = 8
-	maxMultilineLines   = 256
-	maxMultilineBytes   = 64 << 10
-	multilineCutOff     = "\n[the rest of this message was too long to pass on]"
+	maxMultilineLines = 256
+	maxMultilineBytes = 64 << 10
+	multilineCutOff   = "\n[the rest of this message was too long to pass on]"
 )
 
 // multilineLimits are a server's draft/multiline limits.
@@ -59,13 +59,6 @@ func parseMultilineLimits(value string) (multilineLimits, bool) {
 		}
 	}
 	return l, l.maxBytes > 0
-}
-
-// multilineState is what the network knows of the batches the server
-// has open; a new connection starts afresh.
-type multilineState struct {
-	conn    *ircconn.Conn
-	batches map[string]*multilineBatch // by reference tag
 }
 
 // multilineBatch is one draft/multiline batch being received.
@@ -131,59 +124,15 @@ func batchRef() string {
 	return "f" + hex.EncodeToString(b[:])
 }
 
-// multiline takes the lines of draft/multiline batches: their start, the
-// messages in them and their end, which hands the whole message on as
-// one. It reports false for any other line, to be handled as usual.
-func (n *network) multiline(m ircmsg.Message) bool {
-	st := &n.v3.ml
-	if st.conn != n.conn {
-		st.conn, st.batches = n.conn, nil
-	}
-	if m.Command == "BATCH" {
-		if len(m.Params) == 0 || len(m.Params[0]) < 2 {
-			return false
-		}
-		ref := m.Params[0][1:]
-		switch m.Params[0][0] {
-		case '+':
-			if len(m.Params) < 3 || m.Params[1] != multilineType {
-				return false
-			}
-			n.openBatch(ref, m)
-			return true
-		case '-':
-			b := st.batches[ref]
-			if b == nil {
-				return false
-			}
-			delete(st.batches, ref)
-			n.closeBatch(b)
-			return true
-		}
-		return false
-	}
-	_, ref := m.GetTag(tagBatch)
-	b := st.batches[ref]
-	if ref == "" || b == nil {
-		return false
-	}
+// line takes a line of the batch: a PRIVMSG or NOTICE to the batch's
+// target from its sender is part of the message; anything else in the
+// batch is not, and is not handled either.
+func (b *multilineBatch) line(n *network, m ircmsg.Message) bool {
 	if (m.Command == "PRIVMSG" || m.Command == "NOTICE") && len(m.Params) == 2 &&
 		n.fold(m.Params[0]) == n.fold(b.target) && m.Nick() == b.start.Nick() {
 		b.add(m)
 	}
-	return true // anything else in the batch is not part of a message
-}
-
-// openBatch starts a batch; beyond maxMultilineBatches it is not taken, and
-// its lines arrive as separate messages.
-func (n *network) openBatch(ref string, m ircmsg.Message) {
-	if n.v3.ml.batches == nil {
-		n.v3.ml.batches = map[string]*multilineBatch{}
-	}
-	if len(n.v3.ml.batches) >= maxMultilineBatches {
-		return
-	}
-	n.v3.ml.batches[ref] = &multilineBatch{start: m, target: m.Params[2]}
+	return true
 }
 
 // add appends one line of the batch, within the bounds.
@@ -204,18 +153,19 @@ func (b *multilineBatch) add(m ircmsg.Message) {
 	b.lines++
 }
 
-// closeBatch hands a complete batch on as one message from its sender,
-// with the batch's msgid, time and client tags.
-func (n *network) closeBatch(b *multilineBatch) {
+// end hands the message on as one line from its sender, with the
+// batch's msgid, time and client tags, and its batch tag: inside another
+// batch (a chathistory replay) it is a line of that one. A batch that did
+// not end by the server's word is marked cut.
+func (b *multilineBatch) end(n *network, how batchEnd) {
 	if b.lines == 0 {
 		return
 	}
 	text := b.text.String()
-	if b.cut {
+	if b.cut || how != batchEnded {
 		text += multilineCutOff
 	}
 	m := b.start
 	m.Command, m.Params = b.command, []string{b.target, text}
-	nick := m.Nick()
-	n.onMessage(m, nick, b.target, text, n.fold(nick) == n.fold(n.conn.Nick()))
+	n.handle(m)
 }

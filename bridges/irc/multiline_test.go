@@ -42,7 +42,7 @@ func TestMultilineFromTheNetwork(t *testing.T) {
 		bigText = append(bigText, fmt.Sprintf("line %d", i))
 	}
 	openMany := []string{}
-	for i := range maxMultilineBatches {
+	for i := range maxOpenBatches {
 		openMany = append(openMany, fmt.Sprintf(":bob!b@h BATCH +o%d draft/multiline #test", i))
 	}
 	tests := []struct {
@@ -171,6 +171,10 @@ func FuzzClientTagsAndBatches(f *testing.F) {
 	f.Add(":bob!b@h BATCH +a draft/multiline #test\n@batch=a :bob!b@h PRIVMSG #test :x\n@batch=a;draft/multiline-concat :bob!b@h PRIVMSG #test :y\n:bob!b@h BATCH -a")
 	f.Add(":s MARKREAD #test timestamp=2026-01-01T00:00:00Z\n:s MARKREAD alice *\n:bob!b@h BATCH +")
 	f.Add("@+draft/reply=m;+draft/unreact=x :bob!b@h TAGMSG #test\n@batch=zz :bob!b@h PRIVMSG #test :loose")
+	// Interleaved and nested batches of several kinds, one cut by its outer batch's end.
+	f.Add(":bob!b@h BATCH +a draft/multiline #test\nBATCH +s netsplit x y\n@batch=a :bob!b@h PRIVMSG #test :one\n" +
+		"@batch=s :bob!b@h QUIT :x y\n@batch=s :bob!b@h BATCH +n draft/multiline #test\n@batch=n :bob!b@h PRIVMSG #test :inner\n" +
+		"@batch=a;draft/multiline-concat :bob!b@h PRIVMSG #test :two\nBATCH -s\n:bob!b@h BATCH -a\n@batch=n :bob!b@h PRIVMSG #test :after")
 	n, _, rec := testNetwork(f, "message-tags", "batch", "draft/multiline=max-bytes=4096", "draft/read-marker")
 	joinedTest(n)
 	f.Fuzz(func(t *testing.T, input string) {
@@ -184,12 +188,15 @@ func FuzzClientTagsAndBatches(f *testing.F) {
 		rec.take()
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		if len(n.v3.ml.batches) > maxMultilineBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
-			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.v3.ml.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
+		if len(n.batches) > maxOpenBatches || len(n.v3.reacts.sets) > maxReactionSets || len(n.v3.readMarks) > maxReadMarks {
+			t.Fatalf("unbounded: %d batches, %d reaction sets, %d read marks", len(n.batches), len(n.v3.reacts.sets), len(n.v3.readMarks))
 		}
-		for _, b := range n.v3.ml.batches {
-			if b.lines > maxMultilineLines || b.text.Len() > maxMultilineBytes {
-				t.Fatalf("a batch holds %d lines, %d bytes", b.lines, b.text.Len())
+		for _, b := range n.batches {
+			if b.parent != nil && n.batches[b.parent.ref] != b.parent {
+				t.Fatalf("batch %q open inside %q, which ended", b.ref, b.parent.ref)
+			}
+			if ml, ok := b.kind.(*multilineBatch); ok && (ml.lines > maxMultilineLines || ml.text.Len() > maxMultilineBytes) {
+				t.Fatalf("a batch holds %d lines, %d bytes", ml.lines, ml.text.Len())
 			}
 		}
 	})

@@ -41,9 +41,9 @@ type network struct {
 	backlog  []queued                 // messages accepted while connecting
 	sent     sentLog                  // messages the server has not answered yet
 	away     map[string]string        // away texts by casefolded nick (away-notify); nil when none
-	v3       clientTagState           // client tags, read marks, multiline batches (signals.go)
+	v3       clientTagState           // client tags, read marks (signals.go)
 	profiles map[string]string        // account "\x00" real name by casefolded nick (account.go); nil when none
-	batches  map[string]*batch        // open IRCv3 batches by reference (batch.go); nil when none
+	batches  map[string]*batch        // open IRCv3 batches of every kind, by reference (batch.go); nil when none
 	labels   []pendingLabel           // labeled commands waiting for their answer (labels.go)
 	labelSeq uint64
 	greeted  bool
@@ -419,9 +419,9 @@ func (n *network) dropBacklog(why error) {
 // connectionLost takes the user out of every room with status 332; the
 // rooms stay wanted and are rejoined on reconnect.
 func (n *network) connectionLost(err error) {
+	n.dropBatches() // first: a multiline message ends on the state it was sent in
 	n.sentLost()
 	n.away, n.profiles = nil, nil
-	n.dropBatches()
 	n.labels = nil
 	nick := n.conn.Nick()
 	for _, ch := range n.channels {

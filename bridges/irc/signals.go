@@ -14,12 +14,11 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 )
 
-// clientTagState is what a network remembers for client-only tags, read
-// marks and multiline batches, under network.mu; each part is bounded.
+// clientTagState is what a network remembers for client-only tags and
+// read marks, under network.mu; each part is bounded.
 type clientTagState struct {
 	reacts    reactionSets         // reactions seen and sent
 	readMarks map[string]time.Time // the last read mark per casefolded target (readmarker.go)
-	ml        multilineState       // draft/multiline batches being received (multiline.go)
 	typedTo   map[string]time.Time // when typing last went to a casefolded target
 	lastFrom  map[string]heardFrom // the last private message from each casefolded nick (readmarker.go)
 }
