@@ -49,7 +49,14 @@ func (t *Transport) acquire(bare string) *user {
 	return u
 }
 
-func (u *user) release() { u.holds.Add(-1) }
+func (u *user) release() {
+	// The actor may have finished the event before the caller let go: it
+	// then found the user held and kept the state, and the last release
+	// retires it instead (nothing else would).
+	if u.holds.Add(-1) == 0 && u.retirable.Load() {
+		u.t.retire(u, true)
+	}
+}
 
 // post hands fn to the user's actor, waiting while their queue is full:
 // back-pressure for legacy sessions and jobs. It fails when ctx ends (or
@@ -83,6 +90,9 @@ type user struct {
 	inbox *serial.Queue[func(*user)]
 	lg    *legacy // the ops lane and what only it touches
 	holds atomic.Int32
+	// retirable is the verdict of the last event handled: nothing in the
+	// user's state outlives it (maybeRetire).
+	retirable atomic.Bool
 
 	loaded      bool
 	acct        *registry.Account
@@ -151,13 +161,28 @@ func (u *user) run(fn func(*user)) {
 // loaded with a session, no resources, rooms, dialogs, work in flight, and
 // no event waiting or about to be queued.
 func (u *user) maybeRetire() {
-	if u.busy() {
-		return
+	idle := !u.busy()
+	u.retirable.Store(idle)
+	if idle {
+		u.t.retire(u, false)
 	}
-	t := u.t
+}
+
+// retire drops an actor that nobody holds and that has no event queued:
+// from the actor itself at the end of an event, or (released) from the
+// last caller to let go, then only if no event is running either — a
+// running one decides for itself when it ends. Holding t.mu keeps new
+// callers out meanwhile (acquire).
+func (t *Transport) retire(u *user, released bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if u.holds.Load() == 0 && u.inbox.Len() == 0 && t.usrs[u.jid] == u {
+	if u.holds.Load() != 0 || t.usrs[u.jid] != u {
+		return
+	}
+	if released && !u.inbox.Idle() || !released && u.inbox.Len() != 0 {
+		return
+	}
+	if u.retirable.Load() {
 		delete(t.usrs, u.jid)
 	}
 }
