@@ -15,7 +15,7 @@ import (
 
 // registerAs registers bare with the echo network and waits for its
 // session.
-func registerAs(t *testing.T, srv *fakeServer, net *testbridge.Network, bare string) *testbridge.Session {
+func registerAs(t testing.TB, srv *fakeServer, net *testbridge.Network, bare string) *testbridge.Session {
 	t.Helper()
 	id := "reg-" + bare
 	srv.inject(strings.Replace(regIQ(id, "submit", field("username", strings.Split(bare, "@")[0]), field("password", "pw")), "u@x.test", bare, 1))
@@ -29,7 +29,7 @@ func registerAs(t *testing.T, srv *fakeServer, net *testbridge.Network, bare str
 }
 
 // joinAs joins full to room and returns what it got up to the subject.
-func joinAs(t *testing.T, srv *fakeServer, full, room, extra string) []*xmlnode.Node {
+func joinAs(t testing.TB, srv *fakeServer, full, room, extra string) []*xmlnode.Node {
 	t.Helper()
 	srv.inject(`<presence from="` + full + `" to="` + room + `@gw.test/` + strings.Split(full, "@")[0] + `"><x xmlns="http://jabber.org/protocol/muc">` + extra + `</x></presence>`)
 	var got []*xmlnode.Node
