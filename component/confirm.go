@@ -73,11 +73,14 @@ func (c *confirmer) ping(now time.Time) (count int, durable int64) {
 }
 
 // confirmed drops the first count stanzas and records stored ids up to
-// durable: the server has them.
+// durable: the server has them. An answer read while the stream ends may
+// come after leftover took the stanzas for the next stream: those are
+// then written again (at least once), and nothing is left here to drop.
 func (c *confirmer) confirmed(count int, durable int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.durableDone = max(c.durableDone, durable)
+	count = min(count, len(c.unconfirmed))
 	clear(c.unconfirmed[:count])
 	c.unconfirmed = c.unconfirmed[count:]
 	if len(c.unconfirmed) == 0 {

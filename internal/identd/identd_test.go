@@ -21,6 +21,7 @@ type fixture struct {
 	network net.Listener
 	accepts chan net.Conn
 	stop    func() // stops the identd and waits for Serve to return
+	srv     *Server
 }
 
 func newFixture(t *testing.T, timeout time.Duration, maxConns int) *fixture {
@@ -34,6 +35,7 @@ func newFixture(t *testing.T, timeout time.Duration, maxConns int) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	srv := NewWith(f.table, slog.New(slog.NewTextHandler(io.Discard, nil)), timeout, maxConns)
+	f.srv = srv
 	go func() { done <- srv.Serve(ctx, ln) }()
 	var once sync.Once
 	f.stop = func() {
@@ -153,7 +155,11 @@ func TestHostile(t *testing.T) {
 	})
 	t.Run("flood while the slots are held", func(t *testing.T) {
 		// Two slots, both held by clients that send part of a line and
-		// wait; everyone else is closed unanswered at once.
+		// wait; everyone else is closed unanswered at once. The last
+		// subtest's connection may still hold its slot for a moment:
+		// the holders start once it is given back, and the flood once
+		// both hold theirs.
+		f.waitSlotsHeld(t, 0)
 		var held []net.Conn
 		for i := 0; i < 2; i++ {
 			c, err := net.Dial("tcp", f.identd)
@@ -164,6 +170,7 @@ func TestHostile(t *testing.T) {
 			_, _ = io.WriteString(c, "12")
 			held = append(held, c)
 		}
+		f.waitSlotsHeld(t, 2)
 		for i := 0; i < 20; i++ {
 			if got := f.query(t, query); got != "" {
 				t.Fatalf("flooding connection %d answered %q while the slots were held", i, got)
@@ -259,5 +266,17 @@ func TestStopEndsQueries(t *testing.T) {
 	var ne net.Error
 	if len(b) != 0 || errors.As(err, &ne) && ne.Timeout() {
 		t.Errorf("the silent client got %q, %v", b, err)
+	}
+}
+
+// waitSlotsHeld waits until the identd holds n connection slots.
+func (f *fixture) waitSlotsHeld(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(f.srv.slots) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("identd holds %d slots, want %d", len(f.srv.slots), n)
+		}
+		time.Sleep(time.Millisecond) // the slots are a channel: no event to wait on
 	}
 }
