@@ -24,13 +24,21 @@ func newJIDCache() *jidCache { return &jidCache{m: make(map[string]jid.JID)} }
 
 // parse is jid.Parse, from memory when s was remembered.
 func (c *jidCache) parse(s string) (jid.JID, error) {
+	j, _, err := c.parseKnown(s)
+	return j, err
+}
+
+// parseKnown is parse, also telling whether s came from memory (then
+// there is nothing to remember).
+func (c *jidCache) parseKnown(s string) (j jid.JID, known bool, err error) {
 	c.mu.Lock()
-	j, ok := c.m[s]
+	j, known = c.m[s]
 	c.mu.Unlock()
-	if ok {
-		return j, nil
+	if known {
+		return j, true, nil
 	}
-	return jid.Parse(s)
+	j, err = jid.Parse(s)
+	return j, false, err
 }
 
 // remember keeps j, which s parsed to, for the next parse of s.

@@ -11,15 +11,20 @@ import (
 // the same refusal, and it stays bounded.
 func TestJIDCacheAgreesWithParse(t *testing.T) {
 	c := newJIDCache()
+	remembered := map[string]bool{}
 	for _, s := range []string{"Alice@Example.ORG/Phone", "alice@example.org/Phone", "room@gw/ Nick", "@bad", "a@b/c", "a@b/c", "x@[::1]"} {
 		for round := 0; round < 2; round++ { // parsed, then from memory
-			got, gotErr := c.parse(s)
+			got, known, gotErr := c.parseKnown(s)
 			want, wantErr := jid.Parse(s)
+			if known != remembered[s] {
+				t.Errorf("%q (round %d): known %v", s, round, known)
+			}
 			if (gotErr != nil) != (wantErr != nil) || got.String() != want.String() {
 				t.Errorf("%q (round %d): cache %v %v, jid.Parse %v %v", s, round, got, gotErr, want, wantErr)
 			}
 			if gotErr == nil {
 				c.remember(s, got)
+				remembered[s] = true
 			}
 		}
 	}

@@ -24,12 +24,12 @@ func (t *Transport) route(n *xmlnode.Node) {
 	if n.Local == "iq" && typ == "result" {
 		return // a stray result
 	}
-	from, err := t.jids.parse(n.Attr("from"))
+	from, fromKnown, err := t.jids.parseKnown(n.Attr("from"))
 	if err != nil || from.Localpart() == "" && from.Domainpart() == "" {
 		t.reply(ErrorReply(n, "", "jid-malformed", "invalid sender address"))
 		return
 	}
-	to, err := t.jids.parse(n.Attr("to"))
+	to, toKnown, err := t.jids.parseKnown(n.Attr("to"))
 	if err != nil || to.Domainpart() != t.domain {
 		t.reply(ErrorReply(n, "", "jid-malformed", "invalid recipient address"))
 		return
@@ -48,7 +48,11 @@ func (t *Transport) route(n *xmlnode.Node) {
 		limit = presenceLimit
 	}
 	bare := from.Bare().String()
-	if t.postNow(bare, func(u *user) { u.handle(n, from, to); u.rememberAddresses(n, from, to) }, limit) {
+	handle := func(u *user) { u.handle(n, from, to) }
+	if !fromKnown || !toKnown {
+		handle = func(u *user) { u.handle(n, from, to); u.rememberAddresses(n, from, to) }
+	}
+	if t.postNow(bare, handle, limit) {
 		return
 	}
 	t.refusals.refused(t.log, bare, n.Local)
