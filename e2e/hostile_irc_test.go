@@ -72,7 +72,7 @@ func TestHostileIRCServer(t *testing.T) {
 
 	// A line that never ends: the connection is dropped, the user told
 	// (the room shows the connection lost), and it is made again.
-	irc.Send(t, ":"+me+"!u@h PRIVMSG #room :"+strings.Repeat("x", 1<<20))
+	irc.SendUntilDropped(t, ":"+me+"!u@h PRIVMSG #room :"+strings.Repeat("x", 1<<20))
 	c.Expect(t, wait, func(st *testenv.Stanza) bool {
 		return st.Name == "presence" && st.Attr["type"] == "unavailable" && st.Attr["from"] == room+"/"+me &&
 			strings.Contains(st.XML, `code="332"`)

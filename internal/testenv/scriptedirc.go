@@ -2,11 +2,13 @@ package testenv
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
@@ -162,6 +164,19 @@ func (c *ScriptedConn) Send(t TB, lines ...string) {
 	}
 	_ = c.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.c.Write([]byte(b.String())); err != nil {
+		t.Fatalf("testenv: scripted IRC server writing: %v", err)
+	}
+}
+
+// SendUntilDropped writes lines the client is expected to refuse by
+// dropping the connection (a line longer than it accepts): the client may
+// close while the write is still under way, and a reset or broken pipe is
+// then the expected outcome, not a failure.
+func (c *ScriptedConn) SendUntilDropped(t TB, lines ...string) {
+	t.Helper()
+	_ = c.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := c.c.Write([]byte(strings.Join(lines, "\r\n") + "\r\n"))
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("testenv: scripted IRC server writing: %v", err)
 	}
 }
