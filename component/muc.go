@@ -3,7 +3,6 @@ package component
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,7 +29,7 @@ type room struct {
 	requested string            // the nick the first resource asked for
 	joined    bool              // the network confirmed the join
 	resources map[string]string // full JID -> nick it asked for
-	occupants map[string]bridges.Occupant
+	occupants occupantList
 	self      bridges.Occupant
 	subject   string
 	subjectBy string
@@ -58,11 +57,11 @@ func (r *room) dropResource(full string) {
 // for them (the nick, or its escaped form: occupantResource); an unknown
 // one comes back with the resourcepart as its nick.
 func (r *room) occupantByResource(res string) bridges.Occupant {
-	if o, ok := r.occupants[res]; ok {
+	if o, ok := r.occupants.get(res); ok {
 		return o
 	}
-	for nick, o := range r.occupants {
-		if occupantResource(nick) == res {
+	for _, o := range r.occupants {
+		if occupantResource(o.Nick) == res {
 			return o
 		}
 	}
@@ -115,7 +114,7 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 	local := to.Localpart()
 	r := u.rooms[local]
 	if r == nil {
-		r = &room{local: local, resources: map[string]string{}, occupants: map[string]bridges.Occupant{}}
+		r = &room{local: local, resources: map[string]string{}}
 		u.rooms[local] = r
 	}
 	full := from.String()
@@ -209,13 +208,8 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 // codes 110, 100 and 210 when the network changed its nick) and the subject,
 // in the order clients rely on.
 func (u *user) replayRoom(r *room, full string) {
-	nicks := make([]string, 0, len(r.occupants))
-	for nick := range r.occupants {
-		nicks = append(nicks, nick)
-	}
-	sort.Strings(nicks)
-	for _, nick := range nicks {
-		u.send(u.occupantPresence(r, r.occupants[nick], full, ""))
+	for _, o := range r.occupants { // sorted by nick
+		u.send(u.occupantPresence(r, o, full, ""))
 	}
 	codes := []string{"110", "100"}
 	if r.nick != r.resources[full] {

@@ -30,12 +30,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 			u.t.archive.member(u.jid, name, true)
 		}
 		r.subject, r.subjectBy = subject, subjectBy
-		r.occupants = map[string]bridges.Occupant{}
-		for _, o := range occupants {
-			if o.Nick != self.Nick {
-				r.occupants[o.Nick] = o
-			}
-		}
+		r.occupants = newOccupantList(occupants, self.Nick)
 		for full := range r.resources {
 			u.replayRoom(r, full)
 		}
@@ -59,7 +54,7 @@ func (s *sink) OccupantPresence(name string, o bridges.Occupant) {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
 			return
 		}
-		r.occupants[o.Nick] = o
+		r.occupants.set(o)
 		if r.joined {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
 		}
@@ -103,7 +98,7 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		if c, ok := leaveCodes[kind]; ok {
 			codes = append(codes, c)
 		}
-		o := r.occupants[nick]
+		o, _ := r.occupants.get(nick)
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
 		u.roomsChanged = u.roomsChanged || self
@@ -117,18 +112,18 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 			// and their membership, as what was missed is fetched again.
 			r.joined, r.requested = false, nonEmpty(r.nick, r.requested)
 			r.rejoining = true
-			r.occupants = map[string]bridges.Occupant{}
+			r.occupants = nil
 		case self:
 			delete(u.rooms, name)
 		default:
-			delete(r.occupants, nick)
+			r.occupants.remove(nick)
 		}
 	})
 }
 
 func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 	s.room(name, func(u *user, r *room) {
-		o := r.occupants[oldNick]
+		o, _ := r.occupants.get(oldNick)
 		if self {
 			o = r.self
 		}
@@ -157,8 +152,8 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
 			return
 		}
-		delete(r.occupants, oldNick)
-		r.occupants[newNick] = o
+		r.occupants.remove(oldNick)
+		r.occupants.set(o)
 		u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
 	})
 }

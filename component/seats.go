@@ -77,10 +77,9 @@ func (u *user) suspend(why string) {
 	if u.acct != nil {
 		for local, r := range u.rooms {
 			seat := seatOf(u.jid, r)
-			for nick := range r.occupants {
-				seat.Occupants = append(seat.Occupants, nick)
+			for _, o := range r.occupants { // sorted by nick
+				seat.Occupants = append(seat.Occupants, o.Nick)
 			}
-			slices.Sort(seat.Occupants)
 			u.t.archive.seat(local, seat) // with who else was there
 		}
 	}
@@ -139,7 +138,7 @@ func (u *user) restore(rooms []restored) {
 			continue
 		}
 		r := &room{local: local, requested: rs.seat.Nick, rejoining: true,
-			resources: map[string]string{}, occupants: map[string]bridges.Occupant{}, former: rs.seat.Occupants}
+			resources: map[string]string{}, former: rs.seat.Occupants}
 		for _, full := range rs.seat.Resources {
 			r.resources[full] = rs.seat.Nick
 		}
@@ -189,7 +188,7 @@ func (u *user) rejoin(local, nick string, last registry.ArchivedMessage) {
 // clients still list them. After the join's replay, once.
 func (u *user) formerGone(r *room) {
 	for _, nick := range r.former {
-		if _, in := r.occupants[nick]; in || nick == r.nick {
+		if _, in := r.occupants.get(nick); in || nick == r.nick {
 			continue
 		}
 		o := bridges.Occupant{Nick: nick, Role: "none"}
