@@ -24,7 +24,7 @@ func (n *network) start() {
 // user's requests nor any lock waits for the database.
 func (n *network) showBanner() {
 	b := n.s.b
-	text := n.cfg.Operator.Banner
+	text := n.banner
 	if text == "" || b.store == nil {
 		return
 	}

@@ -61,7 +61,7 @@ func (s *session) ListRooms(ctx context.Context, local string) ([]bridges.RoomIt
 		var wait chan struct{}
 		var failed error
 		lerr := n.locked(ctx, func() {
-			switch l := &n.list; {
+			switch l := n.listState(); {
 			case n.failed != nil:
 				failed = userError(n.failed, n.server)
 			case !l.at.IsZero() && time.Since(l.at) < listFresh:
@@ -91,8 +91,8 @@ func (s *session) ListRooms(ctx context.Context, local string) ([]bridges.RoomIt
 // askList sends LIST when someone waits for it and none is under way
 // (also once connected: connect asks for those who waited meanwhile).
 func (n *network) askList() {
-	l := &n.list
-	if len(l.waiters) > 0 && !l.asked && n.conn != nil {
+	l := n.list
+	if l != nil && len(l.waiters) > 0 && !l.asked && n.conn != nil {
 		l.asked, l.receiving, l.cut = true, nil, false
 		n.queue("LIST")
 	}
@@ -104,7 +104,12 @@ func (n *network) onListLine(m ircmsg.Message) bool {
 	if n.answering != nil {
 		return false // the answer to a user's own labeled LIST: theirs to see
 	}
-	l := &n.list
+	switch m.Command {
+	case "321", "322", "323":
+	default:
+		return false
+	}
+	l := n.listState()
 	switch m.Command {
 	case "321": // RPL_LISTSTART
 		l.receiving, l.cut = nil, false
@@ -132,14 +137,24 @@ func (n *network) onListLine(m ircmsg.Message) bool {
 		l.items, l.complete, l.at = l.receiving, !l.cut, time.Now()
 		l.receiving, l.asked = nil, false
 		n.wakeListWaiters()
-	default:
-		return false
 	}
 	return true
 }
 
+// listState is the network's LIST state, made when first needed: most
+// users never list a network's channels, and every user has a network.
+func (n *network) listState() *channelList {
+	if n.list == nil {
+		n.list = &channelList{}
+	}
+	return n.list
+}
+
 // wakeListWaiters lets everyone waiting for a LIST look again.
 func (n *network) wakeListWaiters() {
+	if n.list == nil {
+		return
+	}
 	for _, w := range n.list.waiters {
 		close(w)
 	}
@@ -149,6 +164,9 @@ func (n *network) wakeListWaiters() {
 // listLost ends a LIST the lost connection will not answer: those
 // waiting ask again on the next connection, or time out.
 func (n *network) listLost() {
+	if n.list == nil {
+		return
+	}
 	n.list.asked, n.list.receiving = false, nil
 	n.wakeListWaiters()
 }

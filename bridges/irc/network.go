@@ -26,8 +26,9 @@ import (
 // holds the state locked.
 type network struct {
 	s      *session
-	server string // as in JIDs
-	cfg    Network
+	server string        // as in JIDs
+	tls    bool          // the network's connections use TLS
+	banner string        // the operator's banner for the network (banner.go)
 	nick   string        // wanted nick
 	done   chan struct{} // closed when run returns
 
@@ -47,8 +48,8 @@ type network struct {
 	labels   []pendingLabel           // labeled commands waiting for their answer (labels.go)
 	labelSeq uint64
 	greeted  bool
-	list     channelList // LIST answers, for disco#items (list.go)
-	failed   error       // a permanent failure: the network gave up
+	list     *channelList // LIST answers, for disco#items (list.go); nil until needed
+	failed   error        // a permanent failure: the network gave up
 	events   []func()
 	lines    []ircmsg.Message
 
@@ -80,7 +81,7 @@ type channel struct {
 }
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
-	return &network{s: s, server: server, cfg: cfg, nick: nick, done: make(chan struct{}),
+	return &network{s: s, server: server, tls: cfg.TLS, banner: cfg.Operator.Banner, nick: nick, done: make(chan struct{}),
 		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{}}
 }
 
@@ -341,7 +342,7 @@ func (n *network) greet(conn *ircconn.Conn) {
 	if conn.Nick() != n.nick {
 		n.emitNotice(fmt.Sprintf("Your nick %s was taken on %s; you are %s.", n.nick, n.server, conn.Nick()))
 	}
-	if n.greeted || !n.cfg.TLS {
+	if n.greeted || !n.tls {
 		return
 	}
 	n.greeted = true

@@ -40,8 +40,12 @@ func parseCaps(list string) []capToken {
 // wants reports whether the capability name is requested when offered:
 // cap-notify, and what the caller handles (Config.Caps). sasl is asked
 // for separately, only when Config.SASL is set.
-func (cfg *Config) wants(name string) bool {
-	return name == capNotify || containsFold(cfg.Caps, name)
+func (cfg *Config) wants(name string) bool { return wantsCap(cfg.Caps, name) }
+
+// wantsCap reports whether a capability is among those asked for, or is
+// cap-notify, which Ferry always asks for.
+func wantsCap(caps []string, name string) bool {
+	return name == capNotify || containsFold(caps, name)
 }
 
 // CapValue is the value the server listed with an acknowledged

@@ -150,7 +150,7 @@ func FuzzCAPRegistration(f *testing.F) {
 			t.Fatal(err)
 		}
 		c := newConn(cfg, nc)
-		r := &registration{c: c, cfg: &c.cfg, nick: cfg.Nick, ctx: context.Background()}
+		r := &registration{c: c, cfg: &cfg, nick: cfg.Nick, ctx: context.Background()}
 		lines := strings.Split(script, "\n")
 		for _, line := range lines {
 			msg, err := ircmsg.ParseLineStrict(line, false, 0)

@@ -44,7 +44,7 @@ const (
 // idle connection thus costs its reader's goroutine and a small buffer.
 // All methods are safe for concurrent use.
 type Conn struct {
-	cfg     Config
+	cfg     settings
 	nc      net.Conn
 	reader  lineReader
 	clock   Clock
@@ -85,6 +85,19 @@ type Conn struct {
 	pingSeq  uint64
 }
 
+// settings are what a registered connection keeps of its Config: every
+// puppeted user holds a connection, and the whole Config (256 bytes, with
+// the credentials) is needed only while registering.
+type settings struct {
+	addr                      string
+	pingInterval, pingTimeout time.Duration
+	queueSize                 int
+	caps                      []string // the capabilities Ferry asks for
+}
+
+// wants reports whether Ferry asks for the capability.
+func (s *settings) wants(name string) bool { return wantsCap(s.caps, name) }
+
 type outLine struct {
 	line []byte
 	quit bool
@@ -92,7 +105,7 @@ type outLine struct {
 
 func newConn(cfg Config, nc net.Conn) *Conn {
 	c := &Conn{
-		cfg:      cfg,
+		cfg:      settings{addr: cfg.Addr, pingInterval: cfg.PingInterval, pingTimeout: cfg.PingTimeout, queueSize: cfg.QueueSize, caps: cfg.Caps},
 		nc:       nc,
 		reader:   lineReader{r: nc},
 		clock:    cfg.Clock,
@@ -189,10 +202,10 @@ func (c *Conn) Serve(handle func(ircmsg.Message)) (err error) {
 // readWithKeepalive reads the next line, giving up after the ping
 // interval (or, once a ping went out, its timeout).
 func (c *Conn) readWithKeepalive(pinged bool) ([]byte, error) {
-	if c.cfg.PingInterval > 0 {
-		wait := c.cfg.PingInterval
+	if c.cfg.pingInterval > 0 {
+		wait := c.cfg.pingInterval
 		if pinged {
-			wait = c.cfg.PingTimeout
+			wait = c.cfg.pingTimeout
 		}
 		_ = c.nc.SetReadDeadline(time.Now().Add(wait))
 	}
@@ -209,7 +222,7 @@ func (c *Conn) readFailed(err error, pinged bool) bool {
 		c.keepalive()
 		return true
 	case errors.As(err, &ne) && ne.Timeout() && c.Err() == nil:
-		c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.PingInterval+c.cfg.PingTimeout)})
+		c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.pingInterval+c.cfg.pingTimeout)})
 	case errors.Is(err, io.EOF):
 		c.fail(&Error{Kind: KindServer, Err: err})
 	case errors.Is(err, errLineTooLong):
@@ -294,7 +307,7 @@ func (c *Conn) enqueue(ctx context.Context, l outLine) error {
 	if c.limiter == nil || c.limiter.TokensAt(c.clock.Now()) >= 1 {
 		put = c.out.RunOrPut
 	}
-	if put(l, c.cfg.QueueSize) {
+	if put(l, c.cfg.queueSize) {
 		return nil
 	}
 	// Full: wait for room, for ctx, or for the connection to end.
@@ -591,7 +604,7 @@ func (c *Conn) TrySend(m ircmsg.Message) error {
 		return c.err
 	default:
 	}
-	if !c.out.TryPut(outLine{line: line}, c.cfg.QueueSize) {
+	if !c.out.TryPut(outLine{line: line}, c.cfg.queueSize) {
 		return ErrQueueFull
 	}
 	return nil

@@ -78,7 +78,7 @@ func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 
 	c := newConn(cfg, nc)
 	c.pc = pc
-	reg := &registration{c: c, cfg: &c.cfg, nick: cfg.Nick, ctx: ctx}
+	reg := &registration{c: c, cfg: &cfg, nick: cfg.Nick, ctx: ctx}
 	// Registration reads and writes the socket directly; canceling ctx
 	// expires the socket's deadlines, which unblocks it.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })

@@ -38,7 +38,7 @@ func (c *Conn) Watch(p *netpoll.Poller, handle func(ircmsg.Message), ended func(
 	c.pc.SetNonblocking(true)
 	w, err := p.Watch(c.pc, c.kick)
 	if err != nil {
-		return fmt.Errorf("ircconn: watching %s: %w", c.cfg.Addr, err)
+		return fmt.Errorf("ircconn: watching %s: %w", c.cfg.addr, err)
 	}
 	c.watch = w
 	c.watching.Store(true)
@@ -153,12 +153,12 @@ func (c *Conn) finish() {
 // startKeepalive starts the quiet timer: after PingInterval of silence a
 // PING goes out, and PingTimeout after it the connection is dead.
 func (c *Conn) startKeepalive() {
-	if c.cfg.PingInterval <= 0 {
+	if c.cfg.pingInterval <= 0 {
 		return
 	}
-	wait := c.cfg.PingInterval
+	wait := c.cfg.pingInterval
 	if c.pinged.Load() {
-		wait = c.cfg.PingTimeout
+		wait = c.cfg.pingTimeout
 	}
 	c.alive.Reset(wait)
 }
@@ -169,9 +169,9 @@ func (c *Conn) quiet() {
 		return // ended, or being read: the reader restarts the timer
 	}
 	if c.pinged.Swap(true) {
-		c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.PingInterval+c.cfg.PingTimeout)})
+		c.fail(&Error{Kind: KindPingTimeout, Text: fmt.Sprintf("no reply from the server for %s", c.cfg.pingInterval+c.cfg.pingTimeout)})
 		return
 	}
 	c.keepalive()
-	c.alive.Reset(c.cfg.PingTimeout)
+	c.alive.Reset(c.cfg.pingTimeout)
 }
