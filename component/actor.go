@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/internal/serial"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 	"github.com/ferry-xmpp/ferry/registry"
 )
 
@@ -103,7 +104,7 @@ type user struct {
 	registering bool // a registration op is queued: ops after it use its account
 	state       bridges.State
 	stateText   string
-	resources   map[string]bool
+	resources   smallmap.Map[bool] // available resources (resourceparts)
 	dialog      *dialog
 	cmdSess     map[string]*cmdSession
 	rooms       map[string]*room // joined or joining, by room local part
@@ -121,7 +122,7 @@ type user struct {
 	// seats is what was last stored of each room's seat, so a restart
 	// restores the rooms (seats.go); seatsKept stops storing them once
 	// the gateway stops, keeping them for the next start.
-	seats     map[string]string
+	seats     smallmap.Map[string]
 	seatsKept bool
 	typing    typingLimiter // the chat states sent lately (signals.go)
 }
@@ -138,7 +139,7 @@ const (
 )
 
 func newUser(t *Transport, bare string) *user {
-	u := &user{t: t, jid: bare, resources: map[string]bool{}, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
+	u := &user{t: t, jid: bare, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
 		views: &roomViews{}, typing: typingLimiter{}}
 	u.inbox = serial.New("user "+bare, inboxCapacity, t.sup, u.run)
 	u.lg = newLegacy(u)
@@ -190,7 +191,7 @@ func (t *Transport) retire(u *user, released bool) {
 // busy reports state that must outlive this event.
 func (u *user) busy() bool {
 	u.expireCommandSessions()
-	return u.sess != sessNone && u.sess != sessFailed || u.opsBusy > 0 || len(u.resources) > 0 ||
+	return u.sess != sessNone && u.sess != sessFailed || u.opsBusy > 0 || u.resources.Len() > 0 ||
 		u.dialog != nil || len(u.cmdSess) > 0 || len(u.rooms) > 0 || u.lingering
 }
 

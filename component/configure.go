@@ -288,7 +288,7 @@ func (u *user) roomSettingsChanged(local string, wasRecorded bool) {
 	if now := u.recordHistoryIn(local); now != wasRecorded {
 		u.t.archive.member(u.jid, local, now)
 	}
-	if len(r.resources) > 0 || u.persistentRoom(local) {
+	if r.resources.Len() > 0 || u.persistentRoom(local) {
 		return
 	}
 	delete(u.rooms, local)

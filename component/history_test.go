@@ -359,8 +359,9 @@ func TestRoomSubjectArchivedOnce(t *testing.T) {
 // leaves, and the room then holds no map for it (every user's every room
 // would keep one).
 func TestRoomForgetsHistoryRequests(t *testing.T) {
-	r := &room{resources: map[string]string{"a@x/1": "a", "a@x/2": "a"},
-		history: map[string]historyRequest{"a@x/1": {}, "a@x/2": {}}}
+	r := &room{history: map[string]historyRequest{"a@x/1": {}, "a@x/2": {}}}
+	r.resources.Set("a@x/1", "a")
+	r.resources.Set("a@x/2", "a")
 	r.dropResource("a@x/1")
 	if _, kept := r.history["a@x/1"]; kept || len(r.history) != 1 {
 		t.Fatalf("after one left: %v", r.history)

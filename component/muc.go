@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 	"mellium.im/xmpp/jid"
 )
@@ -25,10 +26,10 @@ const (
 
 type room struct {
 	local     string
-	nick      string            // our nick as the network knows it
-	requested string            // the nick the first resource asked for
-	joined    bool              // the network confirmed the join
-	resources map[string]string // full JID -> nick it asked for
+	nick      string               // our nick as the network knows it
+	requested string               // the nick the first resource asked for
+	joined    bool                 // the network confirmed the join
+	resources smallmap.Map[string] // full JID -> nick it asked for
 	occupants occupantList
 	self      bridges.Occupant
 	subject   string
@@ -46,10 +47,16 @@ type room struct {
 // inArchive says the user's membership of the room's history is open.
 func (r *room) inArchive() bool { return r.joined || r.rejoining }
 
+// seated reports whether the resource full is in the room with a nick.
+func (r *room) seated(full string) bool {
+	nick, _ := r.resources.Get(full)
+	return nick != ""
+}
+
 // dropResource forgets a resource that left, with the history it asked
 // for if the join had not completed.
 func (r *room) dropResource(full string) {
-	delete(r.resources, full)
+	r.resources.Delete(full)
 	r.forgetHistory(full)
 }
 
@@ -114,13 +121,13 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 	local := to.Localpart()
 	r := u.rooms[local]
 	if r == nil {
-		r = &room{local: local, resources: map[string]string{}}
+		r = &room{local: local}
 		u.rooms[local] = r
 	}
 	full := from.String()
 	u.roomsChanged = true
-	if prev, in := r.resources[full]; in && r.joined && prev != nick && nick != r.nick {
-		r.resources[full] = nick
+	if prev, in := r.resources.Get(full); in && r.joined && prev != nick && nick != r.nick {
+		r.resources.Set(full, nick)
 		u.roomOp(n, "change nick", func(ctx context.Context, rooms bridges.Rooms) error {
 			return rooms.ChangeNick(ctx, local, nick)
 		}, func(u *user, err error) {
@@ -131,7 +138,7 @@ func (u *user) roomPresence(n *xmlnode.Node, from, to jid.JID) {
 		})
 		return
 	}
-	r.resources[full] = nick
+	r.resources.Set(full, nick)
 	if n.Child(nsMUC, "x") != nil { // a join, not a status change: history too
 		if r.history == nil {
 			r.history = map[string]historyRequest{}
@@ -168,12 +175,12 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 	if r == nil {
 		return
 	}
-	if _, in := r.resources[full]; !in {
+	if !r.resources.Has(full) {
 		return
 	}
 	bye := u.selfPresence(r, full, "unavailable", nil)
 	u.roomsChanged = true
-	if len(r.resources) > 1 {
+	if r.resources.Len() > 1 {
 		r.dropResource(full)
 		u.send(bye)
 		return
@@ -212,7 +219,7 @@ func (u *user) replayRoom(r *room, full string) {
 		u.send(u.occupantPresence(r, o, full, ""))
 	}
 	codes := []string{"110", "100"}
-	if r.nick != r.resources[full] {
+	if asked, _ := r.resources.Get(full); r.nick != asked {
 		codes = append(codes, "210")
 	}
 	u.send(u.selfPresence(r, full, "", codes))
@@ -267,7 +274,7 @@ func occupantStatus(o bridges.Occupant) string {
 func (u *user) selfPresence(r *room, full, typ string, codes []string) *xmlnode.Node {
 	nick := r.nick
 	if nick == "" {
-		nick = r.resources[full]
+		nick, _ = r.resources.Get(full)
 	}
 	self := r.self
 	if typ == "unavailable" {
@@ -285,7 +292,7 @@ func (u *user) selfPresence(r *room, full, typ string, codes []string) *xmlnode.
 
 // broadcast sends a stanza built per resource to every joined resource.
 func (u *user) broadcast(r *room, build func(full string) *xmlnode.Node) {
-	for full := range r.resources {
+	for full := range r.resources.All() {
 		u.send(build(full))
 	}
 }
@@ -295,7 +302,7 @@ func (u *user) broadcast(r *room, build func(full string) *xmlnode.Node) {
 // network took it.
 func (u *user) roomMessage(n *xmlnode.Node, from, to jid.JID, body string) {
 	r := u.rooms[to.Localpart()]
-	if r == nil || !r.joined || r.resources[from.String()] == "" {
+	if r == nil || !r.joined || !r.seated(from.String()) {
 		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
 		return
 	}
@@ -387,7 +394,7 @@ func (u *user) roomsGone() {
 		if r.inArchive() {
 			u.t.archive.member(u.jid, local, false)
 		}
-		for full := range r.resources {
+		for full := range r.resources.All() {
 			p := u.selfPresence(r, full, "unavailable", []string{"110", "332"})
 			u.send(p)
 		}
@@ -400,7 +407,7 @@ func (u *user) roomJoinFailed(local string, cond bridges.Condition, text string)
 	if r == nil {
 		return
 	}
-	for full, nick := range r.resources {
+	for full, nick := range r.resources.All() {
 		p := presence(u.roomJID(local, nick), full, "")
 		u.send(ErrorReply(p.SetAttr("from", full).SetAttr("to", u.roomJID(local, nick)), "", string(cond), text))
 	}

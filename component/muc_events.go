@@ -31,7 +31,7 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 		}
 		r.subject, r.subjectBy = subject, subjectBy
 		r.occupants = newOccupantList(occupants, self.Nick)
-		for full := range r.resources {
+		for full := range r.resources.All() {
 			u.replayRoom(r, full)
 		}
 		u.formerGone(r)

@@ -52,7 +52,7 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 		if !toTransport {
 			return
 		}
-		delete(u.resources, from.Resourcepart())
+		u.resources.Delete(from.Resourcepart())
 		u.maybeCloseIdle()
 	case "":
 		if !toTransport {
@@ -63,7 +63,7 @@ func (u *user) handlePresence(n *xmlnode.Node, from, to jid.JID) {
 		if u.acct == nil {
 			return // nothing to connect: keep no state for a stranger
 		}
-		u.resources[from.Resourcepart()] = true
+		u.resources.Set(from.Resourcepart(), true)
 		if u.acct != nil {
 			u.maybeStartSession()
 		}

@@ -122,7 +122,7 @@ func (u *user) selfPing(n *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	r := u.rooms[to.Localpart()]
-	if r != nil && r.inArchive() && r.resources[from.String()] != "" { // joined, or being restored
+	if r != nil && r.inArchive() && r.seated(from.String()) { // joined, or being restored
 		u.send(Result(n))
 		return
 	}
@@ -149,7 +149,7 @@ func (u *user) moderate(n, q *xmlnode.Node, from, to jid.JID) {
 		return
 	}
 	r := u.rooms[to.Localpart()]
-	if r == nil || !r.joined || r.resources[from.String()] == "" {
+	if r == nil || !r.joined || !r.seated(from.String()) {
 		u.send(ErrorReply(n, "", "not-acceptable", "join the room first"))
 		return
 	}

@@ -3,7 +3,6 @@ package component
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,31 +30,25 @@ func (u *user) saveSeats() {
 	for local, r := range u.rooms {
 		seat := seatOf(u.jid, r)
 		sig := seatSignature(seat)
-		if u.seats[local] == sig {
+		if stored, _ := u.seats.Get(local); stored == sig {
 			continue
 		}
-		if u.seats == nil {
-			u.seats = map[string]string{}
-		}
-		u.seats[local] = sig
+		u.seats.Set(local, sig)
 		u.t.archive.seat(local, seat)
 	}
-	for local := range u.seats {
-		if _, in := u.rooms[local]; !in {
-			delete(u.seats, local)
-			u.t.archive.seat(local, registry.RoomSeat{JID: u.jid})
+	u.seats.DeleteFunc(func(local, _ string) bool {
+		if _, in := u.rooms[local]; in {
+			return false
 		}
-	}
+		u.t.archive.seat(local, registry.RoomSeat{JID: u.jid})
+		return true
+	})
 }
 
 // seatOf is the user's seat in a room: the nick the network knows them
 // by (or the one they asked for) and their resources, sorted.
 func seatOf(bare string, r *room) registry.RoomSeat {
-	resources := make([]string, 0, len(r.resources))
-	for full := range r.resources {
-		resources = append(resources, full)
-	}
-	slices.Sort(resources)
+	resources := r.resources.Keys() // sorted
 	return registry.RoomSeat{JID: bare, Room: r.local, Nick: nonEmpty(r.nick, r.requested), Resources: resources}
 }
 
@@ -138,15 +131,12 @@ func (u *user) restore(rooms []restored) {
 			continue
 		}
 		r := &room{local: local, requested: rs.seat.Nick, rejoining: true,
-			resources: map[string]string{}, former: rs.seat.Occupants}
+			former: rs.seat.Occupants}
 		for _, full := range rs.seat.Resources {
-			r.resources[full] = rs.seat.Nick
+			r.resources.Set(full, rs.seat.Nick)
 		}
 		u.rooms[local] = r
-		if u.seats == nil {
-			u.seats = map[string]string{}
-		}
-		u.seats[local] = seatSignature(seatOf(u.jid, r))
+		u.seats.Set(local, seatSignature(seatOf(u.jid, r)))
 		u.roomsChanged = true
 	}
 	u.openSession()

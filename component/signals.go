@@ -113,7 +113,7 @@ func (u *user) conversation(n *xmlnode.Node, from, to jid.JID) (bridges.Conversa
 	local := to.Localpart()
 	if n.Attr("type") == "groupchat" {
 		r := u.rooms[local]
-		if r == nil || !r.joined || r.resources[from.String()] == "" {
+		if r == nil || !r.joined || !r.seated(from.String()) {
 			return bridges.Conversation{}, false
 		}
 		return bridges.Conversation{Peer: local}, true

@@ -164,7 +164,7 @@ func (u *user) maybeStartSession() {
 	if u.acct == nil || u.sess == sessOpen || u.sess == sessOpening {
 		return
 	}
-	if !u.stayConnected() && len(u.resources) == 0 {
+	if !u.stayConnected() && u.resources.Len() == 0 {
 		return
 	}
 	u.openSession()
@@ -291,7 +291,7 @@ func (u *user) closeSession(why string) {
 // room, and no 1:1 chat within activeLinger, unless the user chose to
 // stay connected.
 func (u *user) maybeCloseIdle() {
-	if u.sess != sessOpen && u.sess != sessOpening || u.stayConnected() || len(u.resources) > 0 || len(u.rooms) > 0 {
+	if u.sess != sessOpen && u.sess != sessOpening || u.stayConnected() || u.resources.Len() > 0 || len(u.rooms) > 0 {
 		return
 	}
 	if left := activeLinger - u.t.now().Sub(u.lastActive); left > 0 {

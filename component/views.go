@@ -1,8 +1,9 @@
 package component
 
 import (
-	"sort"
 	"sync/atomic"
+
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // Group chat messages are by far the most frequent events, and each only
@@ -20,8 +21,8 @@ type roomViews struct {
 }
 
 type roomView struct {
-	gen   int64               // the session the rooms belong to
-	rooms map[string][]string // room local part -> joined full JIDs
+	gen   int64                  // the session the rooms belong to
+	rooms smallmap.Map[[]string] // room local part -> joined full JIDs
 }
 
 // joined returns the full JIDs in room for the session gen, nil when
@@ -31,22 +32,18 @@ func (v *roomViews) joined(gen int64, room string) []string {
 	if rv == nil || rv.gen != gen {
 		return nil
 	}
-	return rv.rooms[room]
+	fulls, _ := rv.rooms.Get(room)
+	return fulls
 }
 
 // publishRooms replaces the view after the actor changed its rooms.
 func (u *user) publishRooms() {
-	m := make(map[string][]string, len(u.rooms))
+	v := &roomView{gen: u.sessGen}
 	for local, r := range u.rooms {
-		if !r.joined || len(r.resources) == 0 {
+		if !r.joined || r.resources.Len() == 0 {
 			continue
 		}
-		fulls := make([]string, 0, len(r.resources))
-		for full := range r.resources {
-			fulls = append(fulls, full)
-		}
-		sort.Strings(fulls)
-		m[local] = fulls
+		v.rooms.Set(local, r.resources.Keys()) // sorted
 	}
-	u.views.p.Store(&roomView{gen: u.sessGen, rooms: m})
+	u.views.p.Store(v)
 }
