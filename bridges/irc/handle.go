@@ -249,7 +249,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 	}
 	if self {
 		n.dropChannel(folded)
-		delete(n.wanted, folded)
+		n.wanted.Delete(folded)
 		if ch.joined {
 			local := ch.local
 			n.room(func(re bridges.RoomEvents) { re.OccupantLeft(local, nick, kind, actor, reason, true) })
@@ -355,7 +355,7 @@ func (n *network) joinFailed(name string, cond bridges.Condition, text string) {
 	folded := n.fold(name)
 	local := n.channels[folded].local
 	delete(n.channels, folded)
-	delete(n.wanted, folded)
+	n.wanted.Delete(folded)
 	n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
 	"github.com/ferry-xmpp/ferry/bridges/irc/irctext"
 	"github.com/ferry-xmpp/ferry/internal/backoff"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // network is one user's connection to one IRC server. One goroutine per
@@ -35,8 +36,8 @@ type network struct {
 	mu       sync.Mutex
 	conn     *ircconn.Conn // nil while not connected
 	is       ircconn.ISupport
-	channels map[string]*channel // by casefolded name, joined or joining
-	wanted   map[string]string   // casefolded channel -> key: rejoined after reconnects
+	channels map[string]*channel  // by casefolded name, joined or joining
+	wanted   smallmap.Map[string] // casefolded channel -> key: rejoined after reconnects
 	motd     []string
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
@@ -82,7 +83,7 @@ type channel struct {
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
 	return &network{s: s, server: server, tls: cfg.TLS, banner: cfg.Operator.Banner, nick: nick, done: make(chan struct{}),
-		is: ircconn.DefaultISupport(), channels: map[string]*channel{}, wanted: map[string]string{}}
+		is: ircconn.DefaultISupport(), channels: map[string]*channel{}}
 }
 
 // locked runs f with the state locked, then reports the events and sends
@@ -393,7 +394,7 @@ func (n *network) afterConnect(ctx context.Context) {
 		}
 		n.lines = append(n.lines, m)
 	}
-	for folded, key := range n.wanted {
+	for folded, key := range n.wanted.All() {
 		if ch := n.channels[folded]; ch != nil {
 			n.queue("JOIN", ch.name, key)
 		}
@@ -438,7 +439,7 @@ func (n *network) connectionLost(err error) {
 		ch.members = map[string]string{}
 	}
 	for folded := range n.channels {
-		if _, ok := n.wanted[folded]; !ok {
+		if !n.wanted.Has(folded) {
 			delete(n.channels, folded)
 		}
 	}
@@ -464,7 +465,7 @@ func (n *network) failJoins(err error, all bool) {
 			local := ch.local
 			n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 			delete(n.channels, folded)
-			delete(n.wanted, folded)
+			n.wanted.Delete(folded)
 		}
 	}
 }

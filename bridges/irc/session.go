@@ -258,7 +258,7 @@ func (s *session) join(ctx context.Context, local, nick, key string, prepare fun
 			prepare(n, ch)
 		}
 		n.channels[folded] = ch
-		n.wanted[folded] = key
+		n.wanted.Set(folded, key)
 		if n.conn != nil {
 			n.queue("JOIN", name, key)
 		}
@@ -277,7 +277,7 @@ func (s *session) LeaveRoom(ctx context.Context, local, status string) error {
 	}
 	return n.locked(ctx, func() {
 		folded := n.fold(name)
-		delete(n.wanted, folded)
+		n.wanted.Delete(folded)
 		n.dropChannel(folded)
 		if n.conn != nil && n.queueWithText(name, "PART", []string{name}, reasonText(status)) != nil {
 			n.queue("PART", name) // a reason the channel's encoding cannot write: leave without it
