@@ -54,10 +54,11 @@ func wantsCap(caps []string, name string) bool {
 func (c *Conn) CapValue(name string) string {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if !c.caps[name] {
+	if !c.caps.Has(name) {
 		return ""
 	}
-	return c.capVals[name]
+	v, _ := c.capVals.Get(name)
+	return v
 }
 
 // setCapValue records an acknowledged capability's value; the caller
@@ -66,10 +67,7 @@ func (c *Conn) setCapValue(name, value string) {
 	if value == "" {
 		return
 	}
-	if c.capVals == nil {
-		c.capVals = map[string]string{}
-	}
-	c.capVals[name] = value
+	c.capVals.Set(name, value)
 }
 
 // HasCap reports whether the server acknowledged the capability name (and
@@ -77,5 +75,5 @@ func (c *Conn) setCapValue(name, value string) {
 func (c *Conn) HasCap(name string) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.caps[name]
+	return c.caps.Has(name)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net"
 	"runtime/debug"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/internal/netpoll"
 	"github.com/ferry-xmpp/ferry/internal/serial"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // ErrInvalidMessage is wrapped by Send's and SendRaw's errors for a message
@@ -80,8 +80,8 @@ type Conn struct {
 	mu       sync.RWMutex // guards the fields below; written by the reader (and Dial)
 	nick     string
 	isupport ISupport
-	caps     map[string]bool
-	capVals  map[string]string // the CAP LS values of acknowledged caps (CapValue)
+	caps     smallmap.Map[bool]   // acknowledged capabilities (the value is unused)
+	capVals  smallmap.Map[string] // the CAP LS values of acknowledged caps (CapValue)
 	pingSeq  uint64
 }
 
@@ -115,7 +115,6 @@ func newConn(cfg Config, nc net.Conn) *Conn {
 		quitSent: make(chan struct{}),
 		nick:     cfg.Nick,
 		isupport: DefaultISupport(),
-		caps:     map[string]bool{},
 	}
 	c.out = serial.New("irc writer "+cfg.Addr, cfg.QueueSize, nil, c.writeQueued)
 	if cfg.Rate > 0 && !math.IsInf(cfg.Rate, 1) {
@@ -145,7 +144,11 @@ func (c *Conn) ISupport() ISupport {
 func (c *Conn) Caps() map[string]bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return maps.Clone(c.caps)
+	caps := make(map[string]bool, c.caps.Len())
+	for name := range c.caps.All() {
+		caps[name] = true
+	}
+	return caps
 }
 
 // Err returns why the connection ended, or nil while it is alive.
@@ -496,16 +499,16 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 		for _, name := range list {
 			name = strings.ToLower(strings.TrimLeft(name, "~="))
 			if strings.HasPrefix(name, "-") {
-				delete(c.caps, name[1:])
+				c.caps.Delete(name[1:])
 			} else if c.cfg.wants(name) { // only what Ferry asks for counts
-				c.caps[name] = true
+				c.caps.Set(name, true)
 			}
 		}
 		c.mu.Unlock()
 	case "DEL":
 		c.mu.Lock()
 		for _, name := range list {
-			delete(c.caps, strings.ToLower(name))
+			c.caps.Delete(strings.ToLower(name))
 		}
 		c.mu.Unlock()
 	case "NEW":
@@ -513,7 +516,7 @@ func (c *Conn) handleCAP(msg ircmsg.Message) {
 		c.mu.RLock()
 		for _, tok := range list {
 			name, _, _ := strings.Cut(strings.ToLower(tok), "=")
-			if c.cfg.wants(name) && !c.caps[name] {
+			if c.cfg.wants(name) && !c.caps.Has(name) {
 				req = append(req, name)
 			}
 		}

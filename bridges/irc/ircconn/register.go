@@ -348,9 +348,9 @@ func (r *registration) handleCAP(msg ircmsg.Message) error {
 		r.c.mu.Lock()
 		for _, tok := range list {
 			if tok.disable {
-				delete(r.c.caps, tok.name)
+				r.c.caps.Delete(tok.name)
 			} else if r.requested[tok.name] {
-				r.c.caps[tok.name] = true // only what was asked for counts
+				r.c.caps.Set(tok.name, true) // only what was asked for counts
 				r.c.setCapValue(tok.name, r.offered[tok.name])
 			}
 		}
@@ -434,7 +434,7 @@ func (r *registration) reqAnswered() error {
 		return r.write("CAP", "END")
 	}
 	r.c.mu.RLock()
-	acked := r.c.caps["sasl"]
+	acked := r.c.caps.Has("sasl")
 	r.c.mu.RUnlock()
 	if !acked {
 		return &Error{Kind: KindSASL, Text: "the server refused the sasl capability"}
