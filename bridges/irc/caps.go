@@ -25,8 +25,9 @@ package irc
 //     (multiline.go);
 //   - batch and draft/chathistory: what was said while Ferry was away
 //     from a channel is fetched again (chathistory.go).
-func handledCaps() []string {
-	return []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
-		"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", capBatch,
-		"labeled-response", capReadMarker, capMultiline, "draft/chathistory"}
-}
+//
+// One list serves every connection (each keeps the list it asked for):
+// it is never changed.
+var handledCaps = []string{"server-time", "message-tags", "multi-prefix", "echo-message", "away-notify", "standard-replies",
+	"account-notify", "account-tag", "extended-join", "setname", "chghost", "userhost-in-names", "invite-notify", capBatch,
+	"labeled-response", capReadMarker, capMultiline, "draft/chathistory"}

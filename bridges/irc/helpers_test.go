@@ -160,7 +160,7 @@ func testNetworkSaying(t testing.TB, welcome []string, caps ...string) (*network
 	var conn *ircconn.Conn
 	go func() {
 		var err error
-		conn, err = ircconn.Dial(context.Background(), ircconn.Config{Addr: ln.Addr().String(), Nick: "alice", Rate: -1, PingInterval: -1, RegisterTimeout: step, Caps: handledCaps()})
+		conn, err = ircconn.Dial(context.Background(), ircconn.Config{Addr: ln.Addr().String(), Nick: "alice", Rate: -1, PingInterval: -1, RegisterTimeout: step, Caps: handledCaps})
 		dialed <- err
 	}()
 	srv := <-served

@@ -45,7 +45,7 @@ func (b *Bridge) dialConfigFor(jid string, nw Network, server string, v map[stri
 	cfg := ircconn.Config{
 		Addr: nw.Address, TLS: nw.TLS, Password: v["server_password"],
 		Nick: nick, User: b.ident(jid, v, nick), Realname: nonEmpty(v["realname"], nick), WebIRC: b.webirc(nw, jid),
-		Burst: b.opts.Burst, Rate: pace(b.opts.Rate), Caps: handledCaps(),
+		Burst: b.opts.Burst, Rate: pace(b.opts.Rate), Caps: handledCaps,
 		PingInterval: b.opts.PingInterval, PingTimeout: b.opts.PingTimeout,
 	}
 	if nw.TLS {
