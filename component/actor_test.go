@@ -117,3 +117,31 @@ func TestUnsealableAccountFailsAlone(t *testing.T) {
 		t.Fatal("bob's session never opened")
 	}
 }
+
+// Run ends by waiting for the work actors are still doing (quiesce): the
+// store is closed right after Run returns, and an event still running
+// would meet it closed.
+func TestQuiesceWaitsForRunningEvents(t *testing.T) {
+	h := startHarness(t, testbridge.NewNetwork(), nil)
+	running, release := make(chan struct{}), make(chan struct{})
+	finished := false // written by the event, read after quiesce
+	err := h.tr.post(context.Background(), "late@x.test", func(u *user) {
+		close(running)
+		<-release
+		finished = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	if h.tr.quiesce(0) {
+		t.Fatal("quiesce found nothing running while an event ran")
+	}
+	close(release)
+	if !h.tr.quiesce(5 * time.Second) {
+		t.Fatal("quiesce gave up after the event was let go")
+	}
+	if !finished {
+		t.Fatal("quiesce returned before the event finished")
+	}
+}

@@ -195,7 +195,8 @@ func (t *Transport) Run(ctx context.Context) error {
 		defer close(pruneDone)
 		t.sup.Loop(bridgeCtx, "archive prune "+t.domain, t.archive.pruneLoop)
 	}()
-	defer func() { stopBridge(); <-bridgeDone; <-pruneDone }()
+	stopLoops := func() { stopBridge(); <-bridgeDone; <-pruneDone }
+	defer stopLoops() // on the early returns; a second call does nothing
 	linkDone := make(chan struct{})
 	go func() {
 		defer close(linkDone)
@@ -203,7 +204,44 @@ func (t *Transport) Run(ctx context.Context) error {
 	}()
 	<-ctx.Done()
 	t.shutdown(stopLink, linkDone)
+	stopLoops()
+	if !t.quiesce(shutdownWait) {
+		t.log.Warn("some users' work was still running when the transport stopped", "wait", shutdownWait)
+	}
 	return nil
+}
+
+// quiesce waits until no actor and no ops lane runs, then until the
+// archive's and the outbox's queued writes are stored. The caller closes
+// the store once Run returns, so what the sessions posted while closing
+// must be done with it by then. False when that took longer than wait.
+func (t *Transport) quiesce(wait time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for busy := true; busy; {
+		if ctx.Err() != nil {
+			return false
+		}
+		busy = false
+		t.mu.Lock()
+		users := make([]*user, 0, len(t.usrs))
+		for _, u := range t.usrs {
+			users = append(users, u)
+		}
+		t.mu.Unlock()
+		for _, u := range users {
+			if u.inbox.Idle() && u.lg.ops.Idle() {
+				continue
+			}
+			busy = true // its work may post more: look at everyone again
+			if u.inbox.WaitIdle(ctx) != nil || u.lg.ops.WaitIdle(ctx) != nil {
+				return false
+			}
+		}
+	}
+	t.archive.group.Sync()
+	t.link.durable.group.Sync()
+	return true
 }
 
 // shutdownWait bounds each step of a graceful shutdown.
