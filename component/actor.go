@@ -139,7 +139,7 @@ const (
 )
 
 func newUser(t *Transport, bare string) *user {
-	u := &user{t: t, jid: bare, cmdSess: map[string]*cmdSession{}, rooms: map[string]*room{},
+	u := &user{t: t, jid: bare, rooms: map[string]*room{},
 		views: &roomViews{}, typing: typingLimiter{}}
 	u.inbox = serial.New("user "+bare, inboxCapacity, t.sup, u.run)
 	u.lg = newLegacy(u)

@@ -111,6 +111,9 @@ func (u *user) startCommand(n *xmlnode.Node, c *command, from jid.JID, target st
 		return
 	}
 	sid := newID()
+	if u.cmdSess == nil {
+		u.cmdSess = map[string]*cmdSession{} // most users never run a command
+	}
 	u.cmdSess[sid] = &cmdSession{cmd: c, owner: from.String(), target: target, expires: u.t.now().Add(cmdSessionTTL)}
 	u.send(Result(n, executing(c.node, sid, c.form(u), "")))
 }
@@ -170,5 +173,8 @@ func (u *user) expireCommandSessions() {
 		if now.After(s.expires) {
 			delete(u.cmdSess, id)
 		}
+	}
+	if len(u.cmdSess) == 0 {
+		u.cmdSess = nil // an emptied map keeps its memory
 	}
 }
