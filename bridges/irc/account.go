@@ -103,7 +103,7 @@ func (n *network) setProfile(nick, account, real string) bool {
 // shared reports whether nick is in a channel the user has joined.
 func (n *network) shared(nick string) bool {
 	for _, ch := range n.channels {
-		if _, in := ch.members[nick]; in && ch.joined {
+		if ch.members.Has(nick) && ch.joined {
 			return true
 		}
 	}
@@ -114,7 +114,7 @@ func (n *network) shared(nick string) bool {
 // room they are in.
 func (n *network) showEverywhere(nick string) {
 	for _, ch := range n.channels {
-		modes, in := ch.members[nick]
+		modes, in := ch.members.Get(nick)
 		if !in || !ch.joined {
 			continue
 		}
@@ -163,7 +163,7 @@ func (n *network) profileUnlessShared(nick string) {
 // inAnyChannel reports whether nick is a member of a channel we track.
 func (n *network) inAnyChannel(nick string) bool {
 	for _, ch := range n.channels {
-		if _, in := ch.members[nick]; in {
+		if ch.members.Has(nick) {
 			return true
 		}
 	}

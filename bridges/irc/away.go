@@ -41,7 +41,7 @@ func (n *network) awayUnlessShared(nick string) {
 		return
 	}
 	for _, ch := range n.channels {
-		if _, in := ch.members[nick]; in {
+		if ch.members.Has(nick) {
 			return
 		}
 	}

@@ -37,7 +37,7 @@ func roomLine(i int, replayed bool) string {
 func rejoin(t *testing.T, n *network, r resume) {
 	t.Helper()
 	_ = n.locked(context.Background(), func() {
-		n.channels["#chan"] = &channel{name: "#chan", local: "#chan%irc.test", members: map[string]string{}, resume: &r}
+		n.channels["#chan"] = &channel{name: "#chan", local: "#chan%irc.test", members: memberList(nil), resume: &r}
 	})
 	n.serverSays(t, ":alice!a@h JOIN #chan")
 	n.serverSays(t, ":srv 353 alice = #chan :alice bob")

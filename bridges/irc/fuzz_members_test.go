@@ -29,7 +29,7 @@ func FuzzMemberLines(f *testing.F) {
 		n.dropBatches()
 		n.profiles, n.away, n.labels = nil, nil, nil
 		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true,
-			members: map[string]string{"alice": "", "bob": "o"}}}
+			members: memberList(map[string]string{"alice": "", "bob": "o"})}}
 		n.labelSeq = 0
 		for range 3 {
 			n.labelled(ircmsg.MakeMessage(nil, "", "WHOIS", "bob"), "alice@x/r")
@@ -58,7 +58,7 @@ func FuzzMemberLines(f *testing.F) {
 
 func tracked(n *network, folded string) bool {
 	for _, ch := range n.channels {
-		for nick := range ch.members {
+		for nick := range ch.members.All() {
 			if n.fold(nick) == folded {
 				return true
 			}

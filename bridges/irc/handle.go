@@ -39,11 +39,13 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onJoin(m, nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
 		if ch := n.channels[n.fold(p(2))]; ch != nil {
-			for _, name := range strings.Fields(p(3)) {
-				if modes, member := n.namesEntry(name); member != "" {
-					ch.members[member] = modes
+			ch.members.SetEach(func(yield func(string, string) bool) {
+				for _, name := range strings.Fields(p(3)) {
+					if modes, member := n.namesEntry(name); member != "" && !yield(member, modes) {
+						return
+					}
 				}
-			}
+			})
 		}
 	case "352", "354": // RPL_WHOREPLY, RPL_WHOSPCRPL
 		n.onWho(m.Command, m.Params)
@@ -72,7 +74,7 @@ func (n *network) handle(m ircmsg.Message) {
 		n.onLeave(p(0), victim, bridges.Kicked, nick, p(2), n.fold(victim) == n.fold(n.conn.Nick()))
 	case "QUIT":
 		for _, ch := range n.channels {
-			if _, in := ch.members[nick]; in && ch.joined {
+			if ch.members.Has(nick) && ch.joined {
 				n.onLeave(ch.name, nick, bridges.Quit, "", p(0), false)
 			}
 		}
@@ -193,7 +195,7 @@ func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 	if self {
 		if ch == nil {
 			// Joined by the server (SAJOIN) or from another client: track it.
-			ch = &channel{name: name, local: n.local(ircaddr.Channel, name), members: map[string]string{}}
+			ch = &channel{name: name, local: n.local(ircaddr.Channel, name)}
 			n.channels[folded] = ch
 		}
 		ch.name = name
@@ -202,7 +204,7 @@ func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 	if ch == nil || !ch.joined {
 		return
 	}
-	ch.members[nick] = ""
+	ch.members.Set(nick, "")
 	if len(m.Params) == 3 && n.hasCap("extended-join") { // JOIN channel account :real name
 		n.setProfile(nick, cleanAccount(m.Params[1]), cleanReal(nick, m.Params[2]))
 	}
@@ -226,7 +228,7 @@ func (n *network) reportJoined(ch *channel) {
 	me := n.conn.Nick()
 	var occupants []bridges.Occupant
 	var self bridges.Occupant
-	for nick, modes := range ch.members {
+	for nick, modes := range ch.members.All() {
 		o := n.occupant(nick, modes)
 		if n.fold(nick) == n.fold(me) {
 			self = o
@@ -256,7 +258,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 		}
 		return
 	}
-	delete(ch.members, nick)
+	ch.members.Delete(nick)
 	n.awayUnlessShared(nick)
 	n.profileUnlessShared(nick)
 	local := ch.local
@@ -265,12 +267,12 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 
 func (n *network) onNick(old, nick string, self bool) {
 	for _, ch := range n.channels {
-		modes, in := ch.members[old]
+		modes, in := ch.members.Get(old)
 		if !in || !ch.joined {
 			continue
 		}
-		delete(ch.members, old)
-		ch.members[nick] = modes
+		ch.members.Delete(old)
+		ch.members.Set(nick, modes)
 		local := ch.local
 		n.room(func(re bridges.RoomEvents) { re.NickChanged(local, old, nick, self) })
 	}
@@ -300,7 +302,7 @@ func (n *network) onMode(target string, args []string) {
 			}
 			nick := args[next]
 			next++
-			modes, in := ch.members[nick]
+			modes, in := ch.members.Get(nick)
 			if !in {
 				continue
 			}
@@ -309,7 +311,7 @@ func (n *network) onMode(target string, args []string) {
 			} else if !adding {
 				modes = strings.ReplaceAll(modes, string(c), "")
 			}
-			ch.members[nick] = modes
+			ch.members.Set(nick, modes)
 			local, o := ch.local, n.occupant(nick, modes)
 			n.room(func(re bridges.RoomEvents) { re.OccupantPresence(local, o) })
 		case strings.ContainsRune("beIkl", rune(c)):

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ferry-xmpp/ferry/bridges"
 	"github.com/ferry-xmpp/ferry/bridges/irc/ircconn"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // step bounds every wait of these tests.
@@ -215,7 +217,7 @@ func (n *network) userSends(t *testing.T, target string, m bridges.Message) {
 	var err error
 	if lerr := n.locked(context.Background(), func() {
 		if n.isChannel(target) && n.channels[n.fold(target)] == nil {
-			n.channels[n.fold(target)] = &channel{name: target, local: m.Peer, members: map[string]string{}, joined: true}
+			n.channels[n.fold(target)] = &channel{name: target, local: m.Peer, members: memberList(nil), joined: true}
 		}
 		err = n.sendOrQueue(target, m)
 	}); lerr != nil {
@@ -224,4 +226,11 @@ func (n *network) userSends(t *testing.T, target string, m bridges.Message) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// memberList is a channel's member table holding members (nick -> modes).
+func memberList(members map[string]string) smallmap.Map[string] {
+	var l smallmap.Map[string]
+	l.SetEach(maps.All(members))
+	return l
 }

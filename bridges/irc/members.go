@@ -51,7 +51,7 @@ func (n *network) dropChannel(folded string) {
 	if ch == nil {
 		return
 	}
-	for nick := range ch.members {
+	for nick := range ch.members.All() {
 		n.awayUnlessShared(nick)
 		n.profileUnlessShared(nick)
 	}

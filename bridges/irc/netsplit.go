@@ -41,7 +41,7 @@ func (s *splitTally) line(n *network, m ircmsg.Message) bool {
 	switch {
 	case !s.join && m.Command == "QUIT":
 		for _, ch := range n.channels {
-			if _, in := ch.members[nick]; in && ch.joined {
+			if ch.members.Has(nick) && ch.joined {
 				s.count(ch.local, nick)
 			}
 		}

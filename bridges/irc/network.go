@@ -62,9 +62,9 @@ type network struct {
 }
 
 type channel struct {
-	name    string // as the server spells it
-	local   string // room local part
-	members map[string]string
+	name    string               // as the server spells it
+	local   string               // room local part
+	members smallmap.Map[string] // nick -> its rank modes ("ov")
 	topic   string
 	topicBy string
 	joined  bool
@@ -436,7 +436,7 @@ func (n *network) connectionLost(err error) {
 			})
 		}
 		ch.joined = false
-		ch.members = map[string]string{}
+		ch.members = smallmap.Map[string]{}
 	}
 	for folded := range n.channels {
 		if !n.wanted.Has(folded) {

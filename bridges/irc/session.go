@@ -253,7 +253,7 @@ func (s *session) join(ctx context.Context, local, nick, key string, prepare fun
 			n.reportJoined(ch)
 			return
 		}
-		ch := &channel{name: name, local: local, members: map[string]string{}}
+		ch := &channel{name: name, local: local}
 		if prepare != nil {
 			prepare(n, ch)
 		}

@@ -59,7 +59,7 @@ func (n *network) onWho(command string, params []string) {
 	if ch == nil || !ch.whoPending || !ch.joined || n.fold(nick) == n.fold(n.conn.Nick()) {
 		return
 	}
-	if _, in := ch.members[nick]; !in {
+	if !ch.members.Has(nick) {
 		return
 	}
 	changed := false

@@ -50,7 +50,7 @@ func TestWhoOnJoin(t *testing.T) {
 				welcome = []string{":srv 005 alice WHOX :are supported"}
 			}
 			n, srv, rec := testNetworkSaying(t, welcome, tc.caps...)
-			n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", members: map[string]string{}}
+			n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", members: memberList(nil)}
 			n.serverSays(t, ":srv 353 alice = #c :alice @bob carol")
 			n.serverSays(t, ":srv 366 alice #c :End of NAMES")
 			if tc.query != "" {
@@ -97,7 +97,7 @@ func BenchmarkWhoOnJoin(b *testing.B) {
 	for b.Loop() {
 		n.mu.Lock()
 		n.profiles, n.away = nil, nil
-		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: members}}
+		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: memberList(members)}}
 		n.mu.Unlock()
 		for _, m := range lines {
 			n.handleLine(m)
