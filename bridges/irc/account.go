@@ -102,7 +102,7 @@ func (n *network) setProfile(nick, account, real string) bool {
 
 // shared reports whether nick is in a channel the user has joined.
 func (n *network) shared(nick string) bool {
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.members.Has(nick) && ch.joined {
 			return true
 		}
@@ -113,7 +113,7 @@ func (n *network) shared(nick string) bool {
 // showEverywhere sends nick's current occupant presence to every joined
 // room they are in.
 func (n *network) showEverywhere(nick string) {
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		modes, in := ch.members.Get(nick)
 		if !in || !ch.joined {
 			continue
@@ -162,7 +162,7 @@ func (n *network) profileUnlessShared(nick string) {
 
 // inAnyChannel reports whether nick is a member of a channel we track.
 func (n *network) inAnyChannel(nick string) bool {
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.members.Has(nick) {
 			return true
 		}

@@ -50,7 +50,7 @@ func TestMemberIdentity(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, _, rec := testNetwork(t, memberCaps...)
-			n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "o", "alice": ""})}
+			n.channels.Set(n.fold("#c"), &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "o", "alice": ""})})
 			for _, l := range tc.lines {
 				n.serverSays(t, l)
 			}
@@ -68,8 +68,8 @@ func TestMemberIdentity(t *testing.T) {
 // and the user no longer share a channel.
 func TestLeavingForgetsIdentities(t *testing.T) {
 	n, _, _ := testNetwork(t, memberCaps...)
-	n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "carol": "", "alice": ""})}
-	n.channels[n.fold("#d")] = &channel{name: "#d", local: "#d%irc.test", joined: true, members: memberList(map[string]string{"carol": "", "alice": ""})}
+	n.channels.Set(n.fold("#c"), &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "carol": "", "alice": ""})})
+	n.channels.Set(n.fold("#d"), &channel{name: "#d", local: "#d%irc.test", joined: true, members: memberList(map[string]string{"carol": "", "alice": ""})})
 	for _, l := range []string{":bob!b@h ACCOUNT bob", ":carol!c@h ACCOUNT carol", ":bob!b@h AWAY :gone"} {
 		n.serverSays(t, l)
 	}

@@ -40,7 +40,7 @@ func (n *network) awayUnlessShared(nick string) {
 	if _, ok := n.away[n.fold(nick)]; !ok {
 		return
 	}
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.members.Has(nick) {
 			return
 		}

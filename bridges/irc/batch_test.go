@@ -69,8 +69,8 @@ func TestBatches(t *testing.T) {
 			for i := range maxBatchLines {
 				c.members.Set(fmt.Sprintf("n%d", i), "")
 			}
-			n.channels["#c"] = c
-			n.channels["#d"] = &channel{name: "#d", local: "#d%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "alice": ""})}
+			n.channels.Set("#c", c)
+			n.channels.Set("#d", &channel{name: "#d", local: "#d%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "alice": ""})})
 			for _, l := range tc.lines {
 				n.serverSays(t, l)
 			}
@@ -92,7 +92,7 @@ func TestBatches(t *testing.T) {
 // connection since replaced, does nothing.
 func TestBatchTimeout(t *testing.T) {
 	n, _, rec := testNetwork(t, "batch")
-	n.channels["#c"] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "alice": ""})}
+	n.channels.Set("#c", &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "", "alice": ""})})
 	n.serverSays(t, "BATCH +s netsplit x")
 	n.serverSays(t, "@batch=s :bob!b@h QUIT :x")
 	b := n.batches["s"]

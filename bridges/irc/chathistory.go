@@ -146,7 +146,7 @@ func (n *network) askHistory(ch *channel) {
 // page of its catch-up; nil otherwise, and the batch's lines are handled
 // as plain lines.
 func (n *network) historyPage(target string) batchKind {
-	ch := n.channels[n.fold(target)]
+	ch := n.channel(n.fold(target))
 	if ch == nil || ch.catching == nil || ch.catching.answered {
 		return nil
 	}
@@ -163,7 +163,7 @@ type page struct {
 // current reports the catch-up the page belongs to is still under way:
 // not given up, the channel not left.
 func (p *page) current(n *network) bool {
-	return p.ch.catching == p.c && n.channels[n.fold(p.ch.name)] == p.ch
+	return p.ch.catching == p.c && n.channel(n.fold(p.ch.name)) == p.ch
 }
 
 // line keeps a replayed line. Once the catch-up is over (given up, the
@@ -191,7 +191,7 @@ func (n *network) onHistoryRefused(m ircmsg.Message) bool {
 	if m.Command != "FAIL" || len(m.Params) == 0 || !strings.EqualFold(m.Params[0], "CHATHISTORY") {
 		return false
 	}
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.catching != nil && !ch.catching.answered {
 			n.giveUpCatchUp(ch)
 		}

@@ -37,7 +37,7 @@ func roomLine(i int, replayed bool) string {
 func rejoin(t *testing.T, n *network, r resume) {
 	t.Helper()
 	_ = n.locked(context.Background(), func() {
-		n.channels["#chan"] = &channel{name: "#chan", local: "#chan%irc.test", members: memberList(nil), resume: &r}
+		n.channels.Set("#chan", &channel{name: "#chan", local: "#chan%irc.test", members: memberList(nil), resume: &r})
 	})
 	n.serverSays(t, ":alice!a@h JOIN #chan")
 	n.serverSays(t, ":srv 353 alice = #chan :alice bob")
@@ -78,8 +78,8 @@ func TestCatchUpReplaysThenHeldLines(t *testing.T) {
 	if got := roomEvents(rec); !slices.Equal(got, want) {
 		t.Fatalf("reported\n%q\nwant\n%q", got, want)
 	}
-	if n.channels["#chan"].lastID != "m5" {
-		t.Errorf("the next catch-up would start after %q", n.channels["#chan"].lastID)
+	if n.channel("#chan").lastID != "m5" {
+		t.Errorf("the next catch-up would start after %q", n.channel("#chan").lastID)
 	}
 }
 
@@ -106,7 +106,7 @@ func TestCatchUpPages(t *testing.T) {
 	if len(got) != historyPage+1 || got[historyPage] != roomLine(historyPage+1, true) {
 		t.Fatalf("reported %d lines, the last %q", len(got), got[len(got)-1])
 	}
-	if n.channels["#chan"].catching != nil {
+	if n.channel("#chan").catching != nil {
 		t.Error("still catching up after a short page")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // FuzzMemberLines feeds a network any lines a server could send about
@@ -28,8 +30,9 @@ func FuzzMemberLines(f *testing.F) {
 		n.mu.Lock()
 		n.dropBatches()
 		n.profiles, n.away, n.labels = nil, nil, nil
-		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true,
-			members: memberList(map[string]string{"alice": "", "bob": "o"})}}
+		n.channels = smallmap.Map[*channel]{}
+		n.channels.Set("#c", &channel{name: "#c", local: "#c%irc.test", joined: true,
+			members: memberList(map[string]string{"alice": "", "bob": "o"})})
 		n.labelSeq = 0
 		for range 3 {
 			n.labelled(ircmsg.MakeMessage(nil, "", "WHOIS", "bob"), "alice@x/r")
@@ -57,7 +60,7 @@ func FuzzMemberLines(f *testing.F) {
 }
 
 func tracked(n *network, folded string) bool {
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		for nick := range ch.members.All() {
 			if n.fold(nick) == folded {
 				return true

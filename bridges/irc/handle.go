@@ -38,7 +38,7 @@ func (n *network) handle(m ircmsg.Message) {
 	case "JOIN":
 		n.onJoin(m, nick, p(0), self)
 	case "353": // RPL_NAMREPLY: me symbol channel :names
-		if ch := n.channels[n.fold(p(2))]; ch != nil {
+		if ch := n.channel(n.fold(p(2))); ch != nil {
 			ch.members.SetEach(func(yield func(string, string) bool) {
 				for _, name := range strings.Fields(p(3)) {
 					if modes, member := n.namesEntry(name); member != "" && !yield(member, modes) {
@@ -54,15 +54,15 @@ func (n *network) handle(m ircmsg.Message) {
 	case "366": // RPL_ENDOFNAMES
 		n.onNamesEnd(p(1))
 	case "332": // RPL_TOPIC
-		if ch := n.channels[n.fold(p(1))]; ch != nil {
+		if ch := n.channel(n.fold(p(1))); ch != nil {
 			ch.topic = irctext.ToXMPP(p(2))
 		}
 	case "333": // RPL_TOPICWHOTIME
-		if ch := n.channels[n.fold(p(1))]; ch != nil {
+		if ch := n.channel(n.fold(p(1))); ch != nil {
 			ch.topicBy, _, _ = strings.Cut(p(2), "!")
 		}
 	case "TOPIC":
-		if ch := n.channels[n.fold(p(0))]; ch != nil {
+		if ch := n.channel(n.fold(p(0))); ch != nil {
 			ch.topic, ch.topicBy = irctext.ToXMPP(p(1)), nick
 			local, topic := ch.local, ch.topic
 			n.room(func(re bridges.RoomEvents) { re.RoomSubject(local, nick, topic) })
@@ -73,7 +73,7 @@ func (n *network) handle(m ircmsg.Message) {
 		victim := p(1)
 		n.onLeave(p(0), victim, bridges.Kicked, nick, p(2), n.fold(victim) == n.fold(n.conn.Nick()))
 	case "QUIT":
-		for _, ch := range n.channels {
+		for _, ch := range n.channels.All() {
 			if ch.members.Has(nick) && ch.joined {
 				n.onLeave(ch.name, nick, bridges.Quit, "", p(0), false)
 			}
@@ -175,7 +175,7 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 	msg.Body = irctext.ToXMPP(msg.Body)
 	msg.ID, msg.ReplyTo = messageID(n.server, m), replyID(n.server, m)
 	if n.isChannel(target) {
-		if ch := n.channels[n.fold(target)]; ch != nil && ch.joined {
+		if ch := n.channel(n.fold(target)); ch != nil && ch.joined {
 			n.channelMessage(ch, nick, msg, m)
 		}
 		return
@@ -191,12 +191,12 @@ func (n *network) onMessage(m ircmsg.Message, nick, target, text string, self bo
 
 func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 	folded := n.fold(name)
-	ch := n.channels[folded]
+	ch := n.channel(folded)
 	if self {
 		if ch == nil {
 			// Joined by the server (SAJOIN) or from another client: track it.
 			ch = &channel{name: name, local: n.local(ircaddr.Channel, name)}
-			n.channels[folded] = ch
+			n.channels.Set(folded, ch)
 		}
 		ch.name = name
 		return
@@ -213,7 +213,7 @@ func (n *network) onJoin(m ircmsg.Message, nick, name string, self bool) {
 }
 
 func (n *network) onNamesEnd(name string) {
-	ch := n.channels[n.fold(name)]
+	ch := n.channel(n.fold(name))
 	if ch == nil || ch.joined {
 		return
 	}
@@ -245,7 +245,7 @@ func (n *network) reportJoined(ch *channel) {
 
 func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reason string, self bool) {
 	folded := n.fold(name)
-	ch := n.channels[folded]
+	ch := n.channel(folded)
 	if ch == nil {
 		return
 	}
@@ -266,7 +266,7 @@ func (n *network) onLeave(name, nick string, kind bridges.LeaveKind, actor, reas
 }
 
 func (n *network) onNick(old, nick string, self bool) {
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		modes, in := ch.members.Get(old)
 		if !in || !ch.joined {
 			continue
@@ -283,7 +283,7 @@ func (n *network) onNick(old, nick string, self bool) {
 
 // onMode maps rank changes (+o, -v, …) to occupant presences.
 func (n *network) onMode(target string, args []string) {
-	ch := n.channels[n.fold(target)]
+	ch := n.channel(n.fold(target))
 	if ch == nil || len(args) == 0 || !ch.joined {
 		return
 	}
@@ -338,13 +338,13 @@ var joinErrors = map[string]bridges.Condition{
 
 // joining reports a join of name that has not completed.
 func (n *network) joining(name string) bool {
-	ch := n.channels[n.fold(name)]
+	ch := n.channel(n.fold(name))
 	return ch != nil && !ch.joined
 }
 
 func (n *network) onJoinError(code, name, text string) {
 	folded := n.fold(name)
-	ch := n.channels[folded]
+	ch := n.channel(folded)
 	if ch == nil || ch.joined {
 		n.emitNotice(name + ": " + text)
 		return
@@ -355,8 +355,8 @@ func (n *network) onJoinError(code, name, text string) {
 // joinFailed forgets a channel being joined and tells the user why.
 func (n *network) joinFailed(name string, cond bridges.Condition, text string) {
 	folded := n.fold(name)
-	local := n.channels[folded].local
-	delete(n.channels, folded)
+	local := n.channel(folded).local
+	n.channels.Delete(folded)
 	n.wanted.Delete(folded)
 	n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
 }
@@ -365,7 +365,7 @@ func (n *network) joinFailed(name string, cond bridges.Condition, text string) {
 // server's rooms get a presence error (conflict, as biboumi sends 409).
 func (n *network) onNickError(cond bridges.Condition, nick, text string) {
 	n.emitNotice("Nick " + nick + ": " + text)
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.joined {
 			local := ch.local
 			n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, "Nick "+nick+": "+text) })

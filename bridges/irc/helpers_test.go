@@ -216,8 +216,8 @@ func (n *network) userSends(t *testing.T, target string, m bridges.Message) {
 	t.Helper()
 	var err error
 	if lerr := n.locked(context.Background(), func() {
-		if n.isChannel(target) && n.channels[n.fold(target)] == nil {
-			n.channels[n.fold(target)] = &channel{name: target, local: m.Peer, members: memberList(nil), joined: true}
+		if n.isChannel(target) && n.channel(n.fold(target)) == nil {
+			n.channels.Set(n.fold(target), &channel{name: target, local: m.Peer, members: memberList(nil), joined: true})
 		}
 		err = n.sendOrQueue(target, m)
 	}); lerr != nil {

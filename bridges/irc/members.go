@@ -34,7 +34,7 @@ func (n *network) onInvite(m ircmsg.Message, inviter, invitee, chName string) {
 		n.room(func(re bridges.RoomEvents) { re.RoomInvite(room, from, "") })
 		return
 	}
-	ch := n.channels[n.fold(chName)]
+	ch := n.channel(n.fold(chName))
 	if ch == nil || !ch.joined || inviter == "" || invitee == "" {
 		return
 	}
@@ -46,8 +46,8 @@ func (n *network) onInvite(m ircmsg.Message, inviter, invitee, chName string) {
 // dropChannel forgets a channel the user left, and what was known only
 // of its members (away texts, accounts).
 func (n *network) dropChannel(folded string) {
-	ch := n.channels[folded]
-	delete(n.channels, folded)
+	ch := n.channel(folded)
+	n.channels.Delete(folded)
 	if ch == nil {
 		return
 	}

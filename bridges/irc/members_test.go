@@ -26,14 +26,14 @@ func TestMemberListCaps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, _, rec := testNetwork(t, memberCaps...)
-			n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"dave": ""})}
+			n.channels.Set(n.fold("#c"), &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"dave": ""})})
 			for _, l := range tc.lines {
 				n.serverSays(t, l)
 			}
 			if got := rec.take(); !slices.Equal(got, tc.want) {
 				t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			if got := maps.Collect(n.channels["#c"].members.All()); !maps.Equal(got, tc.members) {
+			if got := maps.Collect(n.channel("#c").members.All()); !maps.Equal(got, tc.members) {
 				t.Errorf("members %q, want %q", got, tc.members)
 			}
 		})

@@ -189,7 +189,7 @@ func TestEncodingsOnTheWire(t *testing.T) {
 	}
 	n.text = codecsFor(n.s.b.mapper, addrs, "irc.test")
 	for _, ch := range []string{"#latin", "#russe", "#modern"} {
-		n.channels[n.fold(ch)] = &channel{name: ch, local: ch + "%irc.test", members: memberList(nil), joined: true}
+		n.channels.Set(n.fold(ch), &channel{name: ch, local: ch + "%irc.test", members: memberList(nil), joined: true})
 	}
 	n.serverSays(t, ":bob!b@h PRIVMSG #latin :caf\xe9 cr\xe8me")
 	n.serverSays(t, ":bob!b@h PRIVMSG #latin :d\xc3\xa9j\xc3\xa0 UTF-8")
@@ -265,7 +265,7 @@ func testBridgeB(b *testing.B) *Bridge {
 func TestEncodingsOfTopicsAndReasons(t *testing.T) {
 	n, srv, _ := testNetwork(t)
 	n.text = codecsFor(n.s.b.mapper, map[string]map[string]string{"irc.test": {setEncodingIn: "ISO-8859-1", setEncodingOut: "ISO-8859-1"}}, "irc.test")
-	n.channels[n.fold("#latin")] = &channel{name: "#latin", local: "#latin%irc.test", members: memberList(nil), joined: true}
+	n.channels.Set(n.fold("#latin"), &channel{name: "#latin", local: "#latin%irc.test", members: memberList(nil), joined: true})
 	n.s.networks[n.server] = n
 	ctx := context.Background()
 

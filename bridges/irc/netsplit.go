@@ -40,13 +40,13 @@ func (s *splitTally) line(n *network, m ircmsg.Message) bool {
 	nick := m.Nick()
 	switch {
 	case !s.join && m.Command == "QUIT":
-		for _, ch := range n.channels {
+		for _, ch := range n.channels.All() {
 			if ch.members.Has(nick) && ch.joined {
 				s.count(ch.local, nick)
 			}
 		}
 	case s.join && m.Command == "JOIN" && len(m.Params) > 0:
-		if ch := n.channels[n.fold(m.Params[0])]; ch != nil && ch.joined {
+		if ch := n.channel(n.fold(m.Params[0])); ch != nil && ch.joined {
 			s.count(ch.local, nick)
 		}
 	}

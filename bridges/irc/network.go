@@ -36,8 +36,8 @@ type network struct {
 	mu       sync.Mutex
 	conn     *ircconn.Conn // nil while not connected
 	is       ircconn.ISupport
-	channels map[string]*channel  // by casefolded name, joined or joining
-	wanted   smallmap.Map[string] // casefolded channel -> key: rejoined after reconnects
+	channels smallmap.Map[*channel] // by casefolded name, joined or joining
+	wanted   smallmap.Map[string]   // casefolded channel -> key: rejoined after reconnects
 	motd     []string
 	pending  map[string][]chan string // awaited CTCP replies, by ctcpKey
 	backlog  []queued                 // messages accepted while connecting
@@ -83,7 +83,13 @@ type channel struct {
 
 func newNetwork(s *session, server string, cfg Network, nick string) *network {
 	return &network{s: s, server: server, tls: cfg.TLS, banner: cfg.Operator.Banner, nick: nick, done: make(chan struct{}),
-		is: ircconn.DefaultISupport(), channels: map[string]*channel{}}
+		is: ircconn.DefaultISupport()}
+}
+
+// channel returns the channel of that casefolded name, nil when none.
+func (n *network) channel(folded string) *channel {
+	ch, _ := n.channels.Get(folded)
+	return ch
 }
 
 // locked runs f with the state locked, then reports the events and sends
@@ -395,7 +401,7 @@ func (n *network) afterConnect(ctx context.Context) {
 		n.lines = append(n.lines, m)
 	}
 	for folded, key := range n.wanted.All() {
-		if ch := n.channels[folded]; ch != nil {
+		if ch := n.channel(folded); ch != nil {
 			n.queue("JOIN", ch.name, key)
 		}
 	}
@@ -426,7 +432,7 @@ func (n *network) connectionLost(err error) {
 	n.away, n.profiles = nil, nil
 	n.labels = nil
 	nick := n.conn.Nick()
-	for _, ch := range n.channels {
+	for _, ch := range n.channels.All() {
 		if ch.joined {
 			ch.wasJoined = true
 			n.channelLost(ch)
@@ -438,11 +444,7 @@ func (n *network) connectionLost(err error) {
 		ch.joined = false
 		ch.members = smallmap.Map[string]{}
 	}
-	for folded := range n.channels {
-		if !n.wanted.Has(folded) {
-			delete(n.channels, folded)
-		}
-	}
+	n.channels.DeleteFunc(func(folded string, _ *channel) bool { return !n.wanted.Has(folded) })
 	n.conn = nil
 	n.listLost()
 	for key, ws := range n.pending { // CTCP queries will get no answer now
@@ -460,14 +462,15 @@ func (n *network) connectionLost(err error) {
 // before the connection dropped stay wanted unless the error is permanent.
 func (n *network) failJoins(err error, all bool) {
 	cond, text := errorCondition(err, n.server)
-	for folded, ch := range n.channels {
-		if !ch.joined && (all || !ch.wasJoined) {
-			local := ch.local
-			n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
-			delete(n.channels, folded)
-			n.wanted.Delete(folded)
+	n.channels.DeleteFunc(func(folded string, ch *channel) bool {
+		if ch.joined || !all && ch.wasJoined {
+			return false
 		}
-	}
+		local := ch.local
+		n.room(func(re bridges.RoomEvents) { re.RoomJoinFailed(local, cond, text) })
+		n.wanted.Delete(folded)
+		return true
+	})
 }
 
 // joinPatience is how many connection attempts in a row may fail before

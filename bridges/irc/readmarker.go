@@ -64,7 +64,7 @@ func (n *network) onMarkRead(target, value string) {
 	var c bridges.Conversation
 	lastID := ""
 	if n.isChannel(target) {
-		ch := n.channels[n.fold(target)]
+		ch := n.channel(n.fold(target))
 		if ch == nil {
 			return
 		}

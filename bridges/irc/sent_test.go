@@ -137,7 +137,7 @@ func TestRefusalBecomesAnErrorOnTheMessage(t *testing.T) {
 func TestJoinRefusalIsNotAMessageRefusal(t *testing.T) {
 	n, _, rec := testNetwork(t)
 	n.userSends(t, "#gone", bridges.Message{Peer: "#gone%irc.test", ID: "m1", Body: "hi"})
-	n.channels[n.fold("#new")] = &channel{name: "#new", local: "#new%irc.test", members: memberList(nil)}
+	n.channels.Set(n.fold("#new"), &channel{name: "#new", local: "#new%irc.test", members: memberList(nil)})
 	n.serverSays(t, ":srv 403 alice #new :No such channel")
 	n.serverSays(t, ":srv 403 alice #gone :No such channel")
 	want := []string{
@@ -219,7 +219,7 @@ func TestWithoutEchoTheReflectionIsAtOnce(t *testing.T) {
 func TestStandardReplies(t *testing.T) {
 	n, _, rec := testNetwork(t, "echo-message", "standard-replies")
 	n.userSends(t, "bob", bridges.Message{Peer: "bob%irc.test", ID: "m1", Sender: "alice@x/pc", Body: "hi"})
-	n.channels[n.fold("#new")] = &channel{name: "#new", local: "#new%irc.test", members: memberList(nil)}
+	n.channels.Set(n.fold("#new"), &channel{name: "#new", local: "#new%irc.test", members: memberList(nil)})
 	n.serverSays(t, ":srv FAIL PRIVMSG ACCOUNT_REQUIRED bob :You must be logged in to message bob")
 	n.serverSays(t, ":srv FAIL JOIN NEED_REGISTRATION #new :Register first")
 	n.serverSays(t, ":srv FAIL JOIN NEED_REGISTRATION #other :Register first")
@@ -243,7 +243,7 @@ func TestStandardReplies(t *testing.T) {
 // they leave.
 func TestAwayNotify(t *testing.T) {
 	n, _, rec := testNetwork(t, "away-notify")
-	n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "o", "carol": ""})}
+	n.channels.Set(n.fold("#c"), &channel{name: "#c", local: "#c%irc.test", joined: true, members: memberList(map[string]string{"bob": "o", "carol": ""})})
 	n.serverSays(t, ":bob!b@h AWAY :lunch")
 	n.serverSays(t, ":dave!d@h AWAY :not here") // shares no room
 	n.serverSays(t, ":bob!b@h NICK bobby")

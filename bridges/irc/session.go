@@ -249,7 +249,7 @@ func (s *session) join(ctx context.Context, local, nick, key string, prepare fun
 			return
 		}
 		folded := n.fold(name)
-		if ch := n.channels[folded]; ch != nil && ch.joined {
+		if ch := n.channel(folded); ch != nil && ch.joined {
 			n.reportJoined(ch)
 			return
 		}
@@ -257,7 +257,7 @@ func (s *session) join(ctx context.Context, local, nick, key string, prepare fun
 		if prepare != nil {
 			prepare(n, ch)
 		}
-		n.channels[folded] = ch
+		n.channels.Set(folded, ch)
 		n.wanted.Set(folded, key)
 		if n.conn != nil {
 			n.queue("JOIN", name, key)
@@ -293,7 +293,7 @@ func (s *session) SendRoom(ctx context.Context, local string, m bridges.Message)
 	}
 	var queueErr error
 	err = n.locked(ctx, func() {
-		if n.channels[n.fold(name)] == nil {
+		if n.channel(n.fold(name)) == nil {
 			queueErr = bridges.Errorf(bridges.NotAcceptable, "not in %s", name)
 			return
 		}

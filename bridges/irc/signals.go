@@ -116,7 +116,7 @@ func (s *session) SendChatState(ctx context.Context, c bridges.Conversation, st 
 	}
 	var conn *ircconn.Conn
 	_ = n.locked(ctx, func() {
-		if n.tagsAllowed() && (!n.isChannel(target) || n.channels[n.fold(target)] != nil) {
+		if n.tagsAllowed() && (!n.isChannel(target) || n.channel(n.fold(target)) != nil) {
 			conn = n.conn
 			n.typed(target)
 		}
@@ -226,7 +226,7 @@ var chatStates = map[string]bridges.ChatState{
 // channel (with nick in it), or the chat with nick when sent to us.
 func (n *network) conversationOf(nick, target string) (bridges.Conversation, bool) {
 	if n.isChannel(target) {
-		ch := n.channels[n.fold(target)]
+		ch := n.channel(n.fold(target))
 		if ch == nil || !ch.joined {
 			return bridges.Conversation{}, false
 		}

@@ -23,7 +23,7 @@ func (r *record) Reactions(c bridges.Conversation, id string, reactions []string
 // joinedTest makes the network joined to #test and returns its room.
 func joinedTest(n *network) string {
 	local := n.local(ircaddr.Channel, "#test")
-	n.channels["#test"] = &channel{name: "#test", local: local, members: memberList(map[string]string{"bob": ""}), joined: true}
+	n.channels.Set("#test", &channel{name: "#test", local: local, members: memberList(map[string]string{"bob": ""}), joined: true})
 	n.s.networks[n.server] = n
 	return local
 }

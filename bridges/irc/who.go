@@ -55,7 +55,7 @@ func (n *network) onWho(command string, params []string) {
 	default:
 		return
 	}
-	ch := n.channels[n.fold(chName)]
+	ch := n.channel(n.fold(chName))
 	if ch == nil || !ch.whoPending || !ch.joined || n.fold(nick) == n.fold(n.conn.Nick()) {
 		return
 	}
@@ -83,7 +83,7 @@ func (n *network) onWho(command string, params []string) {
 
 // onWhoEnd closes a channel's WHO: later replies are a user's own query.
 func (n *network) onWhoEnd(mask string) {
-	if ch := n.channels[n.fold(mask)]; ch != nil {
+	if ch := n.channel(n.fold(mask)); ch != nil {
 		ch.whoPending = false
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/ergochat/irc-go/ircmsg"
+
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 )
 
 // TestWhoOnJoin: one WHO follows a join where away-notify keeps its
@@ -50,7 +52,7 @@ func TestWhoOnJoin(t *testing.T) {
 				welcome = []string{":srv 005 alice WHOX :are supported"}
 			}
 			n, srv, rec := testNetworkSaying(t, welcome, tc.caps...)
-			n.channels[n.fold("#c")] = &channel{name: "#c", local: "#c%irc.test", members: memberList(nil)}
+			n.channels.Set(n.fold("#c"), &channel{name: "#c", local: "#c%irc.test", members: memberList(nil)})
 			n.serverSays(t, ":srv 353 alice = #c :alice @bob carol")
 			n.serverSays(t, ":srv 366 alice #c :End of NAMES")
 			if tc.query != "" {
@@ -97,7 +99,8 @@ func BenchmarkWhoOnJoin(b *testing.B) {
 	for b.Loop() {
 		n.mu.Lock()
 		n.profiles, n.away = nil, nil
-		n.channels = map[string]*channel{"#c": {name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: memberList(members)}}
+		n.channels = smallmap.Map[*channel]{}
+		n.channels.Set("#c", &channel{name: "#c", local: "#c%irc.test", joined: true, whoPending: true, members: memberList(members)})
 		n.mu.Unlock()
 		for _, m := range lines {
 			n.handleLine(m)
