@@ -51,10 +51,12 @@ type Conn struct {
 	limiter *rate.Limiter // nil: unpaced
 	burst   []ircmsg.Message
 
-	out      *serial.Queue[outLine]
-	wmu      sync.Mutex    // one write at a time on nc
-	done     chan struct{} // closed by fail
-	closing  chan struct{} // closed by the first Close
+	out     *serial.Queue[outLine]
+	wmu     sync.Mutex    // one write at a time on nc
+	done    chan struct{} // closed by fail
+	closing chan struct{} // closed by the first Close
+	// Made by the first Close: a connection needs them only once it is
+	// closing, and every puppeted user holds one.
 	closed   chan struct{} // closed when the first Close returns
 	quitSent chan struct{} // closed by the writer after writing Close's QUIT
 
@@ -111,8 +113,6 @@ func newConn(cfg Config, nc net.Conn) *Conn {
 		clock:    cfg.Clock,
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
-		closed:   make(chan struct{}),
-		quitSent: make(chan struct{}),
 		nick:     cfg.Nick,
 		isupport: DefaultISupport(),
 	}
@@ -348,6 +348,7 @@ func (c *Conn) Close(ctx context.Context, quitMsg string) error {
 	first := false
 	c.closeOnce.Do(func() {
 		first = true
+		c.closed, c.quitSent = make(chan struct{}), make(chan struct{})
 		close(c.closing)
 	})
 	if !first {
