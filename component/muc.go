@@ -26,11 +26,11 @@ const (
 
 type room struct {
 	local     string
-	nick      string               // our nick as the network knows it
-	requested string               // the nick the first resource asked for
-	joined    bool                 // the network confirmed the join
-	resources smallmap.Map[string] // full JID -> nick it asked for
-	occupants occupantList
+	nick      string                         // our nick as the network knows it
+	requested string                         // the nick the first resource asked for
+	joined    bool                           // the network confirmed the join
+	resources smallmap.Map[string]           // full JID -> nick it asked for
+	occupants smallmap.Map[bridges.Occupant] // the others, by nick
 	self      bridges.Occupant
 	subject   string
 	subjectBy string
@@ -64,10 +64,10 @@ func (r *room) dropResource(full string) {
 // for them (the nick, or its escaped form: occupantResource); an unknown
 // one comes back with the resourcepart as its nick.
 func (r *room) occupantByResource(res string) bridges.Occupant {
-	if o, ok := r.occupants.get(res); ok {
+	if o, ok := r.occupants.Get(res); ok {
 		return o
 	}
-	for _, o := range r.occupants {
+	for _, o := range r.occupants.All() {
 		if occupantResource(o.Nick) == res {
 			return o
 		}
@@ -215,7 +215,7 @@ func (u *user) leaveRoom(n *xmlnode.Node, local, full, status string) {
 // codes 110, 100 and 210 when the network changed its nick) and the subject,
 // in the order clients rely on.
 func (u *user) replayRoom(r *room, full string) {
-	for _, o := range r.occupants { // sorted by nick
+	for _, o := range r.occupants.All() { // sorted by nick
 		u.send(u.occupantPresence(r, o, full, ""))
 	}
 	codes := []string{"110", "100"}

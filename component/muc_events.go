@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ferry-xmpp/ferry/bridges"
+	"github.com/ferry-xmpp/ferry/internal/smallmap"
 	"github.com/ferry-xmpp/ferry/internal/xmlnode"
 )
 
@@ -30,7 +31,14 @@ func (s *sink) RoomJoined(name string, self bridges.Occupant, occupants []bridge
 			u.t.archive.member(u.jid, name, true)
 		}
 		r.subject, r.subjectBy = subject, subjectBy
-		r.occupants = newOccupantList(occupants, self.Nick)
+		r.occupants = smallmap.Map[bridges.Occupant]{}
+		r.occupants.SetEach(func(yield func(string, bridges.Occupant) bool) {
+			for _, o := range occupants {
+				if o.Nick != self.Nick && !yield(o.Nick, o) {
+					return
+				}
+			}
+		})
 		for full := range r.resources.All() {
 			u.replayRoom(r, full)
 		}
@@ -54,7 +62,7 @@ func (s *sink) OccupantPresence(name string, o bridges.Occupant) {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
 			return
 		}
-		r.occupants.set(o)
+		r.occupants.Set(o.Nick, o)
 		if r.joined {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
 		}
@@ -98,7 +106,7 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 		if c, ok := leaveCodes[kind]; ok {
 			codes = append(codes, c)
 		}
-		o, _ := r.occupants.get(nick)
+		o, _ := r.occupants.Get(nick)
 		o.Nick = nick
 		u.broadcast(r, func(full string) *xmlnode.Node { return build(o, full, codes) })
 		u.roomsChanged = u.roomsChanged || self
@@ -112,18 +120,18 @@ func (s *sink) OccupantLeft(name, nick string, kind bridges.LeaveKind, actor, re
 			// and their membership, as what was missed is fetched again.
 			r.joined, r.requested = false, nonEmpty(r.nick, r.requested)
 			r.rejoining = true
-			r.occupants = nil
+			r.occupants = smallmap.Map[bridges.Occupant]{}
 		case self:
 			delete(u.rooms, name)
 		default:
-			r.occupants.remove(nick)
+			r.occupants.Delete(nick)
 		}
 	})
 }
 
 func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 	s.room(name, func(u *user, r *room) {
-		o, _ := r.occupants.get(oldNick)
+		o, _ := r.occupants.Get(oldNick)
 		if self {
 			o = r.self
 		}
@@ -152,8 +160,8 @@ func (s *sink) NickChanged(name, oldNick, newNick string, self bool) {
 			u.broadcast(r, func(full string) *xmlnode.Node { return u.selfPresence(r, full, "", []string{"110"}) })
 			return
 		}
-		r.occupants.remove(oldNick)
-		r.occupants.set(o)
+		r.occupants.Delete(oldNick)
+		r.occupants.Set(newNick, o)
 		u.broadcast(r, func(full string) *xmlnode.Node { return u.occupantPresence(r, o, full, "") })
 	})
 }

@@ -70,7 +70,7 @@ func (u *user) suspend(why string) {
 	if u.acct != nil {
 		for local, r := range u.rooms {
 			seat := seatOf(u.jid, r)
-			for _, o := range r.occupants { // sorted by nick
+			for _, o := range r.occupants.All() { // sorted by nick
 				seat.Occupants = append(seat.Occupants, o.Nick)
 			}
 			u.t.archive.seat(local, seat) // with who else was there
@@ -178,7 +178,7 @@ func (u *user) rejoin(local, nick string, last registry.ArchivedMessage) {
 // clients still list them. After the join's replay, once.
 func (u *user) formerGone(r *room) {
 	for _, nick := range r.former {
-		if _, in := r.occupants.get(nick); in || nick == r.nick {
+		if r.occupants.Has(nick) || nick == r.nick {
 			continue
 		}
 		o := bridges.Occupant{Nick: nick, Role: "none"}

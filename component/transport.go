@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -211,6 +213,11 @@ func (t *Transport) Run(ctx context.Context) error {
 	return nil
 }
 
+// actors lists the users with an actor; the caller holds t.mu.
+func (t *Transport) actors() []*user {
+	return slices.Collect(maps.Values(t.usrs))
+}
+
 // quiesce waits until no actor and no ops lane runs, then until the
 // archive's and the outbox's queued writes are stored. The caller closes
 // the store once Run returns, so what the sessions posted while closing
@@ -224,10 +231,7 @@ func (t *Transport) quiesce(wait time.Duration) bool {
 		}
 		busy = false
 		t.mu.Lock()
-		users := make([]*user, 0, len(t.usrs))
-		for _, u := range t.usrs {
-			users = append(users, u)
-		}
+		users := t.actors()
 		t.mu.Unlock()
 		for _, u := range users {
 			if u.inbox.Idle() && u.lg.ops.Idle() {
@@ -255,10 +259,7 @@ func (t *Transport) shutdown(stopLink context.CancelFunc, linkDone chan struct{}
 	t.mu.Lock()
 	t.stopping = true
 	t.stoppingAt.Store(true)
-	users := make([]*user, 0, len(t.usrs))
-	for _, u := range t.usrs {
-		users = append(users, u)
-	}
+	users := t.actors()
 	t.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, u := range users {
