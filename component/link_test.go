@@ -400,3 +400,42 @@ func TestLateMessagesAreStamped(t *testing.T) {
 		t.Fatalf("lane stamps: %s / %s", got[0], got[1])
 	}
 }
+
+// A small batch waits for the stanzas about to follow it, and so does a
+// lone room message (the other users' copies of its line are on their
+// way); any other lone stanza is written at once.
+func TestGatherWaitsForCompanyOfRoomCopies(t *testing.T) {
+	roomCopy := func(body string) *xmlnode.Node {
+		n := message("room@gw.test/nick", "u@x", body)
+		n.SetAttr("type", "groupchat")
+		return n
+	}
+	chat := func(body string) *xmlnode.Node { return message("peer@gw.test", "u@x", body) }
+	tests := []struct {
+		name  string
+		taken []*xmlnode.Node // what the writer took
+		want  int             // stanzas it writes after gather
+	}{
+		{"lone chat message", []*xmlnode.Node{chat("a")}, 1},
+		{"lone presence", []*xmlnode.Node{presence("peer@gw.test", "u@x", "")}, 1},
+		{"lone room copy", []*xmlnode.Node{roomCopy("a")}, 2},
+		{"two chat messages", []*xmlnode.Node{chat("a"), chat("b")}, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &Link{lanes: newLanes(10, make(chan struct{}, 1), "gw.test")}
+			// The next copy is queued already: the wait is only what
+			// lets it be, so the outcome does not depend on timing.
+			if err := l.lanes.put(context.Background(), "v@x", roomCopy("next")); err != nil {
+				t.Fatal(err)
+			}
+			got := l.gather(tc.taken)
+			if len(got) != tc.want {
+				t.Fatalf("gather wrote %d stanzas with the first, want %d", len(got), tc.want)
+			}
+			if left, want := l.lanes.len(), len(tc.taken)+1-len(got); left != want {
+				t.Fatalf("%d stanzas left queued, want %d", left, want)
+			}
+		})
+	}
+}

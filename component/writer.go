@@ -87,17 +87,29 @@ func (l *Link) write(ctx context.Context, s *stream1) error {
 
 // gather waits a moment before writing a small batch, so that stanzas
 // about to be queued go in the same write: the copies of one IRC line
-// reach the users' lanes from as many connections within a fraction of a
-// millisecond, and one system call for all of them costs far less than
-// one each (on a busy socket it is the writer's dearest step). A lone
-// stanza (a private message, an answer) is no sign of such a fan-out and
-// is written at once.
+// reach the users' lanes from as many connections over a millisecond or
+// so, and one system call for all of them costs far less than one each
+// (on a busy socket it is the writer's dearest step; each write also
+// wakes the server). A lone room message waits too, since the other
+// users' copies are usually on their way (without that wait the writer,
+// faster than the connections feeding it, wrote them one or two at a
+// time). Any other lone stanza (a private message, an answer) is no sign
+// of a fan-out and is written at once.
 func (l *Link) gather(batch []*xmlnode.Node) []*xmlnode.Node {
-	if len(batch) < 2 || len(batch) >= writeBatch/4 {
+	switch {
+	case len(batch) == 0, len(batch) >= writeBatch/4:
+		return batch
+	case len(batch) == 1 && !isRoomMessage(batch[0]):
 		return batch
 	}
 	time.Sleep(gatherWait)
 	return l.lanes.take(batch, writeBatch)
+}
+
+// isRoomMessage reports whether n is a groupchat message (a copy of a
+// room line for one resource).
+func isRoomMessage(n *xmlnode.Node) bool {
+	return n.Local == "message" && n.Attr("type") == "groupchat"
 }
 
 // gatherWait is how long a small batch waits for company.
