@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -792,5 +793,33 @@ func TestExampleConfigChecks(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"check-config", cfg}, &out, &errb); code != 0 {
 		t.Fatalf("check-config on the example: exit %d\n%s", code, errb.String())
+	}
+}
+
+// The daemon runs Go code on one thread unless GOMAXPROCS says otherwise,
+// and then keeps what it says.
+func TestSchedulerThreads(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	for _, tc := range []struct {
+		env        string // "": unset
+		wantN      int
+		wantChosen bool
+	}{
+		{"", 1, true},
+		{"3", 3, false},
+	} {
+		runtime.GOMAXPROCS(2)
+		if tc.env == "" {
+			t.Setenv("GOMAXPROCS", "")
+			os.Unsetenv("GOMAXPROCS")
+		} else {
+			t.Setenv("GOMAXPROCS", tc.env)
+			runtime.GOMAXPROCS(tc.wantN) // what the runtime took from it at start
+		}
+		n, chosen := schedulerThreads()
+		if n != tc.wantN || chosen != tc.wantChosen || runtime.GOMAXPROCS(0) != tc.wantN {
+			t.Errorf("GOMAXPROCS=%q: schedulerThreads() = %d, %v and GOMAXPROCS is %d; want %d, %v", tc.env, n, chosen, runtime.GOMAXPROCS(0), tc.wantN, tc.wantChosen)
+		}
 	}
 }
