@@ -6,42 +6,35 @@
 // that is most of what an idle user costs. A Poller watches many sockets
 // from one goroutine instead (epoll on Linux) and calls a function when
 // data arrives on one; the owner then reads it without blocking until it
-// would block (ReadNonblocking). Calls can come while the owner is still
-// reading: it counts them and reads again, so that one goroutine at a time
-// reads a socket.
+// would block (Conn.Read after SetNonblocking). Calls can come while the
+// owner is still reading: it counts them and reads again, so that one
+// goroutine at a time reads a socket.
 package netpoll
 
 import (
 	"errors"
-	"io"
 	"net"
-	"os"
 	"syscall"
+
+	"github.com/ferry-xmpp/ferry/internal/rawsock"
 )
 
-// ErrWouldBlock is returned by ReadNonblocking when the socket has nothing
-// to read. It is a net.Error whose Timeout and Temporary are true, so that
-// a crypto/tls connection reading through it keeps its state and can be
-// read again later (as after a read deadline).
-var ErrWouldBlock error = wouldBlock{}
-
-type wouldBlock struct{}
-
-func (wouldBlock) Error() string   { return "netpoll: nothing to read yet" }
-func (wouldBlock) Timeout() bool   { return true }
-func (wouldBlock) Temporary() bool { return true }
-
-var _ net.Error = wouldBlock{}
+// ErrWouldBlock is Read's error, after SetNonblocking, when the socket
+// has nothing to read (rawsock.ErrWouldBlock: a timeout, so that a
+// crypto/tls connection reading through the Conn keeps its state).
+var ErrWouldBlock = rawsock.ErrWouldBlock
 
 // ErrUnsupported is Open's error where there is no poller (not Linux):
 // callers then read with a goroutine per connection.
 var ErrUnsupported = errors.New("netpoll: not supported on this system")
 
 // Conn is a net.Conn whose Read can be switched to non-blocking, for a
-// TLS connection layered on top of it: tls.Conn reads through Read.
+// TLS connection layered on top of it: tls.Conn reads through Read. Reads
+// and writes on the socket use raw system calls (package rawsock).
 type Conn struct {
 	net.Conn
 	raw         syscall.RawConn
+	direct      bool // Conn is the socket itself, not a wrapper around it
 	nonblocking bool // set once before the connection is watched
 }
 
@@ -65,7 +58,7 @@ func Wrap(c net.Conn) *Conn {
 	if err != nil {
 		return nil
 	}
-	return &Conn{Conn: c, raw: raw}
+	return &Conn{Conn: c, raw: raw, direct: inner == c}
 }
 
 // SyscallConn returns the socket's raw connection, for Poller.Watch.
@@ -78,39 +71,16 @@ func (c *Conn) SetNonblocking(on bool) { c.nonblocking = on }
 
 // Read reads as net.Conn does, or without waiting after SetNonblocking.
 func (c *Conn) Read(b []byte) (int, error) {
-	if !c.nonblocking {
-		return c.Conn.Read(b)
+	if c.nonblocking {
+		return rawsock.ReadNow(c.raw, b)
 	}
-	return ReadNonblocking(c.raw, b)
+	return rawsock.Read(c.raw, b)
 }
 
-// ReadNonblocking reads what the socket holds now: ErrWouldBlock when it
-// holds nothing, io.EOF when the peer has closed it.
-func ReadNonblocking(raw syscall.RawConn, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
+// Write writes as net.Conn does; through the wrapper when there is one.
+func (c *Conn) Write(b []byte) (int, error) {
+	if !c.direct {
+		return c.Conn.Write(b)
 	}
-	var (
-		n   int
-		err error
-	)
-	cerr := raw.Read(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Read(int(fd), b)
-			if err != syscall.EINTR {
-				return true // never let the runtime wait: that is the poller's job
-			}
-		}
-	})
-	switch {
-	case cerr != nil:
-		return 0, cerr // closed
-	case err == syscall.EAGAIN:
-		return 0, ErrWouldBlock
-	case err != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
-	case n == 0:
-		return 0, io.EOF
-	}
-	return n, nil
+	return rawsock.Write(c.raw, b)
 }

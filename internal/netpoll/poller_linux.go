@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -106,7 +107,7 @@ func (p *Poller) Watch(c syscall.Conn, ready func()) (*Watch, error) {
 		}
 		p.watches[w.fd] = w
 		ev := unix.EpollEvent{Events: unix.EPOLLET, Fd: w.fd} // nothing asked for yet
-		if cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); cerr != nil {
+		if cerr = epollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev); cerr != nil {
 			delete(p.watches, w.fd)
 			cerr = fmt.Errorf("netpoll: epoll_ctl add: %w", cerr)
 		}
@@ -134,7 +135,7 @@ func (w *Watch) set(events uint32) error {
 			return
 		}
 		ev := unix.EpollEvent{Events: events, Fd: w.fd}
-		cerr = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+		cerr = epollCtl(w.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 	})
 	if err != nil {
 		return err // the connection is closed
@@ -157,7 +158,7 @@ func (w *Watch) Stop() {
 	delete(w.p.watches, w.fd)
 	if !w.p.closed {
 		_ = w.raw.Control(func(fd uintptr) {
-			_ = unix.EpollCtl(w.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+			_ = epollCtl(w.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
 		})
 	}
 }
@@ -178,7 +179,7 @@ func (p *Poller) loop() {
 			werr error
 		)
 		err := p.raw.Read(func(fd uintptr) bool {
-			n, werr = unix.EpollWait(int(fd), events, 0)
+			n, werr = epollPoll(fd, events)
 			return werr != unix.EINTR && (n > 0 || werr != nil) // nothing yet: park until Go's poller says
 		})
 		if err != nil {
@@ -207,4 +208,24 @@ func (p *Poller) dispatch(events []unix.EpollEvent) bool {
 		}
 	}
 	return true
+}
+
+// epollCtl and epollPoll are unix.EpollCtl and unix.EpollWait with a zero
+// timeout as raw system calls: neither ever waits, so they need none of
+// the runtime's bookkeeping for a call that might (package rawsock says
+// what that costs).
+func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func epollPoll(epfd uintptr, events []unix.EpollEvent) (int, error) {
+	n, _, e := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, epfd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -5,35 +5,46 @@
 // side becomes a 40 ms pause in every exchange of small stanzas.
 package quickack
 
-import "net"
+import (
+	"net"
+	"syscall"
+
+	"github.com/ferry-xmpp/ferry/internal/rawsock"
+)
 
 // Wrap returns c acknowledging every read at once where the platform can
 // (Linux TCP_QUICKACK, which the kernel clears again after a while, hence
 // on each read); elsewhere, or for a connection that is not TCP, c itself.
+// Its reads and writes use raw system calls (package rawsock).
 func Wrap(c net.Conn) net.Conn {
 	tc, ok := c.(*net.TCPConn)
-	if !ok {
+	if !ok || !supported {
 		return c
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {
 		return c
 	}
-	q := &conn{TCPConn: tc, set: setter(raw)}
-	if q.set == nil {
-		return c
-	}
-	q.set()
+	q := &conn{TCPConn: tc, raw: raw}
+	q.ack()
 	return q
 }
 
 type conn struct {
 	*net.TCPConn
-	set func()
+	raw syscall.RawConn
 }
 
 func (c *conn) Read(b []byte) (int, error) {
-	n, err := c.TCPConn.Read(b)
-	c.set()
+	n, err := rawsock.Read(c.raw, b)
+	c.ack()
 	return n, err
+}
+
+func (c *conn) Write(b []byte) (int, error) { return rawsock.Write(c.raw, b) }
+
+func (c *conn) ack() {
+	_ = c.raw.Control(func(fd uintptr) {
+		_ = rawsock.SetsockoptInt(fd, syscall.IPPROTO_TCP, tcpQuickAck, 1)
+	})
 }
