@@ -23,24 +23,13 @@ import (
 // Read reads into b what the socket behind raw holds, waiting through
 // Go's poller until it holds something, the peer closes it (io.EOF) or the
 // read deadline passes (an error matching os.ErrDeadlineExceeded).
-func Read(raw syscall.RawConn, b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	var (
-		n     int
-		errno syscall.Errno
-	)
-	err := raw.Read(func(fd uintptr) bool {
-		n, errno = read(fd, b)
-		return errno != syscall.EAGAIN // nothing yet: let the poller wait
-	})
-	return readResult(n, errno, err)
-}
+func Read(raw syscall.RawConn, b []byte) (int, error) { return readSocket(raw, b, true) }
 
 // ReadNow reads what the socket holds now, never waiting: ErrWouldBlock
 // when it holds nothing, io.EOF when the peer has closed it.
-func ReadNow(raw syscall.RawConn, b []byte) (int, error) {
+func ReadNow(raw syscall.RawConn, b []byte) (int, error) { return readSocket(raw, b, false) }
+
+func readSocket(raw syscall.RawConn, b []byte, wait bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
@@ -50,18 +39,13 @@ func ReadNow(raw syscall.RawConn, b []byte) (int, error) {
 	)
 	err := raw.Read(func(fd uintptr) bool {
 		n, errno = read(fd, b)
-		return true
+		return !wait || errno != syscall.EAGAIN // false: the poller waits for data
 	})
-	if err == nil && errno == syscall.EAGAIN {
-		return 0, ErrWouldBlock
-	}
-	return readResult(n, errno, err)
-}
-
-func readResult(n int, errno syscall.Errno, err error) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err // closed, or the deadline passed
+	case errno == syscall.EAGAIN:
+		return 0, ErrWouldBlock
 	case errno != 0:
 		return 0, os.NewSyscallError("read", errno)
 	case n == 0:

@@ -10,36 +10,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ferry-xmpp/ferry/internal/testenv"
 )
 
 // pair returns both ends of a loopback TCP connection and the raw
 // connection of the first.
-func pair(t *testing.T) (*net.TCPConn, net.Conn, syscall.RawConn) {
+func pair(t *testing.T) (*net.TCPConn, *net.TCPConn, syscall.RawConn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	c, peer := testenv.TCPPair(t)
+	raw, err := c.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer := <-accepted
-	if peer == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { c.Close(); peer.Close() })
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.(*net.TCPConn), peer, raw
+	return c, peer, raw
 }
 
 func TestReadWaitsForData(t *testing.T) {
@@ -58,13 +42,13 @@ func TestReadWaitsForData(t *testing.T) {
 func TestReadEnds(t *testing.T) {
 	tests := []struct {
 		name string
-		act  func(c *net.TCPConn, peer net.Conn)
+		act  func(c, peer *net.TCPConn)
 		want func(error) bool
 	}{
-		{"peer closes", func(_ *net.TCPConn, peer net.Conn) { peer.Close() }, func(err error) bool { return err == io.EOF }},
-		{"deadline passes", func(c *net.TCPConn, _ net.Conn) { c.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) },
+		{"peer closes", func(_, peer *net.TCPConn) { peer.Close() }, func(err error) bool { return err == io.EOF }},
+		{"deadline passes", func(c, _ *net.TCPConn) { c.SetReadDeadline(time.Now().Add(10 * time.Millisecond)) },
 			func(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }},
-		{"closed locally", func(c *net.TCPConn, _ net.Conn) { c.Close() }, func(err error) bool { return errors.Is(err, net.ErrClosed) }},
+		{"closed locally", func(c, _ *net.TCPConn) { c.Close() }, func(err error) bool { return errors.Is(err, net.ErrClosed) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +133,7 @@ func TestWriteFails(t *testing.T) {
 	})
 	t.Run("peer reset", func(t *testing.T) {
 		_, peer, raw := pair(t)
-		peer.(*net.TCPConn).SetLinger(0) // close with a reset
+		peer.SetLinger(0) // close with a reset
 		peer.Close()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
