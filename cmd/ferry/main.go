@@ -197,9 +197,10 @@ func cmdForgetSecrets(fl *cmdFlags, args []string, stdout, stderr io.Writer) int
 // is many short steps, each handing the next to another goroutine (a
 // socket's reader, a user's actor, the link's writer). With a second
 // processor the runtime wakes another thread to look for work at nearly
-// every hand-off, which cost more than the steps themselves: one thread
-// took 10 to 20 % less CPU per message in every load-tool scenario, at
-// the same throughput. Blocking system calls (SQLite's writes, DNS) still
+// every hand-off (a fifth of the CPU in a profile of the load tool's
+// paced scenario): one thread took 10 to 20 % less CPU per message in
+// its paced, private-message and burst scenarios, at the same
+// throughput. Blocking system calls (SQLite's writes, DNS) still
 // run on threads of their own; what one thread serialises is CPU work
 // (TLS handshakes, SQLite queries), which the runtime preempts every
 // 10 ms so that nothing waits behind it for long.
